@@ -1,0 +1,105 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const ours = (...dirs) =>
+  dirs.flatMap((d) => [`../${d}`, `../${d}/*`, `../../${d}`, `../../${d}/*`]);
+
+export default tseslint.config(
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      '.data',
+      '.tools',
+      'coverage',
+      'test-output',
+      '*.js',
+      '*.mjs',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+    },
+  },
+  {
+    // Imports flow one way: domain/ is pure and imports nothing of ours.
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ours(
+                'api',
+                'activities',
+                'workers',
+                'workflows',
+                'config',
+                'carriers',
+                'db',
+                'scripts',
+              ),
+              message: 'domain/ is pure: it imports nothing of ours.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Workflows are deterministic orchestration: no Node built-ins, only types from activities/.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code runs in the deterministic sandbox.',
+          })),
+          patterns: [
+            {
+              group: ours('api', 'workers', 'config', 'carriers', 'db', 'scripts'),
+              message: 'Workflows import domain/ and only types from activities/.',
+            },
+            {
+              group: ours('activities'),
+              allowTypeImports: true,
+              message: 'Workflows import only types from activities/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The API starts and signals workflows; it never runs activities.
+    files: ['api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ours('activities', 'workers'),
+              message: 'api/ never imports activities or workers.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);
