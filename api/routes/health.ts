@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { VaultClient } from '../../clients/vault';
+
+export interface HealthDeps {
+  temporal: Client;
+  db: Pool;
+  vault: VaultClient;
+}
+
+type Check = { status: 'up' | 'down'; latencyMs: number; error?: string };
+
+async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<Check> {
+  const started = performance.now();
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('timed out')), timeoutMs).unref(),
+      ),
+    ]);
+    return { status: 'up', latencyMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    // Only the error's class and a short reason: dependency errors can carry connection strings.
+    const reason =
+      err instanceof Error ? (err.message === 'timed out' ? 'timed out' : err.name) : 'error';
+    return { status: 'down', latencyMs: Math.round(performance.now() - started), error: reason };
+  }
+}
+
+const checkSchema = {
+  type: 'object',
+  required: ['status', 'latencyMs'],
+  properties: {
+    status: { type: 'string', enum: ['up', 'down'] },
+    latencyMs: { type: 'integer' },
+    error: { type: 'string' },
+  },
+} as const;
+
+const readySchema = {
+  type: 'object',
+  required: ['status', 'checks'],
+  properties: {
+    status: { type: 'string', enum: ['ready', 'unavailable'] },
+    checks: {
+      type: 'object',
+      required: ['temporal', 'vault', 'postgres'],
+      properties: { temporal: checkSchema, vault: checkSchema, postgres: checkSchema },
+    },
+  },
+} as const;
+
+/** `/healthz`: the process is up. `/readyz`: Temporal, Vault and PostgreSQL each answer (503 if any does not). Neither reveals tenants. */
+export async function healthRoutes(app: FastifyInstance, deps: HealthDeps) {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: the process is up',
+        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: each dependency checked',
+        response: { 200: readySchema, 503: readySchema },
+      },
+    },
+    async (_req, reply) => {
+      const [temporal, vault, postgres] = await Promise.all([
+        check(() => deps.temporal.workflowService.getSystemInfo({})),
+        check(async () => {
+          const h = await deps.vault.health();
+          if (!h.initialized || h.sealed) throw new Error('sealed');
+        }),
+        check(() => deps.db.query('select 1')),
+      ]);
+      const ready = [temporal, vault, postgres].every((c) => c.status === 'up');
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'unavailable', checks: { temporal, vault, postgres } });
+    },
+  );
+}

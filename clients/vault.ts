@@ -1,0 +1,179 @@
+import type { Logger } from 'pino';
+import { missingVaultAuth, type VaultAuth } from '../config/config';
+
+/** Thrown when Vault answers an error, or a batch item failed. Carries the HTTP status and Vault's error strings (never the input). */
+export class VaultError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly path: string,
+  ) {
+    super(message);
+    this.name = 'VaultError';
+  }
+}
+
+export interface VaultClientOptions {
+  addr: string;
+  auth: VaultAuth | undefined;
+  /** Mount path of the transit engine (default `transit`). */
+  mount: string;
+  timeoutMs: number;
+  log: Logger;
+}
+
+interface Token {
+  value: string;
+  /** Epoch ms after which we log in again (before the real expiry). */
+  renewAfter: number;
+}
+
+/**
+ * A small typed client over Vault's HTTP API (transit + AppRole), which OpenBao answers identically.
+ * Written by hand rather than `node-vault` because that package's types are `any` and it hides the
+ * per-item errors of transit batches. Counts its requests so the benchmark can report Vault calls per message.
+ */
+export class VaultClient {
+  /** Number of HTTP requests sent (including logins). */
+  requests = 0;
+  private token: Token | undefined;
+  private login: Promise<Token> | undefined;
+
+  constructor(private readonly opts: VaultClientOptions) {}
+
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    token?: string,
+  ): Promise<Record<string, unknown>> {
+    const attempt = () => {
+      this.requests++;
+      return fetch(`${this.opts.addr}/v1/${path}`, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { 'X-Vault-Token': token } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+    };
+    let res: Response;
+    try {
+      res = await attempt();
+    } catch (err) {
+      // A pooled keep-alive socket to a Vault that restarted fails once with "other side closed"; every
+      // call here is safe to repeat (transit is stateless), so one fresh attempt is honest. Timeouts are not retried.
+      if ((err as Error).name === 'TimeoutError') throw err;
+      res = await attempt();
+    }
+    const text = await res.text();
+    const json = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+    if (!res.ok) {
+      const errors = Array.isArray(json.errors)
+        ? (json.errors as string[]).join('; ')
+        : res.statusText;
+      throw new VaultError(`Vault ${method} ${path}: ${res.status} ${errors}`, res.status, path);
+    }
+    return json;
+  }
+
+  private async currentToken(): Promise<string> {
+    const auth = this.opts.auth;
+    if (!auth) throw missingVaultAuth();
+    if (auth.kind === 'token') return auth.token;
+    if (this.token && Date.now() < this.token.renewAfter) return this.token.value;
+    this.login ??= this.send('POST', 'auth/approle/login', {
+      role_id: auth.roleId,
+      secret_id: auth.secretId,
+    })
+      .then((r) => {
+        const a = r.auth as { client_token: string; lease_duration: number };
+        const token = {
+          value: a.client_token,
+          renewAfter: Date.now() + a.lease_duration * 1000 * 0.8,
+        };
+        this.token = token;
+        return token;
+      })
+      .finally(() => {
+        this.login = undefined;
+      });
+    return (await this.login).value;
+  }
+
+  /** An authenticated request; on 403 (token revoked or expired early) logs in once more and retries. */
+  async request(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+    try {
+      return await this.send(method, path, body, await this.currentToken());
+    } catch (err) {
+      if (err instanceof VaultError && err.status === 403 && this.opts.auth?.kind === 'approle') {
+        this.token = undefined;
+        return this.send(method, path, body, await this.currentToken());
+      }
+      throw err;
+    }
+  }
+
+  private transit(op: string, key: string) {
+    return `${this.opts.mount}/${op}/${encodeURIComponent(key)}`;
+  }
+
+  /** Encrypts every item in one `batch_input` request; throws if any item failed. Returns `vault:vN:…` ciphertexts in order. */
+  async encryptBatch(key: string, plaintexts: readonly Buffer[]): Promise<string[]> {
+    const r = await this.request('POST', this.transit('encrypt', key), {
+      batch_input: plaintexts.map((p) => ({ plaintext: p.toString('base64') })),
+      partial_failure_response_code: 200,
+    });
+    return batchResults(r, this.transit('encrypt', key)).map((item) => item.ciphertext as string);
+  }
+
+  /** Decrypts every ciphertext in one `batch_input` request (any key version Vault still holds); throws if any item failed. */
+  async decryptBatch(key: string, ciphertexts: readonly string[]): Promise<Buffer[]> {
+    const r = await this.request('POST', this.transit('decrypt', key), {
+      batch_input: ciphertexts.map((c) => ({ ciphertext: c })),
+      partial_failure_response_code: 200,
+    });
+    return batchResults(r, this.transit('decrypt', key)).map((item) =>
+      Buffer.from(item.plaintext as string, 'base64'),
+    );
+  }
+
+  /** HMAC-SHA256 of each input under a transit key, in one request: `vault:vN:<base64>`. Stable for a key version. */
+  async hmacBatch(key: string, inputs: readonly Buffer[]): Promise<string[]> {
+    const r = await this.request('POST', `${this.transit('hmac', key)}/sha2-256`, {
+      batch_input: inputs.map((i) => ({ input: i.toString('base64') })),
+      partial_failure_response_code: 200,
+    });
+    return batchResults(r, this.transit('hmac', key)).map((item) => item.hmac as string);
+  }
+
+  /** Vault's health: initialized, unsealed and active (no token needed). */
+  async health(): Promise<{ initialized: boolean; sealed: boolean; version: string }> {
+    const r = await this.send(
+      'GET',
+      'sys/health?standbyok=true&sealedcode=200&uninitcode=200',
+      undefined,
+    );
+    return {
+      initialized: Boolean(r.initialized),
+      sealed: Boolean(r.sealed),
+      version: String(r.version),
+    };
+  }
+}
+
+function batchResults(r: Record<string, unknown>, path: string): Record<string, unknown>[] {
+  const items =
+    ((r.data as { batch_results?: Record<string, unknown>[] }) ?? {}).batch_results ?? [];
+  const failed = items.filter((i) => i.error);
+  if (failed.length) {
+    throw new VaultError(
+      `Vault ${path}: ${failed.length} of ${items.length} batch items failed: ${String(failed[0]!.error)}`,
+      400,
+      path,
+    );
+  }
+  return items;
+}

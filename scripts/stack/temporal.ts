@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SEARCH_ATTRIBUTES, type StackConfig } from '../../config/stack';
+import { canConnect, isAlive, readPid, run, startDaemon, stopDaemon, waitFor } from './process';
+import type { Service } from './service';
+
+/**
+ * The Temporal dev server (`temporal server start-dev`), persisted to SQLite under `.data/temporal/`
+ * so workflows survive a restart, with our search attributes and the UI, configured for a closed network.
+ */
+export function temporalService(cfg: StackConfig, temporalBin: string): Service {
+  const t = cfg.temporal;
+  const address = `${cfg.host}:${t.port}`;
+  const healthy = async () => {
+    if (!(await canConnect(cfg.host, t.port))) return false;
+    try {
+      run(temporalBin, ['operator', 'cluster', 'health', '--address', address], {
+        timeout: 10_000,
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    name: 'temporal',
+    describe: () => `${address} (namespace ${t.namespace}), UI http://${cfg.host}:${t.uiPort}`,
+    healthy,
+    running: () => isAlive(readPid(cfg.runDir, 'temporal')),
+    async start() {
+      mkdirSync(dirname(t.dbFile), { recursive: true });
+      const args = [
+        'server',
+        'start-dev',
+        '--ip',
+        cfg.host,
+        '--port',
+        String(t.port),
+        '--ui-ip',
+        cfg.host,
+        '--ui-port',
+        String(t.uiPort),
+        '--db-filename',
+        t.dbFile,
+        '--namespace',
+        t.namespace,
+        '--log-level',
+        'warn',
+        '--sqlite-pragma',
+        'journal_mode=WAL',
+        '--sqlite-pragma',
+        'synchronous=NORMAL',
+        '--dynamic-config-value',
+        'frontend.enableServerVersionCheck=false',
+        '--ui-disable-news-fetch',
+        ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+        ...(t.codecEndpoint ? ['--ui-codec-endpoint', t.codecEndpoint] : []),
+      ];
+      startDaemon({ name: 'temporal', command: temporalBin, args }, cfg.runDir, cfg.logDir);
+      await waitFor('Temporal', healthy, 90_000, `see ${cfg.logDir}/temporal.log`);
+      await waitFor(
+        'Temporal search attributes',
+        async () => searchAttributesPresent(temporalBin, address, t.namespace),
+        30_000,
+      );
+    },
+    stop: () => stopDaemon(cfg.runDir, 'temporal'),
+  };
+}
+
+function searchAttributesPresent(temporalBin: string, address: string, namespace: string): boolean {
+  const out = run(
+    temporalBin,
+    [
+      'operator',
+      'search-attribute',
+      'list',
+      '--address',
+      address,
+      '--namespace',
+      namespace,
+      '-o',
+      'json',
+    ],
+    {
+      timeout: 10_000,
+    },
+  );
+  return SEARCH_ATTRIBUTES.every((name) => out.includes(`"${name}"`));
+}

