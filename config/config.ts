@@ -9,13 +9,15 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   API_HOST: host('127.0.0.1'),
   API_PORT: port(3000),
-  TEMPORAL_ADDRESS: z
-    .string()
-    .regex(/^[^:\s]+:\d+$/, 'expected host:port')
-    .default('127.0.0.1:7233'),
+  TEMPORAL_ADDRESS: optionalString().pipe(
+    z
+      .string()
+      .regex(/^[^:\s]+:\d+$/, 'expected host:port')
+      .optional(),
+  ),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   WORKER_REGION: z.enum(['global', 'eu', 'cn']).default('global'),
-  VAULT_ADDR: z.url().default('http://127.0.0.1:8200'),
+  VAULT_ADDR: optionalString().pipe(z.url().optional()),
   VAULT_TOKEN: optionalString(),
   VAULT_ROLE_ID: optionalString(),
   VAULT_SECRET_ID: optionalString(),
@@ -25,6 +27,10 @@ const schema = z.object({
     .regex(/^[a-z0-9_-]+$/i)
     .default('transit'),
   VAULT_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  // The local stack's settings, from which the defaults above follow when they are unset.
+  STACK_HOST: host('127.0.0.1'),
+  TEMPORAL_PORT: port(7233),
+  VAULT_PORT: port(8200),
   STACK_POSTGRES_PORT: port(5433),
   DATABASE_URL: optionalString().pipe(z.url().optional()),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
@@ -70,19 +76,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     api: Object.freeze({ host: e.API_HOST, port: e.API_PORT }),
     temporal: Object.freeze({
-      address: e.TEMPORAL_ADDRESS,
+      address: e.TEMPORAL_ADDRESS ?? `${e.STACK_HOST}:${e.TEMPORAL_PORT}`,
       namespace: e.TEMPORAL_NAMESPACE,
       region: e.WORKER_REGION,
     }),
     vault: Object.freeze({
-      addr: e.VAULT_ADDR.replace(/\/+$/, ''),
+      addr: (e.VAULT_ADDR ?? `http://${e.STACK_HOST}:${e.VAULT_PORT}`).replace(/\/+$/, ''),
       mount: e.VAULT_TRANSIT_MOUNT,
       timeoutMs: e.VAULT_TIMEOUT_MS,
       /** Undefined when no credentials are configured: the Vault client then refuses to start with a ConfigError. */
       auth: vaultAuth(e),
     }),
     database: Object.freeze({
-      url: e.DATABASE_URL ?? `postgres://sms:sms@127.0.0.1:${e.STACK_POSTGRES_PORT}/sms`,
+      url: e.DATABASE_URL ?? `postgres://sms:sms@${e.STACK_HOST}:${e.STACK_POSTGRES_PORT}/sms`,
       poolSize: e.DATABASE_POOL_SIZE,
     }),
   });

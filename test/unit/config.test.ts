@@ -49,5 +49,16 @@ describe('configuration', () => {
     expect([s.temporal.port, s.vault.port, s.postgres.port]).toEqual([17233, 18200, 15433]);
     expect(s.vault.addr).toBe('http://127.0.0.1:18200');
     expect(() => loadStackConfig({ VAULT_PORT: '99999' })).toThrow(/VAULT_PORT/);
+    // The app's defaults follow the stack's ports.
+    const c = loadConfig({
+      TEMPORAL_PORT: '17233',
+      VAULT_PORT: '18200',
+      STACK_POSTGRES_PORT: '15433',
+    });
+    expect([c.temporal.address, c.vault.addr]).toEqual([
+      '127.0.0.1:17233',
+      'http://127.0.0.1:18200',
+    ]);
+    expect(c.database.url).toBe('postgres://sms:sms@127.0.0.1:15433/sms');
   });
 });
