@@ -1,0 +1,195 @@
+import type { Logger } from 'pino';
+import { measure } from '../../domain/encoding';
+import { CarrierError, CarrierErrorType } from '../errors';
+import type {
+  CarrierAdapter,
+  DeliveryReceipt,
+  SubmitHooks,
+  SubmitRequest,
+  SubmitResult,
+} from '../types';
+
+/** Options of {@link createHttpCarrierAdapter}. */
+export interface HttpCarrierAdapterOptions {
+  /** Carrier name, used in logs and in {@link CarrierError}s. */
+  name: string;
+  /** e.g. `https://carrier.example/api`; `/submit` is appended. */
+  baseUrl: string;
+  /** Bearer token. */
+  token: string;
+  log: Logger;
+  /** Whole-request deadline (AbortSignal.timeout). Default 10 000 ms. */
+  timeoutMs?: number;
+  /** Our signed-webhook endpoint for receipts, sent as `callbackUrl` with every submit. */
+  callbackUrl?: string;
+  /** retryAfterMs for 429/503 answers without a usable Retry-After. Default 1 000 ms. */
+  defaultRetryAfterMs?: number;
+}
+
+/** Parses `Retry-After` (delta seconds or HTTP date) into milliseconds from `now`. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+const RECEIPT_STATUSES: ReadonlySet<string> = new Set<DeliveryReceipt['status']>([
+  'delivered',
+  'undeliverable',
+  'expired',
+  'rejected',
+  'unknown',
+  'deleted',
+  'accepted',
+]);
+
+/**
+ * Validates an HTTP carrier receipt body `{ id, status, errorCode?, doneAt? }` (after
+ * `verifyWebhook` accepted it).
+ *
+ * @throws TypeError naming the bad field (never its value).
+ */
+export function parseHttpReceipt(body: unknown): DeliveryReceipt {
+  if (typeof body !== 'object' || body === null) throw new TypeError('receipt is not an object');
+  const { id, status, errorCode, doneAt } = body as Record<string, unknown>;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
+    throw new TypeError('receipt id is missing or invalid');
+  }
+  if (typeof status !== 'string' || !RECEIPT_STATUSES.has(status)) {
+    throw new TypeError('receipt status is missing or invalid');
+  }
+  const receipt: DeliveryReceipt = {
+    carrierMessageId: id,
+    status: status as DeliveryReceipt['status'],
+  };
+  if (errorCode !== undefined) {
+    if (typeof errorCode !== 'string' || errorCode.length > 64) {
+      throw new TypeError('receipt errorCode is invalid');
+    }
+    receipt.errorCode = errorCode;
+  }
+  if (doneAt !== undefined) {
+    if (typeof doneAt !== 'string' || Number.isNaN(Date.parse(doneAt))) {
+      throw new TypeError('receipt doneAt is invalid');
+    }
+    receipt.doneAt = new Date(doneAt).toISOString();
+  }
+  return receipt;
+}
+
+/**
+ * Creates an adapter for a simple JSON-over-HTTP carrier (the shape of the bundled simulator).
+ *
+ * One POST of the whole text per message (HTTP carriers split themselves; `parts` in the result
+ * is our own segment count), with `Idempotency-Key: <messageId>` so a retry after a timeout does
+ * not send twice. Failures, as {@link CarrierError}: 429 → THROTTLED and 503 → TRANSIENT (both
+ * with retryAfterMs), other 5xx/408 and timeouts → TRANSIENT, connection failures →
+ * UNAVAILABLE, 4xx → PERMANENT. Error messages carry the HTTP status only, never the response
+ * body (it may echo the number).
+ */
+export function createHttpCarrierAdapter(options: HttpCarrierAdapterOptions): CarrierAdapter {
+  const { name, token, timeoutMs = 10_000, callbackUrl, defaultRetryAfterMs = 1_000 } = options;
+  const submitUrl = `${options.baseUrl.replace(/\/+$/, '')}/submit`;
+  const log = options.log.child({ carrier: name });
+  let closed = false;
+
+  async function submit(req: SubmitRequest, hooks?: SubmitHooks): Promise<SubmitResult> {
+    if (closed) throw new CarrierError(CarrierErrorType.UNAVAILABLE, name, 'adapter closed');
+    const { encoding, segments } = measure(req.text);
+    const acked = req.ackedParts?.[0];
+    if (acked !== undefined) return { carrierMessageIds: [acked], parts: segments, encoding };
+
+    const payload: Record<string, unknown> = { to: req.to, from: req.from, text: req.text };
+    if (callbackUrl) payload.callbackUrl = callbackUrl;
+    if (req.validitySeconds !== undefined) payload.validitySeconds = req.validitySeconds;
+    payload.registeredDelivery = req.registeredDelivery;
+
+    let res: Response;
+    try {
+      res = await fetch(submitUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': req.messageId,
+        },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const errName = (err as Error).name;
+      if (errName === 'TimeoutError' || errName === 'AbortError') {
+        throw new CarrierError(
+          CarrierErrorType.TRANSIENT,
+          name,
+          `no answer within ${timeoutMs} ms`,
+        );
+      }
+      const code = ((err as { cause?: { code?: unknown } }).cause?.code ?? 'network') as string;
+      log.warn({ messageId: req.messageId, code }, 'http carrier unreachable');
+      throw new CarrierError(CarrierErrorType.UNAVAILABLE, name, `unreachable (${code})`);
+    }
+
+    if (res.ok) {
+      let id: unknown;
+      try {
+        id = ((await res.json()) as { id?: unknown }).id;
+      } catch {
+        id = undefined;
+      }
+      if (typeof id !== 'string' || id.length === 0) {
+        // Safe to retry: the idempotency key makes the carrier answer the same id.
+        throw new CarrierError(
+          CarrierErrorType.TRANSIENT,
+          name,
+          `answered ${res.status} without an id`,
+          {
+            commandStatus: res.status,
+          },
+        );
+      }
+      log.info(
+        { messageId: req.messageId, carrierMessageId: id, parts: segments },
+        'http message submitted',
+      );
+      await hooks?.onPartAcked?.(0, id);
+      return { carrierMessageIds: [id], parts: segments, encoding };
+    }
+
+    await res.arrayBuffer().catch(() => undefined); // release the connection; never read into errors
+    const status = res.status;
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after')) ?? defaultRetryAfterMs;
+    log.warn({ messageId: req.messageId, status }, 'http carrier refused submit');
+    if (status === 429) {
+      throw new CarrierError(CarrierErrorType.THROTTLED, name, 'answered 429', {
+        commandStatus: status,
+        retryAfterMs,
+      });
+    }
+    if (status === 503) {
+      throw new CarrierError(CarrierErrorType.TRANSIENT, name, 'answered 503', {
+        commandStatus: status,
+        retryAfterMs,
+      });
+    }
+    if (status >= 500 || status === 408) {
+      throw new CarrierError(CarrierErrorType.TRANSIENT, name, `answered ${status}`, {
+        commandStatus: status,
+      });
+    }
+    throw new CarrierError(CarrierErrorType.PERMANENT, name, `answered ${status}`, {
+      commandStatus: status,
+    });
+  }
+
+  return {
+    name,
+    submit,
+    close() {
+      closed = true;
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * Runs the SMSC simulator as a process: `tsx carriers/smpp/simulator-main.ts [port]`.
+ * Port from argv, else SMSC_PORT, else 2775. SMSC_SYSTEM_ID / SMSC_PASSWORD, when set, are
+ * required from binding clients. A dev/test tool: it keeps submitted messages in memory only.
+ */
+import { createLogger } from '../../config/logger';
+import { startSmscSimulator } from './simulator';
+
+async function main(): Promise<void> {
+  const log = createLogger('smsc-simulator', process.env.LOG_LEVEL ?? 'info');
+  const port = Number(process.argv[2] ?? process.env.SMSC_PORT ?? 2775);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError('SMSC port must be an integer between 0 and 65535');
+  }
+  const sim = await startSmscSimulator({
+    port,
+    host: process.env.SMSC_HOST ?? '127.0.0.1',
+    log,
+    ...(process.env.SMSC_SYSTEM_ID ? { systemId: process.env.SMSC_SYSTEM_ID } : {}),
+    ...(process.env.SMSC_PASSWORD ? { password: process.env.SMSC_PASSWORD } : {}),
+  });
+  const stop = (): void => {
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error('smsc simulator failed to start:', (err as Error).message);
+  process.exit(1);
+});
