@@ -9,6 +9,7 @@ export const APP_POLICY = `
 path "transit/encrypt/sms-*"            { capabilities = ["update"] }
 path "transit/decrypt/sms-*"            { capabilities = ["update"] }
 path "transit/hmac/subscriber-token"    { capabilities = ["update"] }
+path "transit/hmac/subscriber-token/*"  { capabilities = ["update"] }
 path "transit/datakey/wrapped/codec-*"  { capabilities = ["update"] }
 path "transit/decrypt/codec-*"          { capabilities = ["update"] }
 path "transit/keys/sms-*"               { capabilities = ["read"] }

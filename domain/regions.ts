@@ -1,0 +1,48 @@
+/** Data-residency regions: where a message's personal data may be processed. */
+export const REGIONS = ['global', 'eu', 'cn'] as const;
+export type Region = (typeof REGIONS)[number];
+
+/** EU and EEA member states: their subscribers' data is processed in the `eu` region. */
+const EU = new Set([
+  'AT',
+  'BE',
+  'BG',
+  'HR',
+  'CY',
+  'CZ',
+  'DK',
+  'EE',
+  'FI',
+  'FR',
+  'DE',
+  'GR',
+  'HU',
+  'IE',
+  'IT',
+  'LV',
+  'LT',
+  'LU',
+  'MT',
+  'NL',
+  'PL',
+  'PT',
+  'RO',
+  'SK',
+  'SI',
+  'ES',
+  'SE',
+  'IS',
+  'LI',
+  'NO',
+]);
+
+/**
+ * The region that must process personal data for a destination country (ISO 3166 alpha-2):
+ * CN → cn, EU/EEA → eu, everything else → global.
+ */
+export function regionFor(country: string): Region {
+  const c = country.toUpperCase();
+  if (c === 'CN') return 'cn';
+  if (EU.has(c)) return 'eu';
+  return 'global';
+}
