@@ -1,0 +1,425 @@
+/**
+ * Sender-number pools in PostgreSQL: the pick used by the `pickSender` activity (hot path) and the
+ * admin operations used by the API. Imported by `activities/pools` and `api/routes/pools`.
+ * Sender numbers are ours, not personal data; subscriber tokens are keyed HMACs and are only ever
+ * passed as query parameters, never logged or put in error messages.
+ */
+import type { Pool, PoolClient } from 'pg';
+
+export type PoolPurpose = 'otp' | 'transactional' | 'marketing';
+export type PoolStrategy = 'lru' | 'sticky';
+export type NumberStatus = 'active' | 'quarantined';
+
+/** A pool as the admin API shows it. */
+export interface PoolRecord {
+  id: string;
+  name: string;
+  /** ISO 3166 alpha-2; null for a fallback pool that serves any destination. */
+  country: string | null;
+  purpose: PoolPurpose;
+  strategy: PoolStrategy;
+  campaign: string | null;
+  expiresAt: Date | null;
+  createdAt: Date;
+}
+
+export interface PoolSummary extends PoolRecord {
+  activeNumbers: number;
+  quarantinedNumbers: number;
+}
+
+export interface PoolNumberRecord {
+  id: string;
+  number: string;
+  status: NumberStatus;
+  ratePerSecond: number;
+  /** The next free send slot; null when the number has never been picked. */
+  nextAvailableAt: Date | null;
+  lastUsedAt: Date | null;
+  quarantinedAt: Date | null;
+  quarantineReason: string | null;
+}
+
+export interface PoolDetail extends PoolRecord {
+  numbers: PoolNumberRecord[];
+}
+
+export interface NewPool {
+  name: string;
+  country?: string;
+  purpose: PoolPurpose;
+  strategy: PoolStrategy;
+  campaign?: string;
+  expiresAt?: Date;
+}
+
+/** Thrown by {@link createPool} when the tenant already has a pool of that name. */
+export class PoolNameTakenError extends Error {
+  override readonly name = 'PoolNameTakenError';
+  constructor() {
+    super('a pool with this name already exists');
+  }
+}
+
+const POOL_COLUMNS = `p.id, p.name, p.country, p.purpose, p.strategy, p.campaign,
+  p.expires_at as "expiresAt", p.created_at as "createdAt"`;
+
+const NUMBER_COLUMNS = `n.id::text as id, n.number, n.status, n.rate_per_second::float8 as "ratePerSecond",
+  case when n.next_available_at = '-infinity' then null else n.next_available_at end as "nextAvailableAt",
+  n.last_used_at as "lastUsedAt", n.quarantined_at as "quarantinedAt",
+  n.quarantine_reason as "quarantineReason"`;
+
+const isUniqueViolation = (err: unknown) => (err as { code?: unknown }).code === '23505';
+
+/** Creates a pool for `tenant`. @throws PoolNameTakenError when the name is taken. */
+export async function createPool(
+  db: Pool,
+  tenant: string,
+  id: string,
+  pool: NewPool,
+): Promise<PoolRecord> {
+  try {
+    const { rows } = await db.query<PoolRecord>(
+      `insert into number_pools as p (id, tenant, name, country, purpose, strategy, campaign, expires_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8)
+       returning ${POOL_COLUMNS}`,
+      [
+        id,
+        tenant,
+        pool.name,
+        pool.country ?? null,
+        pool.purpose,
+        pool.strategy,
+        pool.campaign ?? null,
+        pool.expiresAt ?? null,
+      ],
+    );
+    return rows[0]!;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new PoolNameTakenError();
+    throw err;
+  }
+}
+
+/** The tenant's pools with their count of active and quarantined numbers, oldest first. */
+export async function listPools(db: Pool, tenant: string): Promise<PoolSummary[]> {
+  const { rows } = await db.query<PoolSummary>(
+    `select ${POOL_COLUMNS},
+            count(n.id) filter (where n.status = 'active')::int as "activeNumbers",
+            count(n.id) filter (where n.status = 'quarantined')::int as "quarantinedNumbers"
+       from number_pools p
+       left join pool_numbers n on n.pool_id = p.id
+      where p.tenant = $1
+      group by p.id
+      order by p.created_at, p.id`,
+    [tenant],
+  );
+  return rows;
+}
+
+/** One of the tenant's pools, or null (also for another tenant's pool). */
+export async function findPool(db: Pool, tenant: string, id: string): Promise<PoolRecord | null> {
+  const { rows } = await db.query<PoolRecord>(
+    `select ${POOL_COLUMNS} from number_pools p where p.tenant = $1 and p.id = $2`,
+    [tenant, id],
+  );
+  return rows[0] ?? null;
+}
+
+/** The numbers of a pool, in the order they were added. */
+export async function listNumbers(db: Pool, poolId: string): Promise<PoolNumberRecord[]> {
+  const { rows } = await db.query<PoolNumberRecord>(
+    `select ${NUMBER_COLUMNS} from pool_numbers n where n.pool_id = $1 order by n.id`,
+    [poolId],
+  );
+  return rows;
+}
+
+/** One of the tenant's pools with its numbers, or null. */
+export async function getPoolDetail(
+  db: Pool,
+  tenant: string,
+  id: string,
+): Promise<PoolDetail | null> {
+  const pool = await findPool(db, tenant, id);
+  return pool ? { ...pool, numbers: await listNumbers(db, id) } : null;
+}
+
+/**
+ * Adds numbers to a pool (rate defaults to 1 message per second). Numbers already in the pool, and
+ * repeats within `numbers`, are ignored. Returns how many were added.
+ */
+export async function addNumbers(
+  db: Pool,
+  poolId: string,
+  numbers: readonly { number: string; ratePerSecond?: number }[],
+): Promise<number> {
+  const result = await db.query(
+    `insert into pool_numbers (pool_id, number, rate_per_second)
+     select $1, t.number, coalesce(t.rate, 1)
+       from unnest($2::text[], $3::numeric[]) with ordinality as t(number, rate, ord)
+      order by t.ord
+     on conflict (pool_id, number) do nothing`,
+    [poolId, numbers.map((n) => n.number), numbers.map((n) => n.ratePerSecond ?? null)],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Removes a number from a pool (its sticky assignments go with it). Returns false if it was not there. */
+export async function removeNumber(db: Pool, poolId: string, number: string): Promise<boolean> {
+  const result = await db.query('delete from pool_numbers where pool_id = $1 and number = $2', [
+    poolId,
+    number,
+  ]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * Takes a number out of rotation: pickers skip it and sticky subscribers move to another number of
+ * the pool on their next message. Quarantining again keeps the first time and updates the reason.
+ * Returns the number, or null if it is not in the pool. `reason` must not hold personal data.
+ */
+export async function quarantineNumber(
+  db: Pool,
+  poolId: string,
+  number: string,
+  reason: string,
+): Promise<PoolNumberRecord | null> {
+  const { rows } = await db.query<PoolNumberRecord>(
+    `update pool_numbers n
+        set status = 'quarantined', quarantined_at = coalesce(n.quarantined_at, now()),
+            quarantine_reason = $3
+      where n.pool_id = $1 and n.number = $2
+      returning ${NUMBER_COLUMNS}`,
+    [poolId, number, reason],
+  );
+  return rows[0] ?? null;
+}
+
+/** Puts a quarantined number back into rotation. Returns the number, or null if it is not in the pool. */
+export async function releaseNumber(
+  db: Pool,
+  poolId: string,
+  number: string,
+): Promise<PoolNumberRecord | null> {
+  const { rows } = await db.query<PoolNumberRecord>(
+    `update pool_numbers n
+        set status = 'active', quarantined_at = null, quarantine_reason = null
+      where n.pool_id = $1 and n.number = $2
+      returning ${NUMBER_COLUMNS}`,
+    [poolId, number],
+  );
+  return rows[0] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pick (hot path)
+
+/** What a message needs from a pool. */
+export interface SenderQuery {
+  tenant: string;
+  purpose: PoolPurpose;
+  /** ISO 3166 alpha-2 of the destination, upper case. */
+  country: string;
+  campaign?: string;
+  subscriberToken: string;
+  requestedSender?: string;
+}
+
+/** A number picked for a message, with its reserved send slot. */
+export interface PickedSender {
+  poolId: string;
+  strategy: PoolStrategy;
+  numberId: string;
+  number: string;
+  /** Epoch ms of the reserved slot. */
+  notBefore: number;
+}
+
+interface LockedCandidate {
+  poolId: string;
+  strategy: PoolStrategy;
+  /** The requested sender's row, or the subscriber's active sticky number (sticky pools). */
+  preferredId: string | null;
+  /** The row locked for this pick; null when another picker holds it (or every active number). */
+  numberId: string | null;
+  number: string | null;
+}
+
+const LRU_ORDER = 'n.next_available_at, n.last_used_at nulls first, n.id';
+
+/**
+ * Round trip 1: the best candidate pool and, in the same statement, a lock on its number. The
+ * candidates are the tenant's unexpired pools for the purpose that serve the destination country or
+ * any country (country null) and are general or for this message's campaign; among those with an
+ * active number (the requested one, if any) the order is: the campaign's pool, geo-match before
+ * fallback, the oldest pool. The number is the preferred one (requested, or the subscriber's sticky
+ * number) or else the least recently used (earliest free slot, then never-used first), locked with
+ * `FOR UPDATE SKIP LOCKED` so concurrent pickers spread over the numbers.
+ */
+async function lockCandidate(tx: PoolClient, q: SenderQuery): Promise<LockedCandidate | null> {
+  const { rows } = await tx.query<LockedCandidate>(
+    `with pool as (
+       select p.id, p.strategy,
+              case
+                when $5::text is not null then
+                  (select n.id from pool_numbers n
+                    where n.pool_id = p.id and n.number = $5 and n.status = 'active')
+                when p.strategy = 'sticky' then
+                  (select n.id from sticky_senders s
+                     join pool_numbers n on n.id = s.number_id and n.status = 'active'
+                    where s.pool_id = p.id and s.subscriber_token = $6)
+              end as preferred_id
+         from number_pools p
+        where p.tenant = $1 and p.purpose = $2
+          and (p.country is null or p.country = $3)
+          and (p.campaign is null or p.campaign = $4)
+          and (p.expires_at is null or p.expires_at > now())
+          and exists (select 1 from pool_numbers n
+                       where n.pool_id = p.id and n.status = 'active'
+                         and ($5::text is null or n.number = $5))
+        order by p.campaign is null, p.country is null, p.created_at, p.id
+        limit 1
+     )
+     select pool.id as "poolId", pool.strategy, pool.preferred_id::text as "preferredId",
+            picked.id::text as "numberId", picked.number
+       from pool
+       left join lateral (
+         select n.id, n.number from pool_numbers n
+          where n.pool_id = pool.id and n.status = 'active'
+            and (pool.preferred_id is null or n.id = pool.preferred_id)
+          order by ${LRU_ORDER}
+          limit 1
+          for update of n skip locked
+       ) picked on true`,
+    [
+      q.tenant,
+      q.purpose,
+      q.country,
+      q.campaign ?? null,
+      q.requestedSender ?? null,
+      q.subscriberToken,
+    ],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Contention path: locks the given number, waiting for it if another picker holds it, or (when
+ * `numberId` is null) the pool's least recently used active number, skipping held ones unless
+ * `wait`. Null when that number is no longer active, or (skipping) when every active one is held.
+ */
+async function lockNumber(
+  tx: PoolClient,
+  poolId: string,
+  numberId: string | null,
+  wait: boolean,
+): Promise<{ numberId: string; number: string } | null> {
+  const { rows } = await tx.query<{ numberId: string; number: string }>(
+    `select n.id::text as "numberId", n.number from pool_numbers n
+      where n.pool_id = $1 and n.status = 'active' and ($2::bigint is null or n.id = $2)
+      order by ${LRU_ORDER}
+      limit 1
+      for update of n ${wait ? '' : 'skip locked'}`,
+    [poolId, numberId],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * How often an LRU pick retries, with a fresh snapshot, when every active number is held, before
+ * it waits for one. Waiting right away would queue all pickers on the number that was least
+ * recently used when they looked, however far its slot has moved on meanwhile.
+ */
+const LRU_RETRIES = 20;
+const jitter = () => new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 4));
+
+/**
+ * Round trip 2: reserves the locked number's next slot, `notBefore = greatest(now, next_available_at)`,
+ * moves `next_available_at` on by 1/rate_per_second (rounded up to the microsecond), sets
+ * `last_used_at`, and with `assignSticky` records the subscriber's sticky number, in one statement.
+ * The row is locked since round trip 1, so this statement's snapshot holds its latest slot.
+ */
+async function reserveSlot(
+  tx: PoolClient,
+  poolId: string,
+  numberId: string,
+  assignSticky: boolean,
+  subscriberToken: string,
+): Promise<number> {
+  const step = `interval '1 microsecond' * ceil(1000000 / n.rate_per_second)::float8`;
+  const { rows } = await tx.query<{ notBefore: number }>(
+    `with slot as (
+       update pool_numbers n
+          set next_available_at = greatest(statement_timestamp(), n.next_available_at) + ${step},
+              last_used_at = now()
+        where n.id = $2
+        returning n.next_available_at - ${step} as not_before
+     ), assigned as (
+       insert into sticky_senders (pool_id, subscriber_token, number_id)
+       select $1, $3, $2 where $4::boolean
+       on conflict (pool_id, subscriber_token)
+         do update set number_id = excluded.number_id, updated_at = now()
+     )
+     select floor(extract(epoch from not_before) * 1000)::float8 as "notBefore" from slot`,
+    [poolId, numberId, subscriberToken, assignSticky],
+  );
+  return rows[0]!.notBefore;
+}
+
+/**
+ * Picks a sender number for a message and reserves its next send slot, in one transaction of two
+ * statements ({@link lockCandidate}, then the slot reservation); more only when other pickers hold
+ * the number wanted (or all of them): then it waits for the sticky or requested number, or retries
+ * the LRU pick. Because the number stays locked from choice to reservation, and the reservation
+ * reads the latest committed slot, no two pickers ever get slots closer than the number's rate,
+ * across processes. Two concurrent first messages to one subscriber of a sticky pool may get
+ * different numbers; the later assignment is the one kept.
+ *
+ * The subscriber's sticky number is used while it is active; else the LRU number is, and recorded
+ * (sticky pools). A requested sender is used as is, without a sticky record.
+ * Null when nothing is eligible: no candidate pool with an active (requested) number.
+ */
+export async function pickSenderSlot(db: Pool, q: SenderQuery): Promise<PickedSender | null> {
+  const tx = await db.connect();
+  let broken: Error | undefined;
+  try {
+    await tx.query('begin');
+    const picked = await pickLocked(tx, q);
+    await tx.query(picked ? 'commit' : 'rollback');
+    return picked;
+  } catch (err) {
+    await tx.query('rollback').catch((e: Error) => (broken = e));
+    throw err;
+  } finally {
+    tx.release(broken);
+  }
+}
+
+async function pickLocked(tx: PoolClient, q: SenderQuery): Promise<PickedSender | null> {
+  const c = await lockCandidate(tx, q);
+  if (!c) return null;
+  let locked = c.numberId && c.number ? { numberId: c.numberId, number: c.number } : null;
+  if (!locked && c.preferredId) {
+    // The requested or sticky number is held by another picker: wait for it.
+    locked = await lockNumber(tx, c.poolId, c.preferredId, true);
+    // Quarantined or removed meanwhile: a request fails, a sticky subscriber moves (below).
+    if (!locked && q.requestedSender) return null;
+  }
+  for (let attempt = 0; !locked && attempt < LRU_RETRIES; attempt++) {
+    await jitter();
+    locked = await lockNumber(tx, c.poolId, null, false);
+  }
+  locked ??= await lockNumber(tx, c.poolId, null, true);
+  if (!locked) return null;
+  const assignSticky =
+    c.strategy === 'sticky' && !q.requestedSender && locked.numberId !== c.preferredId;
+  const notBefore = await reserveSlot(
+    tx,
+    c.poolId,
+    locked.numberId,
+    assignSticky,
+    q.subscriberToken,
+  );
+  return { poolId: c.poolId, strategy: c.strategy, ...locked, notBefore };
+}
