@@ -6,8 +6,13 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
+import { authPlugin } from './plugins/auth';
 import { problemPlugin } from './plugins/problem';
+import { createReceiptRouter } from '../clients/receipt-router';
+import { carrierReceiptRoutes } from './routes/carrier-receipts';
 import { healthRoutes } from './routes/health';
+import { poolRoutes } from './routes/pools';
+import { messageRoutes } from './routes/messages';
 
 /** What the API needs from the outside world; the process (server.ts) or a test builds these. */
 export interface AppDeps {
@@ -41,7 +46,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(authPlugin, { db: deps.db });
 
   await app.register(async (scope) => healthRoutes(scope, deps));
+  await app.register(async (scope) => poolRoutes(scope, deps));
+  await app.register(async (scope) => messageRoutes(scope, deps));
+  const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
+  await app.register(async (scope) =>
+    carrierReceiptRoutes(scope, { config: deps.config, routeReceipt }),
+  );
   return app;
 }

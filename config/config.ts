@@ -4,6 +4,70 @@ import { z } from 'zod';
 import { DATA_DIR } from './paths';
 import { ConfigError, host, optionalString, parseEnv, port } from './env';
 
+const carrierSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('smpp'),
+    name: z.string().regex(/^[a-z0-9-]{1,32}$/),
+    priority: z.number().int().default(100),
+    /** ISO alpha-2 destinations this carrier serves; empty = all. */
+    countries: z.array(z.string().length(2)).default([]),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    systemId: z.string().min(1).max(16),
+    password: z.string().max(9),
+    windowSize: z.number().int().min(1).max(1000).default(10),
+    /** Submits per second this carrier accepts from one worker. */
+    throughputPerSecond: z.number().positive().default(100),
+  }),
+  z.object({
+    kind: z.literal('http'),
+    name: z.string().regex(/^[a-z0-9-]{1,32}$/),
+    priority: z.number().int().default(100),
+    countries: z.array(z.string().length(2)).default([]),
+    baseUrl: z.url(),
+    token: z.string().min(1),
+    /** Shared secret the carrier signs its receipt webhooks with. */
+    webhookSecret: z.string().min(16),
+    throughputPerSecond: z.number().positive().default(100),
+  }),
+]);
+export type CarrierConfig = z.infer<typeof carrierSchema>;
+
+/** The carriers of the local stack: the bundled SMPP and HTTP simulators that `npm start` runs. */
+const DEFAULT_CARRIERS = JSON.stringify([
+  {
+    kind: 'smpp',
+    name: 'smsc-a',
+    priority: 10,
+    host: '127.0.0.1',
+    port: 2775,
+    systemId: 'sms',
+    password: 'sms',
+  },
+  {
+    kind: 'http',
+    name: 'http-a',
+    priority: 20,
+    baseUrl: 'http://127.0.0.1:2776',
+    token: 'dev-carrier-token',
+    webhookSecret: 'dev-carrier-webhook-secret',
+  },
+]);
+
+const jsonOf = <T extends z.ZodType>(inner: T, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(inner);
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -34,6 +98,24 @@ const schema = z.object({
   STACK_POSTGRES_PORT: port(5433),
   DATABASE_URL: optionalString().pipe(z.url().optional()),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** JSON array of carriers (see .env.example); default: the local simulators. */
+  CARRIERS: jsonOf(z.array(carrierSchema).min(1), DEFAULT_CARRIERS),
+  /** Secret the status callbacks to clients are signed with (HMAC-SHA256 over timestamp and body). */
+  CALLBACK_SIGNING_SECRET: z.string().min(16).default('dev-only-callback-signing-secret'),
+  /** How long a submitted message waits for its delivery receipt before it ends `unconfirmed`. */
+  RECEIPT_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86400)
+    .default(3600),
+  /** Prefixes every task queue name; isolates test runs sharing one Temporal server. */
+  TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9-]*$/)
+    .default(''),
+  /** The API's public base URL, given to HTTP carriers for receipt webhooks. */
+  API_PUBLIC_URL: optionalString().pipe(z.url().optional()),
 });
 
 /** How the app authenticates to Vault: a token, or AppRole credentials it logs in with. */
@@ -79,7 +161,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       address: e.TEMPORAL_ADDRESS ?? `${e.STACK_HOST}:${e.TEMPORAL_PORT}`,
       namespace: e.TEMPORAL_NAMESPACE,
       region: e.WORKER_REGION,
+      taskQueuePrefix: e.TASK_QUEUE_PREFIX,
     }),
+    carriers: Object.freeze(e.CARRIERS),
+    callbacks: Object.freeze({ signingSecret: e.CALLBACK_SIGNING_SECRET }),
+    receiptTimeoutSeconds: e.RECEIPT_TIMEOUT_SECONDS,
+    publicUrl: e.API_PUBLIC_URL ?? `http://${e.API_HOST}:${e.API_PORT}`,
     vault: Object.freeze({
       addr: (e.VAULT_ADDR ?? `http://${e.STACK_HOST}:${e.VAULT_PORT}`).replace(/\/+$/, ''),
       mount: e.VAULT_TRANSIT_MOUNT,

@@ -1,7 +1,7 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
-import { TASK_QUEUES } from '../workflows/definitions';
+import { REGIONS, type Region } from '../domain/regions';
+import { createPipelineWorker } from './pipeline';
 import { installRuntime } from './temporal-logging';
 
 /**
@@ -12,26 +12,13 @@ import { installRuntime } from './temporal-logging';
 async function main() {
   const config = loadConfig();
   const regionArg = process.argv.indexOf('--region');
-  const region = (
-    regionArg > 0 ? process.argv[regionArg + 1] : config.temporal.region
-  ) as keyof typeof TASK_QUEUES;
-  if (!(region in TASK_QUEUES))
-    throw new Error(`--region must be one of ${Object.keys(TASK_QUEUES).join(', ')}`);
+  const region = (regionArg > 0 ? process.argv[regionArg + 1] : config.temporal.region) as Region;
+  if (!REGIONS.includes(region)) throw new Error(`--region must be one of ${REGIONS.join(', ')}`);
   const log = createLogger(`worker-${region}`, config.logLevel);
   installRuntime(log);
-
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: TASK_QUEUES[region],
-    workflowsPath: require.resolve('../workflows'),
-    activities: {},
-    shutdownGraceTime: '30s',
-  });
-  log.info({ taskQueue: TASK_QUEUES[region] }, 'worker polling');
-  await worker.run();
-  await connection.close();
+  const pipeline = await createPipelineWorker({ config, log, region });
+  log.info({ region }, 'worker polling');
+  await pipeline.run();
   log.info('worker stopped');
 }
 

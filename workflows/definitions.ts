@@ -1,7 +1,9 @@
 /**
- * What the API, the workers and the workflows share: task queues, signals, queries, and their payload
- * types. Imported by `api/` and `workflows/`; safe in the workflow sandbox.
+ * What the API, the workers and the workflows share: task queues, the SendMessage input, its signals,
+ * queries and statuses. Imported by `api/` and `workflows/`; safe in the workflow sandbox.
  */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /** One task queue per data-residency region: a message's personal-data activities run only on its region's workers. */
 export const TASK_QUEUES = {
@@ -10,3 +12,111 @@ export const TASK_QUEUES = {
   cn: 'sms-cn',
 } as const;
 export type Region = keyof typeof TASK_QUEUES;
+
+/** The task queue of `region`; `prefix` isolates test runs (empty in production). */
+export const taskQueueFor = (region: Region, prefix = '') => `${prefix}${TASK_QUEUES[region]}`;
+
+export const PURPOSES = ['otp', 'transactional', 'marketing'] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+/** Every status a message can have; the final ones end its workflow. */
+export const MessageStatus = {
+  ACCEPTED: 'accepted',
+  TOKENIZED: 'tokenized',
+  ROUTED: 'routed',
+  SUBMITTED: 'submitted',
+  DELIVERED: 'delivered',
+  UNDELIVERED: 'undelivered',
+  /** Submitted, but no final receipt arrived within the receipt timeout. */
+  UNCONFIRMED: 'unconfirmed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+} as const;
+export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
+
+export const FINAL_STATUSES: readonly MessageStatus[] = [
+  MessageStatus.DELIVERED,
+  MessageStatus.UNDELIVERED,
+  MessageStatus.UNCONFIRMED,
+  MessageStatus.FAILED,
+  MessageStatus.CANCELLED,
+];
+
+/**
+ * The SendMessage workflow's input. `to` and `body` are the only personal values: the payload codec
+ * encrypts them in Temporal's storage, and the workflow drops them after the tokenize step.
+ */
+export interface SendMessageInput {
+  messageId: string;
+  tenant: string;
+  purpose: Purpose;
+  region: Region;
+  /** ISO 3166 alpha-2 of the destination. */
+  country: string;
+  /** Calling code and last two digits only (`+44•••••••••56`), for status pages. */
+  recipientHint: string;
+  encoding: 'GSM7' | 'UCS2';
+  segments: number;
+  campaign?: string;
+  /** A sender the client asked for (must belong to one of its pools). */
+  sender?: string;
+  callbackUrl?: string;
+  validitySeconds?: number;
+  /** SHA-256 of the canonical request, so a reused Idempotency-Key with a different request is told apart (409). */
+  requestFingerprint: string;
+  /** Epoch ms when the API accepted the message. */
+  acceptedAt: number;
+  to: string;
+  body: string;
+}
+
+/** A delivery receipt for one part, routed to the workflow by carrier message id. No personal data. */
+export interface DeliveryReceiptSignal {
+  carrier: string;
+  carrierMessageId: string;
+  status:
+    'delivered' | 'undeliverable' | 'expired' | 'rejected' | 'unknown' | 'deleted' | 'accepted';
+  errorCode?: string;
+  doneAt?: string;
+}
+
+/** One step of a message's history, as the status query and the API report it. */
+export interface StatusEvent {
+  status: MessageStatus;
+  at: string;
+  carrier?: string;
+  detail?: string;
+}
+
+/** What the `status` query returns: redacted metadata only. */
+export interface MessageStatusView {
+  messageId: string;
+  status: MessageStatus;
+  carrier?: string;
+  sender?: string;
+  segments: number;
+  /** Carriers tried so far (each submit may itself retry; the database counts those attempts). */
+  attempts: number;
+  reason?: string;
+  history: StatusEvent[];
+  requestFingerprint: string;
+}
+
+/** Signal: a carrier's delivery receipt for one part (wire name `deliveryReceipt`). */
+export const deliveryReceiptSignal = defineSignal<[DeliveryReceiptSignal]>('deliveryReceipt');
+
+/** Signal: cancel the message if it has not been submitted yet (wire name `cancel`). */
+export const cancelSignal = defineSignal<[{ reason?: string }]>('cancel');
+
+/** Query: the message's current status and history (wire name `status`). */
+export const getStatusQuery = defineQuery<MessageStatusView>('status');
+
+/** Our custom search attributes (all Keyword, none personal); the stack registers them with the server. */
+export const searchAttributes = {
+  status: defineSearchAttributeKey('MessageStatus', SearchAttributeType.KEYWORD),
+  tenant: defineSearchAttributeKey('Tenant', SearchAttributeType.KEYWORD),
+  purpose: defineSearchAttributeKey('Purpose', SearchAttributeType.KEYWORD),
+  country: defineSearchAttributeKey('CountryCode', SearchAttributeType.KEYWORD),
+  region: defineSearchAttributeKey('Region', SearchAttributeType.KEYWORD),
+  carrier: defineSearchAttributeKey('Carrier', SearchAttributeType.KEYWORD),
+} as const;

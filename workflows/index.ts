@@ -1,2 +1,2 @@
 // The workflow bundle's entry point: every workflow the workers register is exported here.
-export {};
+export { sendMessageWorkflow } from './send-message';

@@ -1,0 +1,166 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import type { Pool } from 'pg';
+import { CarrierErrorType, isCarrierError } from '../../carriers/errors';
+import type { CarrierAdapter } from '../../carriers/types';
+import type { VaultClient } from '../../clients/vault';
+import { ErrorType } from '../../workflows/options';
+import { CircuitBreaker } from './breaker';
+
+/** The carriers one worker can reach: adapters by name and the routing order for a destination. */
+export interface CarrierDirectory {
+  get(name: string): CarrierAdapter | undefined;
+  /** Carrier names serving `country`, best first (by priority). */
+  eligible(country: string): string[];
+}
+
+export interface SubmitToCarrierInput {
+  messageId: string;
+  carrier: string;
+  sender: string;
+  validitySeconds?: number;
+}
+
+export interface SubmitToCarrierResult {
+  carrierMessageIds: string[];
+  parts: number;
+  encoding: 'GSM7' | 'UCS2';
+}
+
+const nonRetryable = new Set<string>([CarrierErrorType.PERMANENT, CarrierErrorType.UNAVAILABLE]);
+
+/**
+ * Activities that talk to carriers. The number and body are decrypted just in time inside
+ * `submitToCarrier` and never returned, logged or put in an error.
+ */
+export function createCarrierActivities({
+  db,
+  vault,
+  carriers,
+  log,
+  breaker = new CircuitBreaker(),
+}: {
+  db: Pool;
+  vault: VaultClient;
+  carriers: CarrierDirectory;
+  log: Logger;
+  breaker?: CircuitBreaker;
+}) {
+  return {
+    /** Carriers eligible for a destination country, in failover order, skipping those whose circuit is open on this worker. */
+    async routeCarriers({ country }: { country: string }): Promise<{ carriers: string[] }> {
+      const all = carriers.eligible(country);
+      const closed = all.filter((c) => !breaker.isOpen(c));
+      return { carriers: closed.length ? closed : all };
+    },
+
+    /**
+     * Submits every part not yet acknowledged (the dispatch journal says which) to one carrier.
+     * Each acknowledged part is journaled before the next is sent, so a retry after a crash never
+     * resubmits it. Throws an ApplicationFailure typed CARRIER_* (permanent and unavailable are
+     * non-retryable: the workflow fails over), or MESSAGE_PURGED if the ciphertexts are gone.
+     */
+    async submitToCarrier(input: SubmitToCarrierInput): Promise<SubmitToCarrierResult> {
+      const adapter = carriers.get(input.carrier);
+      if (!adapter)
+        throw ApplicationFailure.nonRetryable(
+          `carrier ${input.carrier} is not configured on this worker`,
+          ErrorType.CARRIER_UNAVAILABLE,
+        );
+      if (!breaker.allow(input.carrier)) {
+        throw ApplicationFailure.nonRetryable(
+          `${input.carrier}: circuit open`,
+          ErrorType.CARRIER_UNAVAILABLE,
+        );
+      }
+      const { rows } = await db.query<{
+        number_ciphertext: string;
+        body_ciphertext: string;
+        transit_key: string;
+        acked: Record<string, string>;
+      }>(
+        `with a as (update messages set attempts = attempts + 1, updated_at = now() where id = $1)
+         select s.number_ciphertext, s.body_ciphertext, s.transit_key,
+                (select coalesce(json_object_agg(part_index, carrier_message_id), '{}'::json)
+                   from dispatch_journal j where j.message_id = $1 and j.carrier = $2) as acked
+           from message_secrets s where s.message_id = $1`,
+        [input.messageId, input.carrier],
+      );
+      const secrets = rows[0];
+      if (!secrets)
+        throw ApplicationFailure.nonRetryable(
+          'the message has no personal data left to send',
+          ErrorType.MESSAGE_PURGED,
+        );
+      const ackedParts = Object.fromEntries(
+        Object.entries(secrets.acked).map(([k, v]) => [Number(k), v]),
+      );
+
+      const [to, text] = (
+        await vault.decryptBatch(secrets.transit_key, [
+          secrets.number_ciphertext,
+          secrets.body_ciphertext,
+        ])
+      ).map((b) => b.toString('utf8'));
+      try {
+        const result = await adapter.submit(
+          {
+            messageId: input.messageId,
+            to: to!,
+            from: input.sender,
+            text: text!,
+            registeredDelivery: true,
+            validitySeconds: input.validitySeconds,
+            ackedParts,
+          },
+          {
+            onPartAcked: async (index, carrierMessageId) => {
+              await db.query(
+                `insert into dispatch_journal (message_id, carrier, part_index, carrier_message_id) values ($1, $2, $3, $4)
+                 on conflict do nothing`,
+                [input.messageId, input.carrier, index, carrierMessageId],
+              );
+              Context.current().heartbeat({ acked: index });
+            },
+          },
+        );
+        breaker.success(input.carrier);
+        await db.query(
+          `with u as (
+             update messages set status = 'submitted', carrier = $2, sender = $3, submitted_at = now(), updated_at = now() where id = $1
+           )
+           insert into message_events (message_id, status, carrier, detail) values ($1, 'submitted', $2, $4)`,
+          [
+            input.messageId,
+            input.carrier,
+            input.sender,
+            `${result.parts} part(s), ${result.encoding}`,
+          ],
+        );
+        return result;
+      } catch (err) {
+        if (!isCarrierError(err)) throw err;
+        if (err.type !== CarrierErrorType.PERMANENT) breaker.failure(input.carrier);
+        log.warn(
+          {
+            messageId: input.messageId,
+            carrier: input.carrier,
+            errorType: err.type,
+            commandStatus: err.commandStatus,
+          },
+          'carrier submit failed',
+        );
+        throw ApplicationFailure.create({
+          message: err.message,
+          type: err.type,
+          nonRetryable: nonRetryable.has(err.type),
+          nextRetryDelay: err.retryAfterMs,
+          details: [{ commandStatus: err.commandStatus ?? null }],
+        });
+      }
+    },
+  };
+}
+
+export type CarrierActivities = ReturnType<typeof createCarrierActivities>;

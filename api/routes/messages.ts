@@ -1,0 +1,359 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Pool } from 'pg';
+import { ulid } from 'ulid';
+import type { Config } from '../../config/config';
+import { measure } from '../../domain/encoding';
+import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
+import { normalizeRecipient, redactNumber } from '../../domain/phone';
+import { regionFor } from '../../domain/regions';
+import {
+  cancelSignal,
+  getStatusQuery,
+  PURPOSES,
+  searchAttributes,
+  taskQueueFor,
+  type Purpose,
+  type SendMessageInput,
+} from '../../workflows/definitions';
+import { principalOf } from '../plugins/auth';
+import { HttpProblem } from '../plugins/problem';
+
+export interface MessageRouteDeps {
+  config: Config;
+  temporal: Client;
+  db: Pool;
+}
+
+/** The longest message we accept, in segments (a carrier-side limit most networks share). */
+export const MAX_SEGMENTS = 10;
+
+interface SendBody {
+  to: string;
+  body: string;
+  purpose: Purpose;
+  campaign?: string;
+  sender?: string;
+  callbackUrl?: string;
+  validitySeconds?: number;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+const sendBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['to', 'body', 'purpose'],
+  properties: {
+    to: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 32,
+      description: 'Recipient in international format, e.g. +447400123456',
+    },
+    body: { type: 'string', minLength: 1, maxLength: 1600 },
+    purpose: { type: 'string', enum: PURPOSES },
+    campaign: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+    sender: { type: 'string', pattern: '^(\\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$' },
+    callbackUrl: { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 },
+    validitySeconds: { type: 'integer', minimum: 30, maximum: 259200 },
+  },
+} as const;
+
+const acceptedSchema = {
+  type: 'object',
+  required: ['id', 'status', 'encoding', 'segments'],
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string' },
+    encoding: { type: 'string', enum: ['GSM7', 'UCS2'] },
+    segments: { type: 'integer' },
+  },
+} as const;
+
+const messageSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string' },
+    purpose: { type: 'string' },
+    country: { type: 'string', nullable: true },
+    recipient: { type: 'string', description: 'Calling code and last two digits only' },
+    encoding: { type: 'string' },
+    segments: { type: 'integer' },
+    campaign: { type: 'string', nullable: true },
+    carrier: { type: 'string', nullable: true },
+    sender: { type: 'string', nullable: true },
+    attempts: { type: 'integer' },
+    reason: { type: 'string', nullable: true },
+    createdAt: { type: 'string' },
+    submittedAt: { type: 'string', nullable: true },
+    completedAt: { type: 'string', nullable: true },
+    history: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          status: { type: 'string' },
+          at: { type: 'string' },
+          carrier: { type: 'string', nullable: true },
+          detail: { type: 'string', nullable: true },
+        },
+      },
+    },
+  },
+} as const;
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', maxLength: 40 } },
+} as const;
+const problem = { $ref: 'Problem#' } as const;
+
+/** The canonical form of a request, hashed to tell a retried POST from a different one under the same key. */
+function fingerprint(tenant: string, e164: string, b: SendBody): string {
+  return sha256(
+    JSON.stringify([
+      tenant,
+      e164,
+      b.body,
+      b.purpose,
+      b.campaign ?? null,
+      b.sender ?? null,
+      b.callbackUrl ?? null,
+      b.validitySeconds ?? null,
+    ]),
+  );
+}
+
+/** Sending: `POST /v1/messages`, `GET /v1/messages/:id`, `POST /v1/messages/:id/cancel` (role sender, own tenant only). */
+export async function messageRoutes(
+  app: FastifyInstance,
+  { config, temporal, db }: MessageRouteDeps,
+) {
+  app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
+    '/v1/messages',
+    {
+      config: { roles: ['sender'] },
+      schema: {
+        tags: ['messages'],
+        summary: 'Send one SMS',
+        description:
+          'Accepts a message and starts its workflow. With an `Idempotency-Key` header, the same key and request return the same message and send once; the same key with a different request is 409.',
+        headers: {
+          type: 'object',
+          properties: { 'idempotency-key': { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' } },
+        },
+        body: sendBodySchema,
+        response: { 202: acceptedSchema, 400: problem, 401: problem, 403: problem, 409: problem },
+      },
+    },
+    async (req, reply) => {
+      const { tenant } = principalOf(req);
+      const b = req.body;
+      const recipient = normalizeRecipient(b.to);
+      if (!recipient.ok) {
+        throw new HttpProblem(
+          400,
+          'Invalid recipient',
+          recipient.reason === 'not_mobile'
+            ? '`to` is not a mobile number'
+            : '`to` is not a valid international phone number (E.164, with +)',
+          ['to'],
+        );
+      }
+      const m = measure(b.body);
+      if (m.segments > MAX_SEGMENTS) {
+        throw new HttpProblem(
+          400,
+          'Message too long',
+          `\`body\` needs ${m.segments} ${m.encoding} segments; at most ${MAX_SEGMENTS} are allowed`,
+          ['body'],
+        );
+      }
+      const key = req.headers['idempotency-key'];
+      const messageId = key ? messageIdFromIdempotencyKey(tenant, key, sha256) : newMessageId(ulid);
+      const requestFingerprint = fingerprint(tenant, recipient.e164, b);
+      const region = regionFor(recipient.country);
+      const input: SendMessageInput = {
+        messageId,
+        tenant,
+        purpose: b.purpose,
+        region,
+        country: recipient.country,
+        recipientHint: redactNumber(recipient.e164),
+        encoding: m.encoding,
+        segments: m.segments,
+        campaign: b.campaign,
+        sender: b.sender,
+        callbackUrl: b.callbackUrl,
+        validitySeconds: b.validitySeconds,
+        requestFingerprint,
+        acceptedAt: Date.now(),
+        to: recipient.e164,
+        body: b.body,
+      };
+      try {
+        await temporal.workflow.start('sendMessageWorkflow', {
+          workflowId: messageId,
+          taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
+          args: [input, { receiptTimeoutSeconds: config.receiptTimeoutSeconds }],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+          typedSearchAttributes: [
+            { key: searchAttributes.status, value: 'accepted' },
+            { key: searchAttributes.tenant, value: tenant },
+            { key: searchAttributes.purpose, value: b.purpose },
+            { key: searchAttributes.country, value: recipient.country },
+            { key: searchAttributes.region, value: region },
+          ],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !key) throw err;
+        // The same Idempotency-Key again: the same request gets the same answer, another one a 409.
+        const existing = await temporal.workflow.getHandle(messageId).query(getStatusQuery);
+        if (existing.requestFingerprint !== requestFingerprint) {
+          throw new HttpProblem(
+            409,
+            'Idempotency-Key reused',
+            'this Idempotency-Key was used for a different request',
+          );
+        }
+        return reply
+          .status(202)
+          .send({
+            id: messageId,
+            status: existing.status,
+            encoding: m.encoding,
+            segments: m.segments,
+          });
+      }
+      return reply
+        .status(202)
+        .send({ id: messageId, status: 'accepted', encoding: m.encoding, segments: m.segments });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/messages/:id',
+    {
+      config: { roles: ['sender'] },
+      schema: {
+        tags: ['messages'],
+        summary: 'A message: status, history and redacted metadata',
+        params: idParams,
+        response: { 200: messageSchema, 401: problem, 403: problem, 404: problem },
+      },
+    },
+    async (req) => {
+      const { tenant } = principalOf(req);
+      const id = req.params.id;
+      if (!isMessageId(id)) throw new HttpProblem(404, 'Not found');
+      const { rows } = await db.query(
+        `select m.*, coalesce((select json_agg(json_build_object('status', e.status, 'at', e.at, 'carrier', e.carrier, 'detail', e.detail) order by e.at, e.id)
+                                 from message_events e where e.message_id = m.id), '[]'::json) as history
+           from messages m where m.id = $1 and m.tenant = $2`,
+        [id, tenant],
+      );
+      const row = rows[0];
+      if (row) {
+        return {
+          id: row.id,
+          status: row.status,
+          purpose: row.purpose,
+          country: row.country,
+          recipient: row.recipient_hint,
+          encoding: row.encoding,
+          segments: row.segments,
+          campaign: row.campaign,
+          carrier: row.carrier,
+          sender: row.sender,
+          attempts: row.attempts,
+          reason: row.reason,
+          createdAt: row.created_at.toISOString(),
+          submittedAt: row.submitted_at?.toISOString() ?? null,
+          completedAt: row.completed_at?.toISOString() ?? null,
+          history: row.history,
+        };
+      }
+      // Accepted but not yet tokenized: only the workflow knows it (and only for its own tenant).
+      try {
+        const handle = temporal.workflow.getHandle(id);
+        const description = await handle.describe();
+        if (description.typedSearchAttributes.get(searchAttributes.tenant) !== tenant)
+          throw new HttpProblem(404, 'Not found');
+        const view = await handle.query(getStatusQuery);
+        return {
+          id,
+          status: view.status,
+          segments: view.segments,
+          attempts: view.attempts,
+          createdAt: view.history[0]?.at,
+          history: view.history,
+        };
+      } catch (err) {
+        if (err instanceof HttpProblem) throw err;
+        if ((err as Error).name === 'WorkflowNotFoundError')
+          throw new HttpProblem(404, 'Not found');
+        throw err;
+      }
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/messages/:id/cancel',
+    {
+      config: { roles: ['sender'] },
+      schema: {
+        tags: ['messages'],
+        summary: 'Cancel a message that has not been submitted to a carrier yet',
+        params: idParams,
+        response: {
+          202: {
+            type: 'object',
+            properties: { id: { type: 'string' }, status: { type: 'string' } },
+          },
+          401: problem,
+          403: problem,
+          404: problem,
+          409: problem,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { tenant } = principalOf(req);
+      const id = req.params.id;
+      if (!isMessageId(id)) throw new HttpProblem(404, 'Not found');
+      const handle = temporal.workflow.getHandle(id);
+      let description;
+      try {
+        description = await handle.describe();
+      } catch (err) {
+        if ((err as Error).name === 'WorkflowNotFoundError')
+          throw new HttpProblem(404, 'Not found');
+        throw err;
+      }
+      if (description.typedSearchAttributes.get(searchAttributes.tenant) !== tenant)
+        throw new HttpProblem(404, 'Not found');
+      if (description.status.name !== 'RUNNING')
+        throw new HttpProblem(
+          409,
+          'Already final',
+          'the message has already reached a final status',
+        );
+      const view = await handle.query(getStatusQuery);
+      if (!['accepted', 'tokenized', 'routed'].includes(view.status)) {
+        throw new HttpProblem(
+          409,
+          'Already submitted',
+          'the message was already handed to a carrier',
+        );
+      }
+      await handle.signal(cancelSignal, { reason: 'client' });
+      return reply.status(202).send({ id, status: 'cancelling' });
+    },
+  );
+}

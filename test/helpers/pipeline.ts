@@ -1,0 +1,185 @@
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import { startSmscSimulator, type SmscSimulator } from '../../carriers/smpp/simulator';
+import { createTemporalClient } from '../../clients/temporal';
+import { VaultClient } from '../../clients/vault';
+import { loadConfig, type CarrierConfig, type Config } from '../../config/config';
+import { REGIONS } from '../../domain/regions';
+import { createApiKey } from '../../scripts/keys';
+import { createPipelineWorker, type PipelineWorker } from '../../workers/pipeline';
+import { installRuntime } from '../../workers/temporal-logging';
+import { newDbPool, silentLog, unique } from './stack';
+
+let bundle: Promise<{ code: string }> | undefined;
+/** The workflow bundle, built once per test file. */
+export const workflowBundle = () =>
+  (bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never,
+  }));
+
+export interface Pipeline {
+  config: Config;
+  tenant: string;
+  apiKey: string;
+  adminKey: string;
+  base: string;
+  app: FastifyInstance;
+  smscs: SmscSimulator[];
+  workers: PipelineWorker[];
+  db: ReturnType<typeof newDbPool>;
+  /** POST /v1/messages as the tenant. */
+  send(body: Record<string, unknown>, headers?: Record<string, string>): Promise<Response>;
+  /** GET /v1/messages/:id as the tenant. */
+  get(id: string): Promise<{ status: string; [k: string]: unknown }>;
+  /** Polls until every id reaches a final status; returns their statuses. */
+  waitFinal(
+    ids: string[],
+    timeoutMs?: number,
+  ): Promise<Map<string, { status: string; [k: string]: unknown }>>;
+  close(): Promise<void>;
+}
+
+const FINAL = new Set(['delivered', 'undelivered', 'unconfirmed', 'failed', 'cancelled']);
+
+/**
+ * The whole pipeline in this process, on the real stack: SMPP simulators on ephemeral ports, one
+ * worker per region on task queues unique to this test, the API on an ephemeral port, a fresh tenant
+ * with a sender pool and API keys.
+ */
+export async function startPipeline({
+  smscCount = 1,
+  env = {},
+  carriers,
+  startWorkers = true,
+}: {
+  smscCount?: number;
+  env?: Record<string, string>;
+  carriers?: (smscs: SmscSimulator[]) => CarrierConfig[];
+  startWorkers?: boolean;
+} = {}): Promise<Pipeline> {
+  installRuntime(silentLog, 'WARN');
+  const smscs = await Promise.all(
+    Array.from({ length: smscCount }, () =>
+      startSmscSimulator({ port: 0, log: silentLog, systemId: 'sms', password: 'sms' }),
+    ),
+  );
+  const carrierList =
+    carriers?.(smscs) ??
+    smscs.map((s, i): CarrierConfig => ({
+      kind: 'smpp',
+      name: `smsc-${String.fromCharCode(97 + i)}`,
+      priority: (i + 1) * 10,
+      countries: [],
+      host: '127.0.0.1',
+      port: s.port,
+      systemId: 'sms',
+      password: 'sms',
+      windowSize: 10,
+      throughputPerSecond: 1000,
+    }));
+  const config = loadConfig({
+    ...process.env,
+    TASK_QUEUE_PREFIX: `${unique('t').toLowerCase()}-`,
+    RECEIPT_TIMEOUT_SECONDS: '120',
+    LOG_LEVEL: 'silent',
+    ...env,
+    CARRIERS: JSON.stringify(carrierList),
+  });
+  const db = newDbPool();
+  const tenant = unique('tenant').toLowerCase();
+  const { secret: apiKey } = await createApiKey(db, tenant, ['sender']);
+  const { secret: adminKey } = await createApiKey(db, tenant, ['admin']);
+  // A fallback pool (any country) with fast long codes, so the rate cap never slows a test down.
+  await db.query(
+    `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, 'default', null, $3, 'lru')`,
+    [`pool_${tenant}_otp`, tenant, 'otp'],
+  );
+  for (const purpose of ['transactional', 'marketing']) {
+    await db.query(
+      `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, $3, null, $4, 'lru')`,
+      [`pool_${tenant}_${purpose}`, tenant, `default-${purpose}`, purpose],
+    );
+  }
+  for (const purpose of ['otp', 'transactional', 'marketing']) {
+    for (let i = 0; i < 3; i++) {
+      await db.query(
+        `insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 1000)`,
+        [`pool_${tenant}_${purpose}`, `+4470000000${i}${purpose.length}`],
+      );
+    }
+  }
+
+  const workers = startWorkers
+    ? await Promise.all(
+        REGIONS.map(async (region) =>
+          createPipelineWorker({
+            config,
+            log: silentLog,
+            region,
+            workflowBundle: await workflowBundle(),
+          }),
+        ),
+      )
+    : [];
+  const running = workers.map((w) => w.run());
+  const temporal = await createTemporalClient(config.temporal);
+  const app = await buildApp({
+    config,
+    log: silentLog,
+    temporal,
+    db,
+    vault: new VaultClient({ ...config.vault, log: silentLog }),
+  });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const auth = { authorization: `Bearer ${apiKey}` };
+
+  const get = async (id: string) =>
+    (await (await fetch(`${base}/v1/messages/${id}`, { headers: auth })).json()) as {
+      status: string;
+    };
+  return {
+    config,
+    tenant,
+    apiKey,
+    adminKey,
+    base,
+    app,
+    smscs,
+    workers,
+    db,
+    send: (body, headers = {}) =>
+      fetch(`${base}/v1/messages`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      }),
+    get,
+    async waitFinal(ids, timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
+      const out = new Map<string, { status: string }>();
+      while (out.size < ids.length) {
+        for (const id of ids) {
+          if (out.has(id)) continue;
+          const m = await get(id);
+          if (FINAL.has(m.status)) out.set(id, m);
+        }
+        if (out.size < ids.length) {
+          if (Date.now() > deadline)
+            throw new Error(`${ids.length - out.size} of ${ids.length} messages not final in time`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      return out;
+    },
+    async close() {
+      await app.close();
+      for (const w of workers) w.worker.shutdown();
+      await Promise.all(running);
+      await temporal.connection.close();
+      await Promise.all(smscs.map((s) => s.close()));
+      await db.end();
+    },
+  };
+}

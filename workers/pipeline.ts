@@ -1,0 +1,78 @@
+import { createTemporalClient } from '../clients/temporal';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createBookkeepingActivities } from '../activities/bookkeeping';
+import { createCarrierActivities } from '../activities/carriers';
+import { createPoolActivities } from '../activities/pools';
+import { createVaultActivities } from '../activities/vault';
+import { createDbPool } from '../clients/db';
+import { createReceiptRouter } from '../clients/receipt-router';
+import { VaultClient } from '../clients/vault';
+import type { Config } from '../config/config';
+import { taskQueueFor, type Region } from '../workflows/definitions';
+import { createCarriers } from './carriers';
+
+export interface PipelineWorker {
+  worker: Worker;
+  /** Vault client of this worker (its request counter feeds the benchmark). */
+  vault: VaultClient;
+  /** Stops polling, waits for in-flight activities, then closes carriers and connections. */
+  run(): Promise<void>;
+}
+
+/**
+ * Wires one region's worker: clients, carrier adapters, activities and the Temporal worker.
+ * The only place where activities meet their clients; the process entry and the tests both use it.
+ */
+export async function createPipelineWorker({
+  config,
+  log,
+  region,
+  workflowBundle,
+}: {
+  config: Config;
+  log: Logger;
+  region: Region;
+  /** A prebuilt workflow bundle (bundleWorkflowCode); without it the worker bundles at start-up. */
+  workflowBundle?: { code: string };
+}): Promise<PipelineWorker> {
+  const db = createDbPool(config.database, `sms-worker-${region}`);
+  const vault = new VaultClient({ ...config.vault, log });
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const temporal = await createTemporalClient(config.temporal);
+  const routeReceipt = createReceiptRouter({ db, temporal, log });
+  const carriers = createCarriers(config.carriers, {
+    log,
+    onReceipt: routeReceipt,
+    publicUrl: config.publicUrl,
+  });
+
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: {
+      ...createVaultActivities({ vault, db, log }),
+      ...createPoolActivities({ db, log }),
+      ...createCarrierActivities({ db, vault, carriers, log }),
+      ...createBookkeepingActivities({ db, callbackSecret: config.callbacks.signingSecret, log }),
+    },
+    shutdownGraceTime: '30s',
+  });
+
+  return {
+    worker,
+    vault,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await carriers.close();
+        await temporal.connection.close();
+        await connection.close();
+        await db.end();
+      }
+    },
+  };
+}

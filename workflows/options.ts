@@ -1,0 +1,59 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Error types (ApplicationFailure.type) the activities throw; retry policies match on these strings. */
+export const ErrorType = {
+  CARRIER_TRANSIENT: 'CARRIER_TRANSIENT',
+  CARRIER_THROTTLED: 'CARRIER_THROTTLED',
+  CARRIER_PERMANENT: 'CARRIER_PERMANENT',
+  CARRIER_UNAVAILABLE: 'CARRIER_UNAVAILABLE',
+  NO_SENDER_AVAILABLE: 'NO_SENDER_AVAILABLE',
+  /** The message's personal data is gone (purged or erased): nothing left to send. */
+  MESSAGE_PURGED: 'MESSAGE_PURGED',
+  /** A client callback URL answered 4xx: retrying cannot help. */
+  CALLBACK_REJECTED: 'CALLBACK_REJECTED',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Vault and PostgreSQL bookkeeping: short, retried until they succeed (an outage only delays the message). */
+export const bookkeeping: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: [ErrorType.NO_SENDER_AVAILABLE, ErrorType.MESSAGE_PURGED],
+  },
+};
+
+/**
+ * One carrier submit: transient errors retry with backoff (throttling after the carrier's own delay),
+ * permanent ones and an unreachable carrier fail at once so the workflow fails over to the next carrier.
+ * The heartbeat timeout lets a retry start soon after a worker dies mid-submit.
+ */
+export const carrierSubmit: ActivityOptions = {
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '15s',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: [
+      ErrorType.CARRIER_PERMANENT,
+      ErrorType.CARRIER_UNAVAILABLE,
+      ErrorType.MESSAGE_PURGED,
+    ],
+  },
+};
+
+/** Status callbacks to the client: retried with backoff for about a day, then given up (the status stays readable by GET). */
+export const clientCallback: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '30m',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: [ErrorType.CALLBACK_REJECTED],
+  },
+};
