@@ -27,21 +27,33 @@ launch() {
   pids+=($!)
 }
 
+export HTTP_CARRIER_TOKEN=dev-carrier-token HTTP_CARRIER_WEBHOOK_SECRET=dev-carrier-webhook-secret
+launch smsc node dist/carriers/smpp/simulator-main.js
+launch http-carrier node dist/carriers/http/simulator-main.js
 launch worker node dist/workers/main.js
 launch api node dist/api/server.js
+api_key=$(node dist/scripts/dev-seed.js)
+api="http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}"
 
 for _ in $(seq 1 60); do
-  curl -fs "http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}/readyz" >/dev/null 2>&1 && break
+  curl -fs "$api/readyz" >/dev/null 2>&1 && break
   sleep 1
 done
 cat <<MSG
 
   SMS pipeline is running.
-    API            http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}   (readiness: /readyz)
-    API docs       http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}/docs
+    API            $api   (readiness: /readyz)
+    API docs       $api/docs
     Temporal UI    http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}
-    Logs           .data/logs/ (stack), this terminal (API, worker)
-  Ctrl-C stops the API and the worker; \`npm run stack:down\` stops the stack.
+    Carriers       SMPP simulator :2775, HTTP carrier simulator :2776
+    Logs           .data/logs/ (stack), this terminal (API, worker, simulators)
+    Dev API key    tenant "demo", roles sender+admin (kept in .data/dev-api-key.json)
+
+  Send one:
+    curl -s $api/v1/messages -H "authorization: Bearer $api_key" -H 'content-type: application/json' \\
+      -d '{"to":"+447400123456","body":"Your code is 123456","purpose":"otp"}'
+
+  Ctrl-C stops the API, the worker and the simulators; \`npm run stack:down\` stops the stack.
 
 MSG
 wait

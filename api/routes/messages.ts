@@ -222,14 +222,12 @@ export async function messageRoutes(
             'this Idempotency-Key was used for a different request',
           );
         }
-        return reply
-          .status(202)
-          .send({
-            id: messageId,
-            status: existing.status,
-            encoding: m.encoding,
-            segments: m.segments,
-          });
+        return reply.status(202).send({
+          id: messageId,
+          status: existing.status,
+          encoding: m.encoding,
+          segments: m.segments,
+        });
       }
       return reply
         .status(202)

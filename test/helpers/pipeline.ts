@@ -1,6 +1,10 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
+import {
+  startHttpCarrierSimulator,
+  type HttpCarrierSimulator,
+} from '../../carriers/http/simulator';
 import { startSmscSimulator, type SmscSimulator } from '../../carriers/smpp/simulator';
 import { createTemporalClient } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
@@ -27,6 +31,8 @@ export interface Pipeline {
   base: string;
   app: FastifyInstance;
   smscs: SmscSimulator[];
+  /** The HTTP carrier simulator, when started with `httpCarrier: true` (carrier name `http-a`). */
+  http?: HttpCarrierSimulator;
   workers: PipelineWorker[];
   db: ReturnType<typeof newDbPool>;
   /** POST /v1/messages as the tenant. */
@@ -53,11 +59,14 @@ export async function startPipeline({
   env = {},
   carriers,
   startWorkers = true,
+  httpCarrier = false,
 }: {
   smscCount?: number;
   env?: Record<string, string>;
   carriers?: (smscs: SmscSimulator[]) => CarrierConfig[];
   startWorkers?: boolean;
+  /** Also start the HTTP carrier simulator, as carrier `http-a` with the lowest priority. */
+  httpCarrier?: boolean;
 } = {}): Promise<Pipeline> {
   installRuntime(silentLog, 'WARN');
   const smscs = await Promise.all(
@@ -65,9 +74,31 @@ export async function startPipeline({
       startSmscSimulator({ port: 0, log: silentLog, systemId: 'sms', password: 'sms' }),
     ),
   );
-  const carrierList =
-    carriers?.(smscs) ??
-    smscs.map((s, i): CarrierConfig => ({
+  const webhookSecret = 'test-http-carrier-webhook-secret';
+  const http = httpCarrier
+    ? await startHttpCarrierSimulator({
+        port: 0,
+        log: silentLog,
+        token: 'test-token',
+        webhookSecret,
+      })
+    : undefined;
+  const httpConfig: CarrierConfig[] = http
+    ? [
+        {
+          kind: 'http',
+          name: 'http-a',
+          priority: 1000,
+          countries: [],
+          baseUrl: http.url,
+          token: 'test-token',
+          webhookSecret,
+          throughputPerSecond: 1000,
+        },
+      ]
+    : [];
+  const carrierList = carriers?.(smscs) ?? [
+    ...smscs.map((s, i): CarrierConfig => ({
       kind: 'smpp',
       name: `smsc-${String.fromCharCode(97 + i)}`,
       priority: (i + 1) * 10,
@@ -78,7 +109,16 @@ export async function startPipeline({
       password: 'sms',
       windowSize: 10,
       throughputPerSecond: 1000,
-    }));
+    })),
+    ...httpConfig,
+  ];
+  const envOf = (c: Config) => ({
+    TASK_QUEUE_PREFIX: c.temporal.taskQueuePrefix,
+    RECEIPT_TIMEOUT_SECONDS: String(c.receiptTimeoutSeconds),
+    LOG_LEVEL: 'silent',
+    ...env,
+    CARRIERS: JSON.stringify(c.carriers),
+  });
   const config = loadConfig({
     ...process.env,
     TASK_QUEUE_PREFIX: `${unique('t').toLowerCase()}-`,
@@ -111,19 +151,6 @@ export async function startPipeline({
     }
   }
 
-  const workers = startWorkers
-    ? await Promise.all(
-        REGIONS.map(async (region) =>
-          createPipelineWorker({
-            config,
-            log: silentLog,
-            region,
-            workflowBundle: await workflowBundle(),
-          }),
-        ),
-      )
-    : [];
-  const running = workers.map((w) => w.run());
   const temporal = await createTemporalClient(config.temporal);
   const app = await buildApp({
     config,
@@ -133,6 +160,21 @@ export async function startPipeline({
     vault: new VaultClient({ ...config.vault, log: silentLog }),
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  // Workers give HTTP carriers the API's receipt webhook, known once the API listens.
+  const workerConfig = loadConfig({ ...process.env, ...envOf(config), API_PUBLIC_URL: base });
+  const workers = startWorkers
+    ? await Promise.all(
+        REGIONS.map(async (region) =>
+          createPipelineWorker({
+            config: workerConfig,
+            log: silentLog,
+            region,
+            workflowBundle: await workflowBundle(),
+          }),
+        ),
+      )
+    : [];
+  const running = workers.map((w) => w.run());
   const auth = { authorization: `Bearer ${apiKey}` };
 
   const get = async (id: string) =>
@@ -147,6 +189,7 @@ export async function startPipeline({
     base,
     app,
     smscs,
+    http,
     workers,
     db,
     send: (body, headers = {}) =>
@@ -179,6 +222,7 @@ export async function startPipeline({
       await Promise.all(running);
       await temporal.connection.close();
       await Promise.all(smscs.map((s) => s.close()));
+      await http?.close();
       await db.end();
     },
   };

@@ -1,0 +1,56 @@
+/**
+ * `npm start` runs this: gives the local stack a `demo` tenant a newcomer can send with at once —
+ * a sender pool per purpose and an API key (sender + admin) kept in `.data/dev-api-key.json` (0600)
+ * and reused while it is valid. Idempotent; for development only.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createDbPool } from '../clients/db';
+import { loadConfig } from '../config/config';
+import { DATA_DIR } from '../config/paths';
+import { hashApiKey } from '../api/plugins/auth';
+import { createApiKey } from './keys';
+
+const TENANT = 'demo';
+const KEY_FILE = join(DATA_DIR, 'dev-api-key.json');
+
+async function main() {
+  const db = createDbPool(loadConfig().database, 'sms-dev-seed');
+  try {
+    for (const purpose of ['otp', 'transactional', 'marketing']) {
+      const id = `pool_demo_${purpose}`;
+      await db.query(
+        `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, $3, null, $4, 'lru') on conflict do nothing`,
+        [id, TENANT, `demo-${purpose}`, purpose],
+      );
+      for (let i = 1; i <= 3; i++) {
+        await db.query(
+          `insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 10) on conflict do nothing`,
+          [id, `+4477009000${purpose.length}${i}`],
+        );
+      }
+    }
+    let secret: string | undefined;
+    if (existsSync(KEY_FILE)) {
+      const saved = JSON.parse(readFileSync(KEY_FILE, 'utf8')) as { secret: string };
+      const { rowCount } = await db.query(
+        'select 1 from api_keys where key_hash = $1 and revoked_at is null',
+        [hashApiKey(saved.secret)],
+      );
+      if (rowCount) secret = saved.secret;
+    }
+    if (!secret) {
+      const key = await createApiKey(db, TENANT, ['sender', 'admin'], 'npm start dev key');
+      writeFileSync(KEY_FILE, JSON.stringify({ id: key.id, secret: key.secret }), { mode: 0o600 });
+      secret = key.secret;
+    }
+    process.stdout.write(secret);
+  } finally {
+    await db.end();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`dev seed failed: ${err.message}\n`);
+  process.exit(1);
+});

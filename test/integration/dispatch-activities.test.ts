@@ -1,0 +1,162 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { ulid } from 'ulid';
+import { createCarrierActivities, type SubmitToCarrierResult } from '../../activities/carriers';
+import {
+  createVaultActivities,
+  type TokenizeMessageInput,
+  type TokenizeMessageResult,
+} from '../../activities/vault';
+import { CarrierError, CarrierErrorType } from '../../carriers/errors';
+import type { CarrierAdapter, SubmitHooks, SubmitRequest } from '../../carriers/types';
+import { newMessageId } from '../../domain/ids';
+import { newDbPool, newVault, rootVault, silentLog } from '../helpers/stack';
+
+const activityEnv = () =>
+  new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
+
+/** A carrier adapter that records what it was asked to send, acks parts, and can fail after some of them. */
+function recordingAdapter(failAfterParts?: number) {
+  const sent: { req: SubmitRequest; index: number }[] = [];
+  const adapter: CarrierAdapter = {
+    name: 'fake',
+    async submit(req: SubmitRequest, hooks?: SubmitHooks) {
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        if (req.ackedParts?.[i]) {
+          ids.push(req.ackedParts[i]!);
+          continue;
+        }
+        if (failAfterParts !== undefined && sent.length >= failAfterParts) {
+          throw new CarrierError(CarrierErrorType.TRANSIENT, 'fake', 'connection reset');
+        }
+        sent.push({ req, index: i });
+        ids.push(`fake-${req.messageId}-${i}`);
+        await hooks?.onPartAcked?.(i, ids[i]!);
+      }
+      return { carrierMessageIds: ids, parts: 3, encoding: 'GSM7' };
+    },
+    close: async () => undefined,
+  };
+  return { adapter, sent, fail: (n: number | undefined) => (failAfterParts = n) };
+}
+
+describe('tokenize and dispatch activities on the real Vault and PostgreSQL', () => {
+  const db = newDbPool();
+  const vault = newVault();
+  afterAll(() => db.end());
+
+  async function tokenize(to: string, body: string) {
+    const messageId = newMessageId(ulid);
+    const { tokenizeMessage } = createVaultActivities({ vault, db, log: silentLog });
+    const result: TokenizeMessageResult = await activityEnv().run(tokenizeMessage, {
+      messageId,
+      tenant: 'activities-test',
+      purpose: 'otp',
+      region: 'global',
+      country: 'GB',
+      recipientHint: '+44••••••••56',
+      encoding: 'GSM7',
+      segments: 3,
+      acceptedAt: Date.now(),
+      to,
+      body,
+    } satisfies TokenizeMessageInput);
+    return { messageId, ...result };
+  }
+
+  test('tokenize stores only ciphertext and a stable subscriber token', async () => {
+    const a = await tokenize('+447400123456', 'Your code is 111222');
+    const b = await tokenize('+447400123456', 'Your code is 333444');
+    expect(a.subscriberToken).toBe(b.subscriberToken);
+    expect(a.subscriberToken).toMatch(/^vault:v\d+:/);
+    const { rows } = await db.query(
+      'select row_to_json(s)::text as row from message_secrets s where message_id = any($1)',
+      [[a.messageId, b.messageId]],
+    );
+    expect(rows).toHaveLength(2);
+    for (const r of rows) {
+      expect(r.row).not.toContain('7400123456');
+      expect(r.row).not.toContain('111222');
+    }
+  });
+
+  test('after a transit key rotation, messages tokenized before it still decrypt for dispatch', async () => {
+    const { messageId } = await tokenize('+447400123457', 'Statement ready: code 909090');
+    await rootVault().request('POST', 'transit/keys/sms-global/rotate');
+    const fake = recordingAdapter();
+    const { submitToCarrier } = createCarrierActivities({
+      db,
+      vault,
+      log: silentLog,
+      carriers: { get: () => fake.adapter, eligible: () => ['fake'] },
+    });
+    const result: SubmitToCarrierResult = await activityEnv().run(submitToCarrier, {
+      messageId,
+      carrier: 'fake',
+      sender: '+447700900001',
+    });
+    expect(result.parts).toBe(3);
+    expect(fake.sent[0]!.req).toMatchObject({
+      to: '+447400123457',
+      text: 'Statement ready: code 909090',
+      from: '+447700900001',
+    });
+  });
+
+  test('a retry after a partial failure never resubmits a journaled part', async () => {
+    const { messageId } = await tokenize('+447400123458', 'three part message');
+    const fake = recordingAdapter(2);
+    const { submitToCarrier } = createCarrierActivities({
+      db,
+      vault,
+      log: silentLog,
+      carriers: { get: () => fake.adapter, eligible: () => ['fake'] },
+    });
+    await expect(
+      activityEnv().run(submitToCarrier, { messageId, carrier: 'fake', sender: '+447700900001' }),
+    ).rejects.toMatchObject({
+      type: 'CARRIER_TRANSIENT',
+      nonRetryable: false,
+    });
+    fake.fail(undefined);
+    const result: SubmitToCarrierResult = await activityEnv().run(submitToCarrier, {
+      messageId,
+      carrier: 'fake',
+      sender: '+447700900001',
+    });
+    expect(fake.sent.map((s) => s.index)).toEqual([0, 1, 2]);
+    expect(result.carrierMessageIds).toEqual([0, 1, 2].map((i) => `fake-${messageId}-${i}`));
+    const { rows } = await db.query(
+      'select part_index, attempts from dispatch_journal j join messages m on m.id = j.message_id where message_id = $1 order by 1',
+      [messageId],
+    );
+    expect(rows).toEqual([0, 1, 2].map((i) => ({ part_index: i, attempts: 2 })));
+  });
+
+  test('a permanent carrier error is non-retryable and names no personal data', async () => {
+    const { messageId } = await tokenize('+447400123459', 'Your code is 424242');
+    const adapter: CarrierAdapter = {
+      name: 'fake',
+      submit: async () => {
+        throw new CarrierError(CarrierErrorType.PERMANENT, 'fake', 'invalid destination address', {
+          commandStatus: 0x0b,
+        });
+      },
+      close: async () => undefined,
+    };
+    const { submitToCarrier } = createCarrierActivities({
+      db,
+      vault,
+      log: silentLog,
+      carriers: { get: () => adapter, eligible: () => ['fake'] },
+    });
+    const err = await activityEnv()
+      .run(submitToCarrier, { messageId, carrier: 'fake', sender: '+447700900001' })
+      .catch((e: Error) => e);
+    expect(err).toMatchObject({ type: 'CARRIER_PERMANENT', nonRetryable: true });
+    expect(
+      JSON.stringify({ message: (err as Error).message, stack: (err as Error).stack }),
+    ).not.toMatch(/7400123459|424242/);
+  });
+});
