@@ -10,8 +10,8 @@ async function main() {
   const config = loadConfig();
   const log = createLogger('api', config.logLevel);
   const db = createDbPool(config.database, 'sms-api');
-  const temporal = await createTemporalClient(config.temporal);
   const vault = new VaultClient({ ...config.vault, log });
+  const temporal = await createTemporalClient(config, vault);
   const app = await buildApp({ config, log, temporal, db, vault });
 
   let closing = false;

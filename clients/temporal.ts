@@ -1,8 +1,28 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Config } from '../config/config';
+import { failureConverterPath, VaultPayloadCodec } from './codec';
+import type { VaultClient } from './vault';
 
-/** Connects a Temporal client for the API and scripts (payload codec wiring lands with the privacy layer). */
-export async function createTemporalClient(config: Config['temporal']): Promise<Client> {
-  const connection = await Connection.connect({ address: config.address });
-  return new Client({ connection, namespace: config.namespace });
+/** The data converter every process uses: payloads and failures encrypted by the Vault-backed codec. */
+export function createDataConverter(
+  config: Config,
+  vault: VaultClient,
+): { dataConverter: DataConverter; codec: VaultPayloadCodec } {
+  const codec = new VaultPayloadCodec({
+    vault,
+    transitKey: config.codec.transitKey,
+    rotateAfterMs: config.codec.rotateAfterMs,
+  });
+  return { codec, dataConverter: { payloadCodecs: [codec], failureConverterPath } };
+}
+
+/** Connects a Temporal client for the API and scripts, with the encrypting data converter. */
+export async function createTemporalClient(config: Config, vault: VaultClient): Promise<Client> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  return new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: createDataConverter(config, vault).dataConverter,
+  });
 }

@@ -149,6 +149,19 @@ export class VaultClient {
     return batchResults(r, this.transit('hmac', key)).map((item) => item.hmac as string);
   }
 
+  /**
+   * A fresh 256-bit data key from transit (`datakey/wrapped`): Vault returns it wrapped under `key`,
+   * and we unwrap it with `decryptBatch` (the plaintext data key never leaves this process's memory).
+   */
+  async wrappedDataKey(key: string): Promise<string> {
+    const r = await this.request(
+      'POST',
+      `${this.transit('datakey', 'wrapped')}/${encodeURIComponent(key)}`,
+      { bits: 256 },
+    );
+    return (r.data as { ciphertext: string }).ciphertext;
+  }
+
   /** Vault's health: initialized, unsealed and active (no token needed). */
   async health(): Promise<{ initialized: boolean; sealed: boolean; version: string }> {
     const r = await this.send(

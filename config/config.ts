@@ -114,6 +114,13 @@ const schema = z.object({
     .string()
     .regex(/^[a-z0-9-]*$/)
     .default(''),
+  /** Transit key wrapping the payload codec's data keys. */
+  CODEC_TRANSIT_KEY: z
+    .string()
+    .regex(/^[a-z0-9_-]+$/)
+    .default('codec-global'),
+  /** How long one codec data key encrypts new payloads before a new one is drawn. */
+  CODEC_KEY_ROTATION_SECONDS: z.coerce.number().int().min(1).default(3600),
   /** The API's public base URL, given to HTTP carriers for receipt webhooks. */
   API_PUBLIC_URL: optionalString().pipe(z.url().optional()),
 });
@@ -162,6 +169,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       namespace: e.TEMPORAL_NAMESPACE,
       region: e.WORKER_REGION,
       taskQueuePrefix: e.TASK_QUEUE_PREFIX,
+    }),
+    codec: Object.freeze({
+      transitKey: e.CODEC_TRANSIT_KEY,
+      rotateAfterMs: e.CODEC_KEY_ROTATION_SECONDS * 1000,
     }),
     carriers: Object.freeze(e.CARRIERS),
     callbacks: Object.freeze({ signingSecret: e.CALLBACK_SIGNING_SECRET }),

@@ -1,4 +1,4 @@
-import { createTemporalClient } from '../clients/temporal';
+import { createDataConverter, createTemporalClient } from '../clients/temporal';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createBookkeepingActivities } from '../activities/bookkeeping';
@@ -39,7 +39,8 @@ export async function createPipelineWorker({
   const db = createDbPool(config.database, `sms-worker-${region}`);
   const vault = new VaultClient({ ...config.vault, log });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const temporal = await createTemporalClient(config.temporal);
+  const temporal = await createTemporalClient(config, vault);
+  const { dataConverter } = createDataConverter(config, vault);
   const routeReceipt = createReceiptRouter({ db, temporal, log });
   const carriers = createCarriers(config.carriers, {
     log,
@@ -59,6 +60,7 @@ export async function createPipelineWorker({
       ...createBookkeepingActivities({ db, callbackSecret: config.callbacks.signingSecret, log }),
     },
     shutdownGraceTime: '30s',
+    dataConverter,
   });
 
   return {

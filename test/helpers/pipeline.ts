@@ -6,6 +6,7 @@ import {
   type HttpCarrierSimulator,
 } from '../../carriers/http/simulator';
 import { startSmscSimulator, type SmscSimulator } from '../../carriers/smpp/simulator';
+import { failureConverterPath } from '../../clients/codec';
 import { createTemporalClient } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { loadConfig, type CarrierConfig, type Config } from '../../config/config';
@@ -17,9 +18,10 @@ import { newDbPool, silentLog, unique } from './stack';
 
 let bundle: Promise<{ code: string }> | undefined;
 /** The workflow bundle, built once per test file. */
-export const workflowBundle = () =>
+export const workflowBundle = (): Promise<{ code: string }> =>
   (bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    failureConverterPath,
     logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never,
   }));
 
@@ -151,14 +153,9 @@ export async function startPipeline({
     }
   }
 
-  const temporal = await createTemporalClient(config.temporal);
-  const app = await buildApp({
-    config,
-    log: silentLog,
-    temporal,
-    db,
-    vault: new VaultClient({ ...config.vault, log: silentLog }),
-  });
+  const vault = new VaultClient({ ...config.vault, log: silentLog });
+  const temporal = await createTemporalClient(config, vault);
+  const app = await buildApp({ config, log: silentLog, temporal, db, vault });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   // Workers give HTTP carriers the API's receipt webhook, known once the API listens.
   const workerConfig = loadConfig({ ...process.env, ...envOf(config), API_PUBLIC_URL: base });

@@ -1,0 +1,75 @@
+import { defaultPayloadConverter } from '@temporalio/common';
+import { ENCODING, VaultPayloadCodec } from '../../clients/codec';
+import { newVault, rootVault } from '../helpers/stack';
+
+const payload = (v: unknown) => defaultPayloadConverter.toPayload(v);
+const value = (p: Parameters<typeof defaultPayloadConverter.fromPayload>[0]) =>
+  defaultPayloadConverter.fromPayload(p);
+
+describe('the Vault-backed payload codec', () => {
+  test('encrypts payloads so neither data nor metadata shows the value, and decodes them back', async () => {
+    const codec = new VaultPayloadCodec({ vault: newVault(), transitKey: 'codec-global' });
+    const secret = { to: '+447400123456', body: 'Your code is 123456' };
+    const [encoded] = await codec.encode([payload(secret)]);
+    expect(Buffer.from(encoded!.metadata!.encoding!).toString()).toBe(ENCODING);
+    const raw = Buffer.concat([
+      Buffer.from(encoded!.data!),
+      ...Object.values(encoded!.metadata!).map((m) => Buffer.from(m)),
+    ]).toString('latin1');
+    expect(raw).not.toContain('7400123456');
+    expect(raw).not.toContain('123456');
+    const [decoded] = await codec.decode([encoded!]);
+    expect(value(decoded!)).toEqual(secret);
+  });
+
+  test('payloads under older data keys and an older transit key version still decode in another process', async () => {
+    const writer = new VaultPayloadCodec({ vault: newVault(), transitKey: 'codec-global' });
+    const [a] = await writer.encode([payload('first')]);
+    const firstKey = writer.currentKeyId;
+    writer.rotate();
+    const [b] = await writer.encode([payload('second')]);
+    expect(writer.currentKeyId).not.toBe(firstKey);
+    await rootVault().request('POST', 'transit/keys/codec-global/rotate');
+    writer.rotate();
+    const [c] = await writer.encode([payload('third')]);
+
+    const reader = new VaultPayloadCodec({ vault: newVault(), transitKey: 'codec-global' });
+    expect((await reader.decode([a!, b!, c!])).map((p) => value(p))).toEqual([
+      'first',
+      'second',
+      'third',
+    ]);
+  });
+
+  test('data keys rotate on schedule', async () => {
+    let now = 0;
+    const codec = new VaultPayloadCodec({
+      vault: newVault(),
+      transitKey: 'codec-global',
+      rotateAfterMs: 1000,
+      now: () => now,
+    });
+    await codec.encode([payload(1)]);
+    const first = codec.currentKeyId;
+    now = 500;
+    await codec.encode([payload(2)]);
+    expect(codec.currentKeyId).toBe(first);
+    now = 1500;
+    await codec.encode([payload(3)]);
+    expect(codec.currentKeyId).not.toBe(first);
+  });
+
+  test('a tampered payload fails to decode instead of yielding altered data', async () => {
+    const codec = new VaultPayloadCodec({ vault: newVault(), transitKey: 'codec-global' });
+    const [encoded] = await codec.encode([payload('pay 10 EUR')]);
+    const data = Buffer.from(encoded!.data!);
+    data[20] = data[20]! ^ 1;
+    await expect(codec.decode([{ ...encoded!, data }])).rejects.toThrow();
+  });
+
+  test('payloads it did not encode pass through unchanged', async () => {
+    const codec = new VaultPayloadCodec({ vault: newVault(), transitKey: 'codec-global' });
+    const plain = payload('not encrypted');
+    expect(await codec.decode([plain])).toEqual([plain]);
+  });
+});
