@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { CarrierErrorType, isCarrierError } from '../../carriers/errors';
 import type { CarrierAdapter } from '../../carriers/types';
 import type { VaultClient } from '../../clients/vault';
+import { appendAudit } from '../../db/audit';
 import { ErrorType } from '../../workflows/options';
 import { CircuitBreaker } from './breaker';
 
@@ -78,10 +79,11 @@ export function createCarrierActivities({
         number_ciphertext: string;
         body_ciphertext: string;
         transit_key: string;
+        tenant: string;
         acked: Record<string, string>;
       }>(
-        `with a as (update messages set attempts = attempts + 1, updated_at = now() where id = $1)
-         select s.number_ciphertext, s.body_ciphertext, s.transit_key,
+        `with a as (update messages set attempts = attempts + 1, updated_at = now() where id = $1 returning tenant)
+         select s.number_ciphertext, s.body_ciphertext, s.transit_key, (select tenant from a) as tenant,
                 (select coalesce(json_object_agg(part_index, carrier_message_id), '{}'::json)
                    from dispatch_journal j where j.message_id = $1 and j.carrier = $2) as acked
            from message_secrets s where s.message_id = $1`,
@@ -97,6 +99,19 @@ export function createCarrierActivities({
         Object.entries(secrets.acked).map(([k, v]) => [Number(k), v]),
       );
 
+      // Every just-in-time decryption is audited: which component, which message, why.
+      await appendAudit(db, {
+        actor: 'system:worker',
+        tenant: secrets.tenant,
+        action: 'message.decrypt',
+        subject: input.messageId,
+        detail: {
+          component: 'dispatch',
+          reason: 'carrier submit',
+          carrier: input.carrier,
+          attempt: Context.current().info.attempt,
+        },
+      });
       const [to, text] = (
         await vault.decryptBatch(secrets.transit_key, [
           secrets.number_ciphertext,

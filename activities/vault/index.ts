@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import type { VaultClient } from '../../clients/vault';
+import { appendAudit } from '../../db/audit';
 import type { Region } from '../../domain/regions';
+import type { SendMessageInput } from '../../workflows/definitions';
 
 /** Transit key names: one data key per region, one HMAC key for subscriber tokens. */
 export const transitKeys = {
@@ -9,23 +11,23 @@ export const transitKeys = {
   subscriberToken: 'subscriber-token',
 };
 
-export interface TokenizeMessageInput {
-  messageId: string;
-  tenant: string;
-  purpose: string;
-  region: Region;
-  country: string;
-  recipientHint: string;
-  encoding: 'GSM7' | 'UCS2';
-  segments: number;
-  campaign?: string;
-  callbackUrl?: string;
-  acceptedAt: number;
-  /** E.164, plaintext: encrypted here and never returned. */
-  to: string;
-  /** Plaintext body: encrypted here and never returned. */
-  body: string;
-}
+/** The message as the API accepted it, minus what only the workflow needs; `to` and `body` are plaintext, encrypted here and never returned. */
+export type TokenizeMessageInput = Pick<
+  SendMessageInput,
+  | 'messageId'
+  | 'tenant'
+  | 'purpose'
+  | 'region'
+  | 'country'
+  | 'recipientHint'
+  | 'encoding'
+  | 'segments'
+  | 'campaign'
+  | 'callbackUrl'
+  | 'acceptedAt'
+  | 'to'
+  | 'body'
+>;
 
 export interface TokenizeMessageResult {
   /** HMAC of the normalized number under the `subscriber-token` key: stable per subscriber, not reversible without Vault. */
@@ -56,8 +58,11 @@ export function createVaultActivities({
         vault.encryptBatch(key, [Buffer.from(input.to), Buffer.from(input.body)]),
         vault.hmacBatch(transitKeys.subscriberToken, [Buffer.from(input.to)]),
       ]);
-      await db.query(
-        `with m as (
+      const client = await db.connect();
+      try {
+        await client.query('begin');
+        const { rowCount } = await client.query(
+          `with m as (
            insert into messages (id, tenant, purpose, country, region, encoding, segments, status, campaign, recipient_hint, callback_url, created_at)
            values ($1, $2, $3, $4, $5, $6, $7, 'tokenized', $8, $9, $10, to_timestamp($11::double precision / 1000))
            on conflict (id) do nothing
@@ -67,25 +72,48 @@ export function createVaultActivities({
            select id, $12, $13, $14, $15 from m
          )
          insert into message_events (message_id, status, at)
-         select id, 'accepted', created_at from m union all select id, 'tokenized', now() from m`,
-        [
-          input.messageId,
-          input.tenant,
-          input.purpose,
-          input.country,
-          input.region,
-          input.encoding,
-          input.segments,
-          input.campaign ?? null,
-          input.recipientHint,
-          input.callbackUrl ?? null,
-          input.acceptedAt,
-          token,
-          numberCt,
-          bodyCt,
-          key,
-        ],
-      );
+         select id, 'accepted', created_at from m union all select id, 'tokenized', now() from m
+         returning 1`,
+          [
+            input.messageId,
+            input.tenant,
+            input.purpose,
+            input.country,
+            input.region,
+            input.encoding,
+            input.segments,
+            input.campaign ?? null,
+            input.recipientHint,
+            input.callbackUrl ?? null,
+            input.acceptedAt,
+            token,
+            numberCt,
+            bodyCt,
+            key,
+          ],
+        );
+        // Audited once, in the same transaction as the rows: a retry that inserts nothing audits nothing.
+        if (rowCount) {
+          await appendAudit(client, {
+            actor: 'system:worker',
+            tenant: input.tenant,
+            action: 'message.accepted',
+            subject: input.messageId,
+            detail: {
+              purpose: input.purpose,
+              country: input.country,
+              region: input.region,
+              segments: input.segments,
+            },
+          });
+        }
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
       return { subscriberToken: token! };
     },
   };

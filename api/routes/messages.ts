@@ -5,6 +5,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
 import type { Config } from '../../config/config';
+import { appendAudit } from '../../db/audit';
 import { measure } from '../../domain/encoding';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
@@ -247,7 +248,7 @@ export async function messageRoutes(
       },
     },
     async (req) => {
-      const { tenant } = principalOf(req);
+      const { tenant, keyId } = principalOf(req);
       const id = req.params.id;
       if (!isMessageId(id)) throw new HttpProblem(404, 'Not found');
       const { rows } = await db.query(
@@ -258,6 +259,7 @@ export async function messageRoutes(
       );
       const row = rows[0];
       if (row) {
+        await appendAudit(db, { actor: keyId, tenant, action: 'message.read', subject: id });
         return {
           id: row.id,
           status: row.status,

@@ -1,16 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createApiKey } from '../../scripts/keys';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
-
-interface Seed {
-  text: string;
-  code: string;
-}
-const seeds = readFileSync(join(__dirname, '../fixtures/otp-messages.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as Seed);
+import { seeds } from '../helpers/seeds';
 
 /** Valid mobile numbers in three regions: GB (global), DE (eu), CN (cn). */
 const recipient = (i: number) => {
