@@ -4,12 +4,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import type { VaultPayloadCodec } from '../clients/codec';
 import type { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
 import { problemPlugin } from './plugins/problem';
 import { createReceiptRouter } from '../clients/receipt-router';
 import { carrierReceiptRoutes } from './routes/carrier-receipts';
+import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
@@ -21,6 +23,8 @@ export interface AppDeps {
   temporal: Client;
   db: Pool;
   vault: VaultClient;
+  /** The payload codec of this process's Temporal client; the codec server decodes with it. */
+  codec: VaultPayloadCodec;
 }
 
 /**
@@ -51,6 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
   await app.register(async (scope) => messageRoutes(scope, deps));
+  await app.register(async (scope) => codecRoutes(scope, deps));
   const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
   await app.register(async (scope) =>
     carrierReceiptRoutes(scope, { config: deps.config, routeReceipt }),

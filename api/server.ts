@@ -1,5 +1,5 @@
 import { createDbPool } from '../clients/db';
-import { createTemporalClient } from '../clients/temporal';
+import { createDataConverter, createTemporalClient } from '../clients/temporal';
 import { VaultClient } from '../clients/vault';
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
@@ -11,8 +11,10 @@ async function main() {
   const log = createLogger('api', config.logLevel);
   const db = createDbPool(config.database, 'sms-api');
   const vault = new VaultClient({ ...config.vault, log });
-  const temporal = await createTemporalClient(config, vault);
-  const app = await buildApp({ config, log, temporal, db, vault });
+  // One codec per process: the client's and the codec server's (api/routes/codec.ts).
+  const { codec, dataConverter } = createDataConverter(config, vault);
+  const temporal = await createTemporalClient(config, vault, dataConverter);
+  const app = await buildApp({ config, log, temporal, db, vault, codec });
 
   let closing = false;
   const close = async (signal: string) => {

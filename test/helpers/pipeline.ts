@@ -7,13 +7,14 @@ import {
 } from '../../carriers/http/simulator';
 import { startSmscSimulator, type SmscSimulator } from '../../carriers/smpp/simulator';
 import { failureConverterPath } from '../../clients/codec';
-import { createTemporalClient } from '../../clients/temporal';
+import { createDataConverter, createTemporalClient } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { loadConfig, type CarrierConfig, type Config } from '../../config/config';
 import { REGIONS } from '../../domain/regions';
 import { createApiKey } from '../../scripts/keys';
 import { createPipelineWorker, type PipelineWorker } from '../../workers/pipeline';
 import { installRuntime } from '../../workers/temporal-logging';
+import type { Logger } from 'pino';
 import { newDbPool, silentLog, unique } from './stack';
 
 let bundle: Promise<{ code: string }> | undefined;
@@ -62,6 +63,8 @@ export async function startPipeline({
   carriers,
   startWorkers = true,
   httpCarrier = false,
+  apiPort = 0,
+  log = silentLog,
 }: {
   smscCount?: number;
   env?: Record<string, string>;
@@ -69,18 +72,22 @@ export async function startPipeline({
   startWorkers?: boolean;
   /** Also start the HTTP carrier simulator, as carrier `http-a` with the lowest priority. */
   httpCarrier?: boolean;
+  /** Port the API listens on; default ephemeral (the browser test needs the UI's codec port). */
+  apiPort?: number;
+  /** Where every part logs (API, workers, simulators, the Temporal runtime); silent by default. */
+  log?: Logger;
 } = {}): Promise<Pipeline> {
-  installRuntime(silentLog, 'WARN');
+  installRuntime(log, 'WARN');
   const smscs = await Promise.all(
     Array.from({ length: smscCount }, () =>
-      startSmscSimulator({ port: 0, log: silentLog, systemId: 'sms', password: 'sms' }),
+      startSmscSimulator({ port: 0, log: log, systemId: 'sms', password: 'sms' }),
     ),
   );
   const webhookSecret = 'test-http-carrier-webhook-secret';
   const http = httpCarrier
     ? await startHttpCarrierSimulator({
         port: 0,
-        log: silentLog,
+        log: log,
         token: 'test-token',
         webhookSecret,
       })
@@ -153,10 +160,11 @@ export async function startPipeline({
     }
   }
 
-  const vault = new VaultClient({ ...config.vault, log: silentLog });
-  const temporal = await createTemporalClient(config, vault);
-  const app = await buildApp({ config, log: silentLog, temporal, db, vault });
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const vault = new VaultClient({ ...config.vault, log: log });
+  const { codec, dataConverter } = createDataConverter(config, vault);
+  const temporal = await createTemporalClient(config, vault, dataConverter);
+  const app = await buildApp({ config, log: log, temporal, db, vault, codec });
+  const base = await app.listen({ host: '127.0.0.1', port: apiPort });
   // Workers give HTTP carriers the API's receipt webhook, known once the API listens.
   const workerConfig = loadConfig({ ...process.env, ...envOf(config), API_PUBLIC_URL: base });
   const workers = startWorkers
@@ -164,7 +172,7 @@ export async function startPipeline({
         REGIONS.map(async (region) =>
           createPipelineWorker({
             config: workerConfig,
-            log: silentLog,
+            log: log,
             region,
             workflowBundle: await workflowBundle(),
           }),

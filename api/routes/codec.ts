@@ -1,0 +1,329 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
+import type { Pool } from 'pg';
+import type { VaultPayloadCodec } from '../../clients/codec';
+import { VaultError } from '../../clients/vault';
+import type { Config } from '../../config/config';
+import { appendAudit } from '../../db/audit';
+import { maskCodes, NUMBER_MASK, redactFreeText } from '../../domain/masking';
+import { redactNumber } from '../../domain/phone';
+import { findApiKey, principalOf, SESSION_COOKIE, cookieValue } from '../plugins/auth';
+import { HttpProblem } from '../plugins/problem';
+
+export interface CodecRouteDeps {
+  codec: VaultPayloadCodec;
+  db: Pool;
+  config: Config;
+}
+
+/** A payload as the Temporal codec-server protocol carries it: metadata values and data in base64. */
+export interface JsonPayload {
+  metadata?: Record<string, string>;
+  data?: string;
+}
+
+/** What replaces a payload that is not JSON: its bytes could hold anything. */
+export const BINARY_REDACTED = '[binary payload redacted]';
+
+const INTERNATIONAL = /^\+[1-9][0-9]{6,14}$/;
+
+/**
+ * Redacts a decoded JSON value for display: `to` fields become the redacted number (`+44••••••••56`),
+ * `body`/`text` fields get their codes masked and then free-text redaction, a string that is only a
+ * number in international form becomes its redacted form, and every other string (object keys included) goes through
+ * `redactFreeText`. Numbers, booleans and null are kept.
+ */
+export function redactValue(value: unknown, key?: string): unknown {
+  const field = key?.toLowerCase();
+  if (typeof value === 'string') {
+    if (field === 'to') return redactNumber(value.replace(/[\s().-]/g, ''));
+    if (field === 'body' || field === 'text') return redactFreeText(maskCodes(value));
+    const compact = value.replace(/[\s().-]/g, '');
+    // A number in international form keeps its redacted form; other numbers become `[number]` below.
+    if (INTERNATIONAL.test(compact)) return redactNumber(compact);
+    return redactFreeText(value);
+  }
+  if (field === 'to' && typeof value === 'number') return NUMBER_MASK;
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, key));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [redactFreeText(k), redactValue(v, k)]),
+    );
+  }
+  return value;
+}
+
+const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : '');
+const jsonPlain = (value: unknown): Payload => ({
+  metadata: { [METADATA_ENCODING_KEY]: Buffer.from('json/plain') },
+  data: Buffer.from(JSON.stringify(value)),
+});
+
+/** A decoded payload made fit for an operator's screen: JSON redacted, anything else replaced. */
+export function redactPayload(p: Payload): Payload {
+  const encoding = text(p.metadata?.[METADATA_ENCODING_KEY]);
+  if (encoding === 'binary/null')
+    return { metadata: { [METADATA_ENCODING_KEY]: p.metadata![METADATA_ENCODING_KEY]! } };
+  if (encoding === 'json/plain') {
+    try {
+      return jsonPlain(redactValue(JSON.parse(text(p.data))));
+    } catch {
+      // Not valid JSON after all: treated as opaque bytes.
+    }
+  }
+  return jsonPlain(BINARY_REDACTED);
+}
+
+const fromJson = (p: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+  ),
+  data: Buffer.from(p.data ?? '', 'base64'),
+});
+
+const toJson = (p: Payload): JsonPayload => ({
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  ),
+  ...(p.data && p.data.length > 0 ? { data: Buffer.from(p.data).toString('base64') } : {}),
+});
+
+const payloadsSchema = {
+  type: 'object',
+  required: ['payloads'],
+  properties: {
+    payloads: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        properties: {
+          metadata: { type: 'object', additionalProperties: { type: 'string' } },
+          data: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;
+const problem = { $ref: 'Problem#' } as const;
+
+/** Payload batches from the UI (a whole history) are far bigger than the API's usual 64 KiB. */
+const CODEC_BODY_LIMIT = 8 * 1024 * 1024;
+const NAMESPACE = /^[A-Za-z0-9._-]{1,255}$/;
+
+const LOGIN_SCRIPT = `document.getElementById('f').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const key = document.getElementById('k');
+  const status = document.getElementById('s');
+  const res = await fetch('login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ apiKey: key.value }),
+  });
+  key.value = '';
+  status.textContent = res.ok
+    ? 'Signed in for 8 hours.'
+    : 'Sign-in failed: ' + ((await res.json().catch(() => ({}))).title || res.status);
+});`;
+const LOGIN_SCRIPT_HASH = createHash('sha256').update(LOGIN_SCRIPT).digest('base64');
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const loginPage = (uiOrigin: string | undefined, endpoint: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Codec server sign-in</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}input,button{font:inherit;padding:.4rem}input{width:100%;box-sizing:border-box}code{word-break:break-all}</style>
+</head>
+<body>
+<h1>Codec server sign-in</h1>
+<p>Sign in with an operator API key so the Temporal UI can show workflow payloads, redacted. The key
+is not stored in the browser: it keeps an 8-hour session cookie only. Every decode is audited.</p>
+<form id="f"><label for="k">Operator API key</label>
+<input id="k" type="password" autocomplete="off" required>
+<p><button type="submit">Sign in</button></p></form>
+<p id="s" role="status"></p>
+<p>Then, in the Temporal UI's codec settings${uiOrigin ? ` (<a href="${escapeHtml(uiOrigin)}">${escapeHtml(uiOrigin)}</a>)` : ''}:
+endpoint <code>${escapeHtml(endpoint)}</code>, "Include cross-origin credentials" on.</p>
+<script>${LOGIN_SCRIPT}</script>
+</body>
+</html>
+`;
+
+/** Vault down or unreachable (a 5xx, not the client's fault), as opposed to a payload that does not decrypt. */
+const unavailable = (err: unknown) =>
+  err instanceof VaultError
+    ? err.status >= 500
+    : err instanceof Error && ['TypeError', 'AbortError', 'TimeoutError'].includes(err.name);
+
+function sessionCookie(req: FastifyRequest, value: string, maxAgeSeconds: number): string {
+  return [
+    `${SESSION_COOKIE}=${value}`,
+    'Path=/codec',
+    `Max-Age=${maxAgeSeconds}`,
+    'HttpOnly',
+    'SameSite=Lax',
+    ...(req.protocol === 'https' ? ['Secure'] : []),
+  ].join('; ');
+}
+
+/**
+ * The codec server for the Temporal UI and CLI (`POST /codec/decode`, `POST /codec/encode`), with the
+ * Temporal codec-server protocol. Decoding answers **redacted** payloads only (see `redactValue`) and
+ * is audited; encoding passes through (the UI encodes signal inputs an operator types).
+ *
+ * Operators authenticate with `Authorization: Bearer <key>` (CLI `--codec-auth`), or from the browser
+ * with the session cookie `GET /codec/login` opens. CORS answers the Temporal UI's origins only.
+ */
+export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): Promise<void> {
+  const { codec, db, config } = deps;
+  const uiOrigins = new Set(config.codec.uiOrigins);
+  const selfOrigin = (req: FastifyRequest) => `${req.protocol}://${req.headers.host ?? ''}`;
+
+  // CORS for the UI's origins only, on every answer (errors included, so the UI can tell a 401).
+  app.addHook('onSend', async (req, reply: FastifyReply) => {
+    const origin = req.headers.origin;
+    if (!origin || !uiOrigins.has(origin)) return;
+    reply.header('access-control-allow-origin', origin);
+    reply.header('access-control-allow-credentials', 'true');
+    reply.header('vary', 'Origin');
+    if (req.method === 'OPTIONS') {
+      reply.header('access-control-allow-methods', 'POST, OPTIONS');
+      reply.header('access-control-allow-headers', 'content-type, x-namespace, authorization');
+      reply.header('access-control-max-age', '600');
+    }
+  });
+  // A browser request from any other site is refused before it does anything (CSRF with the cookie).
+  app.addHook('onRequest', async (req) => {
+    const origin = req.headers.origin;
+    if (req.method !== 'OPTIONS' && origin && !uiOrigins.has(origin) && origin !== selfOrigin(req))
+      throw new HttpProblem(403, 'Forbidden', 'this origin may not call the codec server');
+  });
+
+  app.options('/codec/*', { schema: { hide: true } }, async (_req, reply) =>
+    reply.code(204).send(),
+  );
+
+  app.get('/codec/login', { schema: { hide: true } }, async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header(
+        'content-security-policy',
+        `default-src 'none'; script-src 'sha256-${LOGIN_SCRIPT_HASH}'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`,
+      )
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .send(loginPage(config.codec.uiOrigins[0], `${config.publicUrl}/codec`)),
+  );
+
+  app.post<{ Body: { apiKey: string } }>(
+    '/codec/login',
+    {
+      schema: {
+        tags: ['codec'],
+        summary: 'Opens an 8-hour browser session for the codec server (operator key)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['apiKey'],
+          properties: { apiKey: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['expiresAt'],
+            properties: { expiresAt: { type: 'string' } },
+          },
+          401: problem,
+          403: problem,
+        },
+      },
+    },
+    async (req, reply) => {
+      const key = await findApiKey(db, req.body.apiKey);
+      if (!key)
+        throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
+      if (!key.roles.includes('operator'))
+        throw new HttpProblem(403, 'Forbidden', 'the codec server needs the operator role');
+      const session = app.sessions.open(key.id);
+      await appendAudit(db, {
+        actor: `operator:${key.id}`,
+        tenant: key.tenant,
+        action: 'codec.login',
+        subject: null,
+      });
+      return reply
+        .header('set-cookie', sessionCookie(req, session.id, app.sessions.ttlMs / 1000))
+        .header('cache-control', 'no-store')
+        .send({ expiresAt: new Date(session.expiresAt).toISOString() });
+    },
+  );
+
+  app.post('/codec/logout', { schema: { hide: true } }, async (req, reply) => {
+    const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (session) app.sessions.close(session);
+    return reply
+      .header('set-cookie', sessionCookie(req, '', 0))
+      .code(204)
+      .send();
+  });
+
+  const route = {
+    bodyLimit: CODEC_BODY_LIMIT,
+    config: { roles: ['operator'] as const, cookieAuth: true },
+  };
+
+  app.post<{ Body: { payloads: JsonPayload[] } }>(
+    '/codec/decode',
+    {
+      ...route,
+      schema: {
+        tags: ['codec'],
+        summary: 'Decodes Temporal payloads for the UI and CLI, redacted (operator)',
+        body: payloadsSchema,
+        response: { 200: payloadsSchema, 400: problem, 401: problem, 403: problem },
+      },
+    },
+    async (req) => {
+      const principal = principalOf(req);
+      const header = req.headers['x-namespace'];
+      const namespace = (Array.isArray(header) ? header[0] : header) || 'default';
+      if (!NAMESPACE.test(namespace))
+        throw new HttpProblem(400, 'Invalid request', 'x-namespace is not a namespace name', [
+          'x-namespace',
+        ]);
+      let decoded: Payload[];
+      try {
+        decoded = await codec.decode(req.body.payloads.map(fromJson));
+      } catch (err) {
+        if (unavailable(err)) throw err;
+        throw new HttpProblem(400, 'Undecodable payload', 'a payload could not be decrypted');
+      }
+      await appendAudit(db, {
+        actor: `operator:${principal.keyId}`,
+        tenant: principal.tenant,
+        action: 'codec.decode',
+        subject: namespace,
+        detail: { payloads: decoded.length },
+      });
+      return { payloads: decoded.map((p) => toJson(redactPayload(p))) };
+    },
+  );
+
+  app.post<{ Body: { payloads: JsonPayload[] } }>(
+    '/codec/encode',
+    {
+      ...route,
+      schema: {
+        tags: ['codec'],
+        summary: 'Encodes payloads (signal inputs typed in the UI) with the Vault codec (operator)',
+        body: payloadsSchema,
+        response: { 200: payloadsSchema, 401: problem, 403: problem },
+      },
+    },
+    async (req) => ({
+      payloads: (await codec.encode(req.body.payloads.map(fromJson))).map(toJson),
+    }),
+  );
+}

@@ -1,0 +1,181 @@
+import { execSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { redactNumber } from '../../domain/phone';
+import { createApiKey } from '../../scripts/keys';
+import { startPipeline, type Pipeline } from '../helpers/pipeline';
+import { config, stack } from '../helpers/stack';
+
+/**
+ * The real Temporal UI (the dev server's, :8233) shows a sent message's workflow through our codec
+ * server: redacted once an operator has signed in, ciphertext before. Needs `chromium` on PATH
+ * (`scripts/ensure-chromium.sh`, run by `npm test`) and the API's port free, since the UI's codec
+ * endpoint names it.
+ */
+const UI = `http://${stack.host}:${stack.temporal.uiPort}`;
+const API = `http://127.0.0.1:${config.api.port}`;
+const CODEC = `${API}/codec`;
+const OUTPUT = join(__dirname, '..', '..', 'test-output');
+
+/** The page's globals, for functions run in the browser (this project's TypeScript has no DOM types). */
+type BrowserGlobals = { document: { body: { innerText: string } } };
+
+const digits = (n: number) =>
+  Array.from({ length: n }, () => Math.floor(Math.random() * 10)).join('');
+
+function chromiumPath(): string {
+  try {
+    return execSync('command -v chromium', { encoding: 'utf8', shell: '/bin/sh' }).trim();
+  } catch {
+    throw new Error('chromium is not installed: run `bash scripts/ensure-chromium.sh`');
+  }
+}
+
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', () =>
+      reject(
+        new Error(
+          `port ${port} is taken (an API from \`npm start\`?). The Temporal UI's codec endpoint is ${CODEC}, ` +
+            'so this test runs its API there: stop the other process and rerun.',
+        ),
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+describe('the Temporal UI shows message workflows through the redacting codec server', () => {
+  let p: Pipeline;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let operatorKey: string;
+  let workflowUrl: string;
+  const number = `+447400${digits(6)}`;
+  const code = `${1 + Math.floor(Math.random() * 9)}${digits(5)}`;
+  // Every way the number or the code could show up in plain text.
+  const plaintext = [
+    number,
+    number.slice(1),
+    number.slice(3),
+    number.slice(5),
+    `0${number.slice(3)}`,
+    code,
+  ];
+
+  const pageText = () => page.innerText('body');
+  const expectNoPlaintext = async () => {
+    const text = await pageText();
+    for (const secret of plaintext) expect(text).not.toContain(secret);
+    const html = await page.content();
+    for (const secret of plaintext) expect(html).not.toContain(secret);
+  };
+
+  beforeAll(async () => {
+    await assertPortFree(config.api.port);
+    p = await startPipeline({ apiPort: config.api.port });
+    const res = await p.send({ to: number, body: `Your code is ${code}`, purpose: 'otp' });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    expect((await p.waitFinal([id], 60_000)).get(id)?.status).toBe('delivered');
+    workflowUrl = `${UI}/namespaces/${config.temporal.namespace}/workflows/${id}`;
+    operatorKey = (await createApiKey(p.db, p.tenant, ['operator'])).secret;
+
+    browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    // A fresh profile, with what an operator sets once in the UI's codec settings: our endpoint,
+    // "Include cross-origin credentials" on, overriding the cluster setting (UI 2.54 keeps these in
+    // localStorage under these keys, JSON-encoded).
+    context = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
+    const settings = {
+      endpoint: CODEC,
+      includeCredentials: true,
+      overrideRemoteCodecConfiguration: true,
+    };
+    await context.addInitScript({
+      content: Object.entries(settings)
+        .map(
+          ([k, v]) =>
+            `localStorage.setItem(${JSON.stringify(k)}, ${JSON.stringify(JSON.stringify(v))});`,
+        )
+        .join('\n'),
+    });
+    page = await context.newPage();
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await p?.close();
+  });
+
+  test('without a session the codec server answers 401 and the UI shows only ciphertext', async () => {
+    const direct = await fetch(`${CODEC}/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: UI, 'x-namespace': 'default' },
+      body: JSON.stringify({ payloads: [] }),
+    });
+    expect(direct.status).toBe(401);
+    expect(direct.headers.get('access-control-allow-origin')).toBe(UI);
+
+    const refused = page.waitForResponse(
+      (r) => r.url().startsWith(`${CODEC}/decode`) && r.status() === 401,
+    );
+    await page.goto(workflowUrl);
+    await refused;
+    // The input as stored: base64 of AES-GCM ciphertext.
+    await page.waitForFunction(
+      () =>
+        /Input[\s\S]*"[A-Za-z0-9+/]{200,}={0,2}"/.test(
+          (globalThis as unknown as BrowserGlobals).document.body.innerText,
+        ),
+      undefined,
+      { timeout: 20_000 },
+    );
+    await expectNoPlaintext();
+    expect(await pageText()).not.toContain('Your code is');
+  });
+
+  test('signed in at /codec/login, the operator sees the input redacted, never in plain text', async () => {
+    const login = await context.newPage();
+    await login.goto(`${CODEC}/login`);
+    await login.fill('#k', operatorKey);
+    await login.click('button[type=submit]');
+    await login.getByText('Signed in').waitFor();
+    const cookie = (await context.cookies(`${CODEC}/decode`)).find(
+      (c) => c.name === 'codec_session',
+    );
+    expect(cookie).toMatchObject({ path: '/codec', httpOnly: true, sameSite: 'Lax' });
+    expect(cookie!.value).not.toContain(operatorKey);
+    await login.close();
+
+    await page.goto(workflowUrl);
+    await page.waitForFunction(
+      (masked) =>
+        (globalThis as unknown as BrowserGlobals).document.body.innerText.includes(masked),
+      'Your code is ••••',
+      { timeout: 30_000 },
+    );
+    const text = await pageText();
+    expect(text).toContain(`"to": "${redactNumber(number)}"`);
+    expect(text).toContain('"body": "Your code is ••••"');
+    await expectNoPlaintext();
+
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'temporal-ui-workflow.png'), fullPage: true });
+  });
+});
