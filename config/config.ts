@@ -126,11 +126,14 @@ const schema = z.object({
   /** Origins of the Temporal UI allowed to call the codec server (`/codec`) from the browser; comma-separated. */
   TEMPORAL_UI_ORIGIN: z
     .string()
-    .default('http://127.0.0.1:8233,http://localhost:8233')
-    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')))
+    .optional()
+    .transform((v) => v?.split(',').map((o) => o.trim().replace(/\/+$/, '')))
     .pipe(
-      z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected origins like http://host:port')),
+      z
+        .array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected origins like http://host:port'))
+        .optional(),
     ),
+  TEMPORAL_UI_PORT: port(8233),
 });
 
 /** How the app authenticates to Vault: a token, or AppRole credentials it logs in with. */
@@ -182,7 +185,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       transitKey: e.CODEC_TRANSIT_KEY,
       rotateAfterMs: e.CODEC_KEY_ROTATION_SECONDS * 1000,
       /** Browser origins (the Temporal UI) the codec server answers CORS requests from. */
-      uiOrigins: Object.freeze(e.TEMPORAL_UI_ORIGIN),
+      // Default: the local stack's UI, by IP and by name.
+      uiOrigins: Object.freeze(
+        e.TEMPORAL_UI_ORIGIN ?? [
+          `http://${e.STACK_HOST}:${e.TEMPORAL_UI_PORT}`,
+          `http://localhost:${e.TEMPORAL_UI_PORT}`,
+        ],
+      ),
     }),
     carriers: Object.freeze(e.CARRIERS),
     callbacks: Object.freeze({ signingSecret: e.CALLBACK_SIGNING_SECRET }),

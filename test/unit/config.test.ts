@@ -60,5 +60,12 @@ describe('configuration', () => {
       'http://127.0.0.1:18200',
     ]);
     expect(c.database.url).toBe('postgres://sms:sms@127.0.0.1:15433/sms');
+    expect(loadConfig({ TEMPORAL_UI_PORT: '18233' }).codec.uiOrigins).toEqual([
+      'http://127.0.0.1:18233',
+      'http://localhost:18233',
+    ]);
+    expect(loadConfig({ TEMPORAL_UI_ORIGIN: 'https://ui.example.com/' }).codec.uiOrigins).toEqual([
+      'https://ui.example.com',
+    ]);
   });
 });
