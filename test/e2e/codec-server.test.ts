@@ -144,7 +144,7 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
     expect(setCookie).not.toContain(operator.secret);
     const cookie = setCookie.split(';')[0]!;
 
-    const ui = 'http://127.0.0.1:8233';
+    const ui = p.config.codec.uiOrigins[0]!;
     const viaCookie = await post('/codec/decode', { payloads: input }, { cookie, origin: ui });
     expect(viaCookie.status).toBe(200);
     expect(viaCookie.headers.get('access-control-allow-origin')).toBe(ui);
@@ -178,7 +178,9 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
           'access-control-request-headers': 'content-type,x-namespace',
         },
       });
-    for (const origin of ['http://127.0.0.1:8233', 'http://localhost:8233']) {
+    // The default origins follow TEMPORAL_UI_PORT: the stack's UI by IP and by name.
+    expect(p.config.codec.uiOrigins).toHaveLength(2);
+    for (const origin of p.config.codec.uiOrigins) {
       const res = await preflight(origin);
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBe(origin);
