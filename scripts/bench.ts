@@ -1,0 +1,328 @@
+/**
+ * `npm run bench -- --messages N --concurrency C [--carrier smpp|http]`
+ *
+ * Brings up (or reuses) the local stack, runs a global-region worker, the API and a carrier
+ * simulator (no latency, no errors) in this process, sends N messages through the API with C in
+ * flight, and reports throughput, API accept latency, end-to-end latency, Vault requests and
+ * database transactions per message, and memory. Then runs the baseline — a no-op workflow of the
+ * same shape on the same client, worker settings and server — and reports pipeline ÷ baseline.
+ * Results go to bench/results/<date>-<commit>.json and a line in BENCHMARKS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { buildApp } from '../api/app';
+import { startHttpCarrierSimulator } from '../carriers/http/simulator';
+import { startSmscSimulator } from '../carriers/smpp/simulator';
+import { failureConverterPath } from '../clients/codec';
+import { createDbPool } from '../clients/db';
+import { createDataConverter, createTemporalClient } from '../clients/temporal';
+import { VaultClient } from '../clients/vault';
+import { loadConfig, type CarrierConfig } from '../config/config';
+import { createLogger } from '../config/logger';
+import { ROOT_DIR } from '../config/paths';
+import { createPipelineWorker } from '../workers/pipeline';
+import { installRuntime } from '../workers/temporal-logging';
+import { baselineReceipt } from '../bench/baseline-workflow';
+import { createApiKey } from './keys';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const N = Number(arg('messages', '1000'));
+const C = Number(arg('concurrency', '50'));
+const carrierKind = arg('carrier', 'smpp');
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+};
+const summary = (xs: number[]) => ({ p50: pct(xs, 50), p95: pct(xs, 95), p99: pct(xs, 99) });
+const mb = (b: number) => Math.round(b / 1048576);
+
+const lastShown = new Map<string, number>();
+/** A progress bar on stderr, redrawn only when it moves (every 1%). */
+function progress(label: string, done: number, total: number) {
+  const width = 30;
+  const percent = Math.floor((done / total) * 100);
+  if (lastShown.get(label) === percent && done !== total) return;
+  lastShown.set(label, percent);
+  const filled = Math.round((done / total) * width);
+  process.stderr.write(
+    `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`,
+  );
+  if (done === total) process.stderr.write('\n');
+}
+
+/** Runs `fn(i)` for i in 0..n-1 with at most `c` in flight. */
+async function pool(n: number, c: number, fn: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(c, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+async function main() {
+  execFileSync(
+    join(ROOT_DIR, 'node_modules', '.bin', 'tsx'),
+    [join(ROOT_DIR, 'scripts', 'stack.ts'), 'up'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const log = createLogger('bench', 'warn');
+  installRuntime(log, 'WARN');
+
+  const smsc = await startSmscSimulator({ port: 0, log, systemId: 'sms', password: 'sms' });
+  const http =
+    carrierKind === 'http'
+      ? await startHttpCarrierSimulator({
+          port: 0,
+          log,
+          token: 'bench',
+          webhookSecret: 'bench-webhook-secret-0123',
+        })
+      : undefined;
+  const carriers: CarrierConfig[] = http
+    ? [
+        {
+          kind: 'http',
+          name: 'bench-http',
+          priority: 1,
+          countries: [],
+          baseUrl: http.url,
+          token: 'bench',
+          webhookSecret: 'bench-webhook-secret-0123',
+          throughputPerSecond: 100000,
+        },
+      ]
+    : [
+        {
+          kind: 'smpp',
+          name: 'bench-smsc',
+          priority: 1,
+          countries: [],
+          host: '127.0.0.1',
+          port: smsc.port,
+          systemId: 'sms',
+          password: 'sms',
+          windowSize: 50,
+          throughputPerSecond: 100000,
+        },
+      ];
+  const prefix = `bench${Date.now().toString(36)}-`;
+  const env = {
+    ...process.env,
+    TASK_QUEUE_PREFIX: prefix,
+    CARRIERS: JSON.stringify(carriers),
+    LOG_LEVEL: 'warn',
+    RECEIPT_TIMEOUT_SECONDS: '600',
+  };
+  const config = loadConfig(env);
+  const db = createDbPool(config.database, 'sms-bench');
+  const tenant = `bench-${Date.now().toString(36)}`;
+  const { secret } = await createApiKey(db, tenant, ['sender']);
+  await db.query(
+    `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, 'bench', null, 'otp', 'lru')`,
+    [`pool_${tenant}`, tenant],
+  );
+  for (let i = 0; i < 10; i++)
+    await db.query(
+      'insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 100000)',
+      [`pool_${tenant}`, `+4470090${String(i).padStart(5, '0')}`],
+    );
+
+  const apiVault = new VaultClient({ ...config.vault, log });
+  const { codec, dataConverter } = createDataConverter(config, apiVault);
+  const temporal = await createTemporalClient(config, apiVault, dataConverter);
+  const app = await buildApp({ config, log, temporal, db, vault: apiVault, codec });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    failureConverterPath,
+    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never,
+  });
+  const workerConfig = loadConfig({ ...env, API_PUBLIC_URL: base });
+  const worker = await createPipelineWorker({
+    config: workerConfig,
+    log,
+    region: 'global',
+    workflowBundle,
+  });
+  const running = worker.run();
+  const memBefore = process.memoryUsage();
+  const txBefore = Number(
+    (
+      await db.query(
+        `select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`,
+      )
+    ).rows[0].n,
+  );
+  const vaultBefore = apiVault.requests + worker.vault.requests;
+
+  // Pipeline run.
+  const accept: number[] = [];
+  const ids: string[] = [];
+  const started = performance.now();
+  await pool(N, C, async (i) => {
+    const t0 = performance.now();
+    const res = await fetch(`${base}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        to: `+4474009${String(i % 100000).padStart(5, '0')}`,
+        body: `Your code is ${100000 + (i % 900000)}`,
+        purpose: 'otp',
+      }),
+    });
+    accept.push(performance.now() - t0);
+    if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${await res.text()}`);
+    ids.push(((await res.json()) as { id: string }).id);
+    progress('accepted ', ids.length, N);
+  });
+  for (;;) {
+    const { rows } = await db.query(
+      `select count(*)::int as n from messages where tenant = $1 and completed_at is not null`,
+      [tenant],
+    );
+    progress('completed', rows[0].n, N);
+    if (rows[0].n >= N) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const pipelineSeconds = (performance.now() - started) / 1000;
+  const { rows: lat } = await db.query(
+    `select extract(epoch from submitted_at - created_at) * 1000 as submitted, extract(epoch from completed_at - created_at) * 1000 as delivered, status
+       from messages where tenant = $1`,
+    [tenant],
+  );
+  const txAfter = Number(
+    (
+      await db.query(
+        `select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`,
+      )
+    ).rows[0].n,
+  );
+  const vaultAfter = apiVault.requests + worker.vault.requests;
+  const memAfter = process.memoryUsage();
+
+  // Baseline: same shape, no work, same client, same worker settings, same server.
+  const baselineQueue = `${prefix}baseline`;
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const baselineBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../bench/baseline-workflow'),
+    failureConverterPath,
+    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never,
+  });
+  const baseline = await Worker.create({
+    connection,
+    taskQueue: baselineQueue,
+    workflowBundle: baselineBundle,
+    dataConverter,
+    activities: {
+      tokenize: async () => ({ token: 't' }),
+      pick: async () => ({ sender: 's' }),
+      route: async () => ({ carriers: ['c'] }),
+      submit: async ({ id }: { id: string }) => {
+        setImmediate(
+          () =>
+            void temporal.workflow
+              .getHandle(id)
+              .signal(baselineReceipt, { id })
+              .catch(() => undefined),
+        );
+        return { ids: [id] };
+      },
+      record: async () => undefined,
+    },
+  });
+  const baselineRun = baseline.run();
+  const bStart = performance.now();
+  let bDone = 0;
+  await pool(N, C, async (i) => {
+    const id = `${prefix}b-${i}`;
+    await temporal.workflow.start('baselineWorkflow', {
+      taskQueue: baselineQueue,
+      workflowId: id,
+      args: [{ id, to: '+440000000000', body: 'x' }],
+    });
+    bDone++;
+  });
+  await pool(N, C, async (i) => {
+    await temporal.workflow.getHandle(`${prefix}b-${i}`).result();
+    progress('baseline ', ++bDone - N, N);
+  });
+  const baselineSeconds = (performance.now() - bStart) / 1000;
+
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: ROOT_DIR,
+    encoding: 'utf8',
+  }).trim();
+  const result = {
+    date: new Date().toISOString(),
+    commit,
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+    },
+    messages: N,
+    concurrency: C,
+    carrier: carrierKind,
+    delivered: lat.filter((r) => r.status === 'delivered').length,
+    throughput: {
+      pipeline: N / pipelineSeconds,
+      baseline: N / baselineSeconds,
+      ratio: baselineSeconds / pipelineSeconds,
+    },
+    acceptLatencyMs: summary(accept),
+    endToEndMs: {
+      submitted: summary(lat.map((r) => Number(r.submitted))),
+      delivered: summary(lat.map((r) => Number(r.delivered))),
+    },
+    vaultRequestsPerMessage: (vaultAfter - vaultBefore) / N,
+    dbTransactionsPerMessage: (txAfter - txBefore) / N,
+    memoryMiB: {
+      rssBefore: mb(memBefore.rss),
+      rssAfter: mb(memAfter.rss),
+      heapBefore: mb(memBefore.heapUsed),
+      heapAfter: mb(memAfter.heapUsed),
+    },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const dir = join(ROOT_DIR, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, `${result.date.slice(0, 10)}-${commit}-${N}.json`),
+    JSON.stringify(result, null, 2),
+  );
+  const md = join(ROOT_DIR, 'BENCHMARKS.md');
+  if (!existsSync(md)) {
+    writeFileSync(
+      md,
+      '# Benchmarks\n\n`npm run bench -- --messages N --concurrency C`; one line per run, newest last. Everything on one machine.\n\n| date | commit | machine | N | C | carrier | msg/s | baseline msg/s | ratio | accept p50/p95/p99 ms | e2e delivered p50/p95/p99 ms | Vault req/msg | DB tx/msg | RSS MiB before→after |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
+    );
+  }
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 0) : '–');
+  appendFileSync(
+    md,
+    `| ${result.date.slice(0, 16)} | ${commit} | ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB | ${N} | ${C} | ${carrierKind} | ${f(result.throughput.pipeline)} | ${f(result.throughput.baseline)} | ${f(result.throughput.ratio)} | ${[result.acceptLatencyMs.p50, result.acceptLatencyMs.p95, result.acceptLatencyMs.p99].map(f).join(' / ')} | ${[result.endToEndMs.delivered.p50, result.endToEndMs.delivered.p95, result.endToEndMs.delivered.p99].map(f).join(' / ')} | ${f(result.vaultRequestsPerMessage)} | ${f(result.dbTransactionsPerMessage)} | ${result.memoryMiB.rssBefore}→${result.memoryMiB.rssAfter} |\n`,
+  );
+
+  baseline.shutdown();
+  worker.worker.shutdown();
+  await Promise.all([baselineRun, running]);
+  await app.close();
+  await temporal.connection.close();
+  await connection.close();
+  await smsc.close();
+  await http?.close();
+  await db.end();
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`\nbench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
