@@ -20,6 +20,26 @@ export interface VaultClientOptions {
   mount: string;
   timeoutMs: number;
   log: Logger;
+  /**
+   * Transit calls for the same operation and key arriving within this many ms share one request
+   * (default 2; 0 sends each call alone). Adds at most this much latency, saves a round trip per call.
+   */
+  coalesceMs?: number;
+  /** Most items in one coalesced request (default 250). */
+  maxBatch?: number;
+}
+
+interface BatchCaller {
+  items: readonly Record<string, string>[];
+  field: string;
+  resolve: (values: unknown[]) => void;
+  reject: (err: Error) => void;
+}
+
+interface PendingBatch {
+  callers: BatchCaller[];
+  size: number;
+  timer?: NodeJS.Timeout;
 }
 
 interface Token {
@@ -37,6 +57,7 @@ export class VaultClient {
   /** Number of HTTP requests sent (including logins). */
   requests = 0;
   private token: Token | undefined;
+  private readonly pending = new Map<string, PendingBatch>();
   private login: Promise<Token> | undefined;
 
   constructor(private readonly opts: VaultClientOptions) {}
@@ -120,33 +141,112 @@ export class VaultClient {
     return `${this.opts.mount}/${op}/${encodeURIComponent(key)}`;
   }
 
-  /** Encrypts every item in one `batch_input` request; throws if any item failed. Returns `vault:vN:…` ciphertexts in order. */
+  /**
+   * Every transit batch call goes through here: calls for the same operation and key that arrive
+   * within `coalesceMs` of each other (concurrent activities) share one `batch_input` request, up to
+   * `maxBatch` items. Each caller gets its own slice, and fails alone if one of its items failed.
+   */
+  private coalesced(
+    path: string,
+    items: readonly Record<string, string>[],
+    field: string,
+  ): Promise<unknown[]> {
+    const window = this.opts.coalesceMs ?? 2;
+    if (window <= 0)
+      return this.flushBatch(
+        path,
+        [{ items, field, resolve: () => undefined, reject: () => undefined }],
+        true,
+      );
+    return new Promise((resolve, reject) => {
+      let batch = this.pending.get(path);
+      if (!batch) {
+        batch = { callers: [], size: 0 };
+        this.pending.set(path, batch);
+        const b = batch;
+        b.timer = setTimeout(() => this.dispatch(path, b), window);
+      }
+      batch.callers.push({ items, field, resolve, reject });
+      batch.size += items.length;
+      if (batch.size >= (this.opts.maxBatch ?? 250)) {
+        clearTimeout(batch.timer);
+        this.dispatch(path, batch);
+      }
+    });
+  }
+
+  private dispatch(path: string, batch: PendingBatch): void {
+    if (this.pending.get(path) === batch) this.pending.delete(path);
+    this.flushBatch(path, batch.callers, false).catch(() => undefined);
+  }
+
+  private async flushBatch(
+    path: string,
+    callers: BatchCaller[],
+    direct: boolean,
+  ): Promise<unknown[]> {
+    try {
+      const r = await this.request('POST', path, {
+        batch_input: callers.flatMap((c) => c.items),
+        partial_failure_response_code: 200,
+      });
+      const results =
+        ((r.data as { batch_results?: Record<string, unknown>[] }) ?? {}).batch_results ?? [];
+      let offset = 0;
+      let mine: unknown[] = [];
+      for (const c of callers) {
+        const slice = results.slice(offset, offset + c.items.length);
+        offset += c.items.length;
+        const failed = slice.filter((i) => i.error);
+        if (failed.length || slice.length !== c.items.length) {
+          const err = new VaultError(
+            `Vault ${path}: ${failed.length} of ${c.items.length} batch items failed: ${String(failed[0]?.error ?? 'missing results')}`,
+            400,
+            path,
+          );
+          if (direct) throw err;
+          c.reject(err);
+          continue;
+        }
+        mine = slice.map((i) => i[c.field]);
+        c.resolve(mine);
+      }
+      return mine;
+    } catch (err) {
+      if (direct) throw err;
+      for (const c of callers) c.reject(err as Error);
+      return [];
+    }
+  }
+
+  /** Encrypts the items (coalesced with concurrent calls into one `batch_input`); throws if any of them failed. Returns `vault:vN:…` ciphertexts in order. */
   async encryptBatch(key: string, plaintexts: readonly Buffer[]): Promise<string[]> {
-    const r = await this.request('POST', this.transit('encrypt', key), {
-      batch_input: plaintexts.map((p) => ({ plaintext: p.toString('base64') })),
-      partial_failure_response_code: 200,
-    });
-    return batchResults(r, this.transit('encrypt', key)).map((item) => item.ciphertext as string);
-  }
-
-  /** Decrypts every ciphertext in one `batch_input` request (any key version Vault still holds); throws if any item failed. */
-  async decryptBatch(key: string, ciphertexts: readonly string[]): Promise<Buffer[]> {
-    const r = await this.request('POST', this.transit('decrypt', key), {
-      batch_input: ciphertexts.map((c) => ({ ciphertext: c })),
-      partial_failure_response_code: 200,
-    });
-    return batchResults(r, this.transit('decrypt', key)).map((item) =>
-      Buffer.from(item.plaintext as string, 'base64'),
+    const out = await this.coalesced(
+      this.transit('encrypt', key),
+      plaintexts.map((p) => ({ plaintext: p.toString('base64') })),
+      'ciphertext',
     );
+    return out as string[];
   }
 
-  /** HMAC-SHA256 of each input under a transit key, in one request: `vault:vN:<base64>`. Stable for a key version. */
+  /** Decrypts the ciphertexts (any key version Vault still holds; coalesced like encrypt); throws if any of them failed. */
+  async decryptBatch(key: string, ciphertexts: readonly string[]): Promise<Buffer[]> {
+    const out = await this.coalesced(
+      this.transit('decrypt', key),
+      ciphertexts.map((c) => ({ ciphertext: c })),
+      'plaintext',
+    );
+    return (out as string[]).map((p) => Buffer.from(p, 'base64'));
+  }
+
+  /** HMAC-SHA256 of each input under a transit key (coalesced like encrypt): `vault:vN:<base64>`. Stable for a key version. */
   async hmacBatch(key: string, inputs: readonly Buffer[]): Promise<string[]> {
-    const r = await this.request('POST', `${this.transit('hmac', key)}/sha2-256`, {
-      batch_input: inputs.map((i) => ({ input: i.toString('base64') })),
-      partial_failure_response_code: 200,
-    });
-    return batchResults(r, this.transit('hmac', key)).map((item) => item.hmac as string);
+    const out = await this.coalesced(
+      `${this.transit('hmac', key)}/sha2-256`,
+      inputs.map((i) => ({ input: i.toString('base64') })),
+      'hmac',
+    );
+    return out as string[];
   }
 
   /**
@@ -175,18 +275,4 @@ export class VaultClient {
       version: String(r.version),
     };
   }
-}
-
-function batchResults(r: Record<string, unknown>, path: string): Record<string, unknown>[] {
-  const items =
-    ((r.data as { batch_results?: Record<string, unknown>[] }) ?? {}).batch_results ?? [];
-  const failed = items.filter((i) => i.error);
-  if (failed.length) {
-    throw new VaultError(
-      `Vault ${path}: ${failed.length} of ${items.length} batch items failed: ${String(failed[0]!.error)}`,
-      400,
-      path,
-    );
-  }
-  return items;
 }

@@ -13,6 +13,7 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import pino from 'pino';
 import { buildApp } from '../api/app';
 import { startHttpCarrierSimulator } from '../carriers/http/simulator';
 import { startSmscSimulator } from '../carriers/smpp/simulator';
@@ -73,7 +74,8 @@ async function main() {
     [join(ROOT_DIR, 'scripts', 'stack.ts'), 'up'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  const log = createLogger('bench', 'warn');
+  // Logs go to stderr, so stdout carries only the JSON result.
+  const log = createLogger('bench', 'warn', pino.destination(2));
   installRuntime(log, 'WARN');
 
   const smsc = await startSmscSimulator({ port: 0, log, systemId: 'sms', password: 'sms' });
