@@ -39,8 +39,9 @@ export async function createPipelineWorker({
   const db = createDbPool(config.database, `sms-worker-${region}`);
   const vault = new VaultClient({ ...config.vault, log });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const temporal = await createTemporalClient(config, vault);
+  // One codec for the worker and its client: data keys are drawn and cached once per process.
   const { dataConverter } = createDataConverter(config, vault);
+  const temporal = await createTemporalClient(config, vault, dataConverter);
   const routeReceipt = createReceiptRouter({ db, temporal, log });
   const carriers = createCarriers(config.carriers, {
     log,
