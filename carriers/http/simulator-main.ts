@@ -6,6 +6,7 @@
  */
 import { createLogger } from '../../config/logger';
 import { startHttpCarrierSimulator } from './simulator';
+import { closeOnSignals } from '../simulator-support';
 
 async function main(): Promise<void> {
   const log = createLogger('http-carrier-simulator', process.env.LOG_LEVEL ?? 'info');
@@ -28,14 +29,7 @@ async function main(): Promise<void> {
       ? { receiptUrl: process.env.HTTP_CARRIER_RECEIPT_URL }
       : {}),
   });
-  const stop = (): void => {
-    sim.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  closeOnSignals(sim);
 }
 
 main().catch((err: unknown) => {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { measure } from '../../domain/encoding';
 import type { DeliveryReceipt } from '../types';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './signature';
+import { mulberry32 } from '../simulator-support';
 
 type ReceiptStatus = DeliveryReceipt['status'];
 
@@ -93,17 +94,6 @@ const DEFAULT_BEHAVIOUR: HttpCarrierBehaviour = {
 
 const MAX_BODY = 64 * 1024;
 const RECEIPT_ATTEMPTS = 3;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class BodyTooLarge extends Error {}
 

@@ -5,6 +5,7 @@
  */
 import { createLogger } from '../../config/logger';
 import { startSmscSimulator } from './simulator';
+import { closeOnSignals } from '../simulator-support';
 
 async function main(): Promise<void> {
   const log = createLogger('smsc-simulator', process.env.LOG_LEVEL ?? 'info');
@@ -19,14 +20,7 @@ async function main(): Promise<void> {
     ...(process.env.SMSC_SYSTEM_ID ? { systemId: process.env.SMSC_SYSTEM_ID } : {}),
     ...(process.env.SMSC_PASSWORD ? { password: process.env.SMSC_PASSWORD } : {}),
   });
-  const stop = (): void => {
-    sim.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  closeOnSignals(sim);
 }
 
 main().catch((err: unknown) => {

@@ -12,6 +12,7 @@ import {
 import { SmppMessageState, SmppStatus, smppStatusLabel } from '../errors';
 import { CommandId, EsmClass, fromSmppAddress, toSmppAddress } from './fields';
 import { attachRawTap, parseRawSm, type RawTap } from './raw';
+import { mulberry32 } from '../simulator-support';
 
 /** Final states the simulator can report in a receipt's `stat:` field. */
 export type ReceiptStat =
@@ -169,18 +170,6 @@ const STAT_STATE: Record<ReceiptStat, number> = {
   DELETED: SmppMessageState.DELETED,
   ACCEPTD: SmppMessageState.ACCEPTED,
 };
-
-/** Deterministic PRNG (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function smppDate(d: Date): string {
   const two = (n: number): string => String(n).padStart(2, '0');
