@@ -12,12 +12,11 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { buildApp } from '../api/app';
 import { startHttpCarrierSimulator } from '../carriers/http/simulator';
 import { startSmscSimulator } from '../carriers/smpp/simulator';
-import { failureConverterPath } from '../clients/codec';
 import { createDbPool } from '../clients/db';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
 import { VaultClient } from '../clients/vault';
@@ -28,6 +27,7 @@ import { createPipelineWorker } from '../workers/pipeline';
 import { installRuntime } from '../workers/temporal-logging';
 import { baselineReceipt } from '../bench/baseline-workflow';
 import { createApiKey } from './keys';
+import { bundleWorkflows } from '../workers/bundle';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -142,11 +142,7 @@ async function main() {
   const temporal = await createTemporalClient(config, apiVault, dataConverter);
   const app = await buildApp({ config, log, temporal, db, vault: apiVault, codec });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    failureConverterPath,
-    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never,
-  });
+  const workflowBundle = await bundleWorkflows(require.resolve('../workflows'));
   const workerConfig = loadConfig({ ...env, API_PUBLIC_URL: base });
   const worker = await createPipelineWorker({
     config: workerConfig,
@@ -213,11 +209,7 @@ async function main() {
   // Baseline: same shape, no work, same client, same worker settings, same server.
   const baselineQueue = `${prefix}baseline`;
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const baselineBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../bench/baseline-workflow'),
-    failureConverterPath,
-    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never,
-  });
+  const baselineBundle = await bundleWorkflows(require.resolve('../bench/baseline-workflow'));
   const baseline = await Worker.create({
     connection,
     taskQueue: baselineQueue,

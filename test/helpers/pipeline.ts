@@ -1,4 +1,3 @@
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import {
@@ -6,7 +5,6 @@ import {
   type HttpCarrierSimulator,
 } from '../../carriers/http/simulator';
 import { startSmscSimulator, type SmscSimulator } from '../../carriers/smpp/simulator';
-import { failureConverterPath } from '../../clients/codec';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { loadConfig, type CarrierConfig, type Config } from '../../config/config';
@@ -16,15 +14,12 @@ import { createPipelineWorker, type PipelineWorker } from '../../workers/pipelin
 import { installRuntime } from '../../workers/temporal-logging';
 import type { Logger } from 'pino';
 import { newDbPool, silentLog, unique } from './stack';
+import { bundleWorkflows } from '../../workers/bundle';
 
 let bundle: Promise<{ code: string }> | undefined;
 /** The workflow bundle, built once per test file. */
 export const workflowBundle = (): Promise<{ code: string }> =>
-  (bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    failureConverterPath,
-    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as never,
-  }));
+  (bundle ??= bundleWorkflows(require.resolve('../../workflows')));
 
 export interface Pipeline {
   config: Config;
