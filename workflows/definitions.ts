@@ -23,6 +23,12 @@ export type Purpose = (typeof PURPOSES)[number];
 export const MessageStatus = {
   ACCEPTED: 'accepted',
   TOKENIZED: 'tokenized',
+  /** Waiting durably for its `sendAt` time (sending controls). */
+  SCHEDULED: 'scheduled',
+  /** Held by a country velocity rule until the window allows it (sending controls). */
+  HELD: 'held',
+  /** Waiting for a pre-send human review decision (review). */
+  IN_REVIEW: 'in_review',
   ROUTED: 'routed',
   SUBMITTED: 'submitted',
   DELIVERED: 'delivered',
@@ -31,6 +37,12 @@ export const MessageStatus = {
   UNCONFIRMED: 'unconfirmed',
   FAILED: 'failed',
   CANCELLED: 'cancelled',
+  /** The subject opted out of this tenant's messages; never dispatched (retention and opt-out). */
+  SUPPRESSED: 'suppressed',
+  /** A pre-send reviewer rejected it; never dispatched (review). */
+  REJECTED_BY_REVIEW: 'rejected_by_review',
+  /** Not dispatched within its validity; never sent late (sending controls). */
+  EXPIRED: 'expired',
 } as const;
 export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
 
@@ -40,6 +52,9 @@ export const FINAL_STATUSES: readonly MessageStatus[] = [
   MessageStatus.UNCONFIRMED,
   MessageStatus.FAILED,
   MessageStatus.CANCELLED,
+  MessageStatus.SUPPRESSED,
+  MessageStatus.REJECTED_BY_REVIEW,
+  MessageStatus.EXPIRED,
 ];
 
 /**

@@ -135,7 +135,9 @@ export async function sendMessageWorkflow(
   step(MessageStatus.TOKENIZED);
   if (cancelRequested) return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
 
-  // 2. policy and 3. review: filled by the policy and review issues.
+  // 2. policy: suppression / opt-out (retention issue), schedule, validity and country velocity
+  //    (sending-controls issue). Each lives in its own workflows/*.ts module, called from here.
+  // 3. review: pre-send review (review issue), in workflows/review.ts, called from here.
 
   // 4. pick sender and route.
   let sender: { sender: string; notBefore: number };
