@@ -15,7 +15,13 @@ import {
   subjectMessageIds,
   type RetentionDefaults,
 } from '../../db/privacy';
-import { cancelSignal, type Purpose, type Region } from '../../workflows/definitions';
+import {
+  cancelSignal,
+  getStatusQuery,
+  MessageStatus,
+  type Purpose,
+  type Region,
+} from '../../workflows/definitions';
 
 export interface CheckSuppressionInput {
   tenant: string;
@@ -180,8 +186,9 @@ export function createPrivacyActivities({
     },
 
     /**
-     * Waits (polling, heartbeating) until none of the messages' workflows runs, or `timeoutSeconds`
-     * passed. Messages already submitted keep waiting for their receipt; the purge then ends them.
+     * Waits (polling, heartbeating) until none of the messages' workflows runs any more, or
+     * `timeoutSeconds` passed. Messages already submitted are not waited for: they ignore the cancel
+     * and wait for their receipt; the purge's history deletion ends them.
      */
     async waitForMessagesToClose(
       input: EraseMessagesInput & { timeoutSeconds: number },
@@ -192,8 +199,11 @@ export function createPrivacyActivities({
         const next: string[] = [];
         for (const id of running) {
           try {
-            const d = await temporal.workflow.getHandle(id).describe();
-            if (d.status.name === 'RUNNING') next.push(id);
+            const handle = temporal.workflow.getHandle(id);
+            if ((await handle.describe()).status.name !== 'RUNNING') continue;
+            // Submitted: the cancel signal is ignored, the workflow waits for its receipt.
+            if ((await handle.query(getStatusQuery)).status !== MessageStatus.SUBMITTED)
+              next.push(id);
           } catch (err) {
             if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
           }
