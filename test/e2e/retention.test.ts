@@ -8,35 +8,11 @@ import type { Client } from '@temporalio/client';
 import { createLogger } from '../../config/logger';
 import { verifyAuditChain } from '../../db/audit';
 import { findLogFiles, needleVariants, scanForLeaks } from '../../scripts/leak-scan';
+import { eventually, workflowGone } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient, stack } from '../helpers/stack';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
-async function workflowGone(client: Client, id: string): Promise<boolean> {
-  try {
-    await client.workflow.getHandle(id).describe();
-    return false;
-  } catch (err) {
-    if ((err as Error).name === 'WorkflowNotFoundError') return true;
-    throw err;
-  }
-}
 
 describe('retention: a 3-second retention purges everything personal and keeps the billing record', () => {
   let p: Pipeline;

@@ -10,34 +10,9 @@ import { createLogger } from '../../config/logger';
 import { verifyAuditChain } from '../../db/audit';
 import { createApiKey } from '../../scripts/keys';
 import { findLogFiles, needleVariants, scanForLeaks } from '../../scripts/leak-scan';
+import { eventually, workflowGone } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient, newVault, stack } from '../helpers/stack';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
-}
-
-async function workflowGone(client: Client, id: string): Promise<boolean> {
-  try {
-    await client.workflow.getHandle(id).describe();
-    return false;
-  } catch (err) {
-    if ((err as Error).name === 'WorkflowNotFoundError') return true;
-    throw err;
-  }
-}
 
 /** The fields of the answers this test reads. */
 interface Answer {
