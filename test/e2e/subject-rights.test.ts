@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { MessageCipher } from '../../clients/message-cipher';
 import { subscriberTokenOf } from '../../clients/subscriber-token';
 import { createLogger } from '../../config/logger';
 import { verifyAuditChain } from '../../db/audit';
@@ -31,6 +32,7 @@ describe('data-subject rights: erasure, opt-out, MO STOP', () => {
   let plain: Client;
   let dpoKey: string;
   const vault = newVault();
+  const cipher = new MessageCipher({ vault });
   const lines: string[] = [];
   const run = String(Date.now() % 100000).padStart(5, '0');
   // UK mobile numbers unique to this run: A (erased, 100 messages), B (opted out, then erased),
@@ -191,7 +193,7 @@ describe('data-subject rights: erasure, opt-out, MO STOP', () => {
       [p.tenant],
     );
     for (const o of others) {
-      const [plainNumber] = await vault.decryptBatch(o.transit_key, [o.number_ciphertext]);
+      const [plainNumber] = await cipher.open(o.transit_key, [o.number_ciphertext]);
       expect(plainNumber!.toString() === A).toBe(false);
     }
     // ...nor in Temporal: every history is deleted (asynchronously, on the server).
