@@ -14,6 +14,9 @@ import { newTemporalClient, stack } from '../helpers/stack';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// Generous: the machine may be loaded; nothing here depends on how long a step takes.
+jest.setTimeout(600_000);
+
 describe('retention: a 3-second retention purges everything personal and keeps the billing record', () => {
   let p: Pipeline;
   let plain: Client;
