@@ -25,6 +25,7 @@ import {
   type StatusEvent,
 } from './definitions';
 import { bookkeeping, carrierSubmit, clientCallback } from './options';
+import { isSuppressed, scheduleMessagePurge } from './retention';
 
 const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
 const { pickSender } = proxyActivities<PoolActivities>(bookkeeping);
@@ -107,7 +108,12 @@ export async function sendMessageWorkflow(
       final: FINAL_STATUSES.includes(status),
     });
     await notify(status, reason);
-    // 7. purge: the retention issue schedules it here.
+    // 7. purge: due after the tenant's retention; the region's sweeper purges it (workflows/retention.ts).
+    await scheduleMessagePurge({
+      messageId: meta.messageId,
+      tenant: meta.tenant,
+      purpose: meta.purpose,
+    });
     return { status, carrier: view.carrier, reason };
   };
 
@@ -137,6 +143,8 @@ export async function sendMessageWorkflow(
 
   // 2. policy: suppression / opt-out (retention issue), schedule, validity and country velocity
   //    (sending-controls issue). Each lives in its own workflows/*.ts module, called from here.
+  if (await isSuppressed({ tenant: meta.tenant, purpose: meta.purpose, subscriberToken }))
+    return finish(MessageStatus.SUPPRESSED, 'opted_out');
   // 3. review: pre-send review (review issue), in workflows/review.ts, called from here.
 
   // 4. pick sender and route.
