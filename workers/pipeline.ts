@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createBookkeepingActivities } from '../activities/bookkeeping';
 import { createCarrierActivities } from '../activities/carriers';
 import { createPoolActivities } from '../activities/pools';
+import { createSpendActivities } from '../activities/spend';
 import { createVaultActivities } from '../activities/vault';
 import { createDbPool } from '../clients/db';
 import { createReceiptRouter } from '../clients/receipt-router';
@@ -57,6 +58,7 @@ export async function createPipelineWorker({
     activities: {
       ...createVaultActivities({ vault, db, log }),
       ...createPoolActivities({ db, log }),
+      ...createSpendActivities({ db }),
       ...createCarrierActivities({ db, vault, carriers, log }),
       ...createBookkeepingActivities({ db, callbackSecret: config.callbacks.signingSecret, log }),
     },

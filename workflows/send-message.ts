@@ -25,6 +25,7 @@ import {
   type StatusEvent,
 } from './definitions';
 import { bookkeeping, carrierSubmit, clientCallback } from './options';
+import { holdForVelocity, releaseUnbilledCharge } from './sending-policy';
 
 const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
 const { pickSender } = proxyActivities<PoolActivities>(bookkeeping);
@@ -106,6 +107,7 @@ export async function sendMessageWorkflow(
       reason,
       final: FINAL_STATUSES.includes(status),
     });
+    await releaseUnbilledCharge(meta, status);
     await notify(status, reason);
     // 7. purge: the retention issue schedules it here.
     return { status, carrier: view.carrier, reason };
@@ -137,6 +139,8 @@ export async function sendMessageWorkflow(
 
   // 2. policy: suppression / opt-out (retention issue), schedule, validity and country velocity
   //    (sending-controls issue). Each lives in its own workflows/*.ts module, called from here.
+  if (await holdForVelocity(meta, { step, cancelled: () => cancelRequested }))
+    return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
   // 3. review: pre-send review (review issue), in workflows/review.ts, called from here.
 
   // 4. pick sender and route.
