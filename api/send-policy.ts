@@ -11,9 +11,7 @@ import { pickSenderSlot } from '../db/pools';
 import {
   admitMessage,
   findCharge,
-  findCountryRule,
-  findSpendCap,
-  listPrices,
+  loadPolicySnapshot,
   monthSpend,
   velocityCount,
 } from '../db/sending-policy';
@@ -47,6 +45,8 @@ export interface SendFacts {
   /** Micro-units. */
   maxPrice?: number;
   now: number;
+  /** The id comes from an Idempotency-Key, so it may have been admitted before. */
+  idempotent?: boolean;
 }
 
 /** A refusal that a client can act on, as the README documents them. */
@@ -101,19 +101,17 @@ interface Evaluation {
 
 /** The checks that read only: country rule, route, price, maxPrice, cap. Throws the refusals. */
 async function evaluate({ config, db }: SendPolicyDeps, f: SendFacts): Promise<Evaluation> {
-  const decision = evaluateCountryRule(
-    await findCountryRule(db, f.tenant, f.country),
-    f.country,
-    f.purpose,
-  );
-  if (decision.kind === 'blocked') throw PolicyProblem.countryBlocked(f.country);
   const carriers = eligibleCarriers(config.carriers, f.country);
   const month = billingMonth(f.now);
-  const [prices, cap, spent] = await Promise.all([
-    listPrices(db, f.tenant, carriers),
-    findSpendCap(db, f.tenant),
-    monthSpend(db, f.tenant, month),
-  ]);
+  const { rule, prices, cap, spent } = await loadPolicySnapshot(
+    db,
+    f.tenant,
+    f.country,
+    carriers,
+    month,
+  );
+  const decision = evaluateCountryRule(rule, f.country, f.purpose);
+  if (decision.kind === 'blocked') throw PolicyProblem.countryBlocked(f.country);
   const q = quote(prices, f.tenant, carriers, f.country, f.segments);
   const refusal = checkPrice({ price: q.price, maxPrice: f.maxPrice, cap, spent });
   if (refusal?.kind === 'price_unknown') throw PolicyProblem.priceUnknown();
@@ -149,7 +147,7 @@ export interface Admission {
  */
 export async function admitSend(deps: SendPolicyDeps, f: SendFacts): Promise<Admission> {
   // A retried request (same Idempotency-Key) was admitted already: answer it as before.
-  const earlier = await findCharge(deps.db, f.messageId);
+  const earlier = f.idempotent ? await findCharge(deps.db, f.messageId) : undefined;
   if (earlier) return { countryRule: 'allow', price: earlier.price ?? undefined, fresh: false };
   const e = await evaluate(deps, f);
   const result = await admitMessage(deps.db, {

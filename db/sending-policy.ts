@@ -39,19 +39,6 @@ export async function listCountryRules(db: Pool, tenant: string): Promise<Countr
   return rows.map(ruleOf);
 }
 
-/** The tenant's rule for one country, if any. */
-export async function findCountryRule(
-  db: Pool,
-  tenant: string,
-  country: string,
-): Promise<CountryRule | undefined> {
-  const { rows } = await db.query<RuleRow>(
-    `select ${RULE_COLUMNS} from country_rules where tenant = $1 and country = $2`,
-    [tenant, country],
-  );
-  return rows[0] && ruleOf(rows[0]);
-}
-
 /** Creates or replaces the tenant's rule for a country. */
 export async function putCountryRule(
   db: Pool,
@@ -182,6 +169,51 @@ export async function velocityCount(
 // ---------------------------------------------------------------------------------------------
 // Admission (hot path)
 
+/** What admission needs to know of a tenant, read in one round trip. */
+export interface PolicySnapshot {
+  rule?: CountryRule;
+  prices: PriceRow[];
+  /** Micro-units. */
+  cap?: number;
+  /** This month's spend so far, micro-units. */
+  spent: number;
+}
+
+/**
+ * The tenant's rule for `country`, its prices for `carriers`, its cap and this month's spend, in
+ * one statement (the send path reads them for every message).
+ */
+export async function loadPolicySnapshot(
+  db: Pool,
+  tenant: string,
+  country: string,
+  carriers: readonly string[],
+  month: string,
+): Promise<PolicySnapshot> {
+  const { rows } = await db.query<{
+    rule: RuleRow | null;
+    cap: string | null;
+    spent: string | null;
+    prices: { tenant: string; carrier: string; country: string; price: string }[];
+  }>(
+    `select (select row_to_json(r) from (select ${RULE_COLUMNS} from country_rules
+                                           where tenant = $1 and country = $2) r) as rule,
+            (select monthly_cap::text from spend_caps where tenant = $1) as cap,
+            (select spent::text from tenant_spend where tenant = $1 and month = $3) as spent,
+            (select coalesce(json_agg(json_build_object('tenant', tenant, 'carrier', carrier,
+                                      'country', country, 'price', price_per_segment::text)), '[]')
+               from carrier_prices where tenant in ($1, '*') and carrier = any($4)) as prices`,
+    [tenant, country, month, carriers],
+  );
+  const r = rows[0]!;
+  return {
+    rule: r.rule ? ruleOf(r.rule) : undefined,
+    prices: r.prices.map((p) => ({ ...p, perSegment: toMicros(p.price) })),
+    cap: r.cap === null ? undefined : toMicros(r.cap),
+    spent: r.spent === null ? 0 : toMicros(r.spent),
+  };
+}
+
 export interface AdmitInput {
   messageId: string;
   tenant: string;
@@ -217,6 +249,11 @@ export type AdmitResult =
  * Any refusal rolls the whole transaction back.
  */
 export async function admitMessage(db: Pool, a: AdmitInput): Promise<AdmitResult> {
+  // Nothing to count or reserve: the charge row alone, one statement.
+  if (!a.velocity && a.price === undefined) {
+    const { rowCount } = await insertCharge(db, a);
+    return rowCount ? { kind: 'admitted' } : { kind: 'duplicate' };
+  }
   const tx = await db.connect();
   let broken: Error | undefined;
   try {
@@ -232,8 +269,8 @@ export async function admitMessage(db: Pool, a: AdmitInput): Promise<AdmitResult
   }
 }
 
-async function admitIn(tx: PoolClient, a: AdmitInput): Promise<AdmitResult> {
-  const inserted = await tx.query(
+const insertCharge = (db: Pool | PoolClient, a: AdmitInput) =>
+  db.query(
     `insert into message_charges (message_id, tenant, month, country, purpose, segments, carrier,
                                   price_per_segment, price, country_rule)
      values ($1, $2, $3, $4, $5, $6, $7, $8::numeric / 1000000, $9::numeric / 1000000, $10)
@@ -251,6 +288,9 @@ async function admitIn(tx: PoolClient, a: AdmitInput): Promise<AdmitResult> {
       a.countryRule,
     ],
   );
+
+async function admitIn(tx: PoolClient, a: AdmitInput): Promise<AdmitResult> {
+  const inserted = await insertCharge(tx, a);
   if (!inserted.rowCount) return { kind: 'duplicate' };
 
   let holdUntil: number | undefined;

@@ -220,6 +220,7 @@ export async function messageRoutes(
         segments: m.segments,
         maxPrice: b.maxPrice === undefined ? undefined : toMicros(b.maxPrice),
         now: Date.now(),
+        idempotent: key !== undefined,
       };
       if (b.dryRun) {
         const answer = await dryRunAnswer(

@@ -7,13 +7,6 @@ import { newTemporalClient } from '../helpers/stack';
 /** Velocity windows in this file: long enough that a held message is visibly held. */
 const WINDOW_SECONDS = 8;
 
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-}
-
 const GB = (i: number) => `+4474009${String(i).padStart(5, '0')}`;
 /** A valid mobile number of `country`, the i-th. */
 const mobile = (country: string, i: number) => {
