@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { ulid } from 'ulid';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
+import { consumeSendQuota, refundSendQuota } from '../../db/quotas';
 import { measure } from '../../domain/encoding';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
@@ -149,7 +150,15 @@ export async function messageRoutes(
           properties: { 'idempotency-key': { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' } },
         },
         body: sendBodySchema,
-        response: { 202: acceptedSchema, 400: problem, 401: problem, 403: problem, 409: problem },
+        response: {
+          202: acceptedSchema,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          413: problem,
+          429: problem,
+        },
       },
     },
     async (req, reply) => {
@@ -197,6 +206,17 @@ export async function messageRoutes(
         to: recipient.e164,
         body: b.body,
       };
+      // The tenant's daily send quota (PostgreSQL, shared by every API process); given back below
+      // when no new message starts.
+      const quota = await consumeSendQuota(db, tenant, config.api.sendQuotaPerDay);
+      if (!quota.ok)
+        throw new HttpProblem(
+          429,
+          'Send quota exceeded',
+          `this tenant may send ${quota.limit} messages per UTC day`,
+          undefined,
+          { 'retry-after': String(quota.retryAfterSeconds) },
+        );
       try {
         await temporal.workflow.start('sendMessageWorkflow', {
           workflowId: messageId,
@@ -213,6 +233,7 @@ export async function messageRoutes(
           ],
         });
       } catch (err) {
+        await refundSendQuota(db, tenant);
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !key) throw err;
         // The same Idempotency-Key again: the same request gets the same answer, another one a 409.
         const existing = await temporal.workflow.getHandle(messageId).query(getStatusQuery);
