@@ -40,6 +40,8 @@ declare module 'fastify' {
     sessions: SessionStore;
     /** Per-key usage counters and the first-use audit (by `authPlugin`). */
     keyUsage: KeyUsageRecorder;
+    /** Every route added after `authPlugin`, with what it declared (the authorization matrix test reads it). */
+    declaredRoutes: DeclaredRoute[];
   }
 }
 
@@ -106,6 +108,14 @@ export function clientCertificateFingerprint(req: FastifyRequest): string | unde
   return cert?.fingerprint256 ? cert.fingerprint256.replace(/:/g, '').toLowerCase() : undefined;
 }
 
+/** A route as `authPlugin` saw it being added. */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  roles?: readonly Role[];
+  public: boolean;
+}
+
 export interface AuthOptions {
   db: Pool;
   /** Route prefixes of third-party plugins that are public as a whole (the OpenAPI UI). */
@@ -115,11 +125,14 @@ export interface AuthOptions {
 }
 
 /** Refuses, when it is added, a route that declares neither roles nor `public: true`. */
-function checkDeclared(route: RouteOptions, publicPrefixes: readonly string[]): void {
+function checkDeclared(route: RouteOptions, publicPrefixes: readonly string[]): DeclaredRoute[] {
   const config = route.config as { roles?: readonly Role[]; public?: boolean } | undefined;
-  if (publicPrefixes.some((p) => route.url === p || route.url.startsWith(`${p}/`))) return;
-  if (config?.public === true && config.roles === undefined) return;
-  if (config?.roles?.length && config.public === undefined) return;
+  const declared = (roles: readonly Role[] | undefined) =>
+    [route.method].flat().map((method) => ({ method, url: route.url, roles, public: !roles }));
+  if (publicPrefixes.some((p) => route.url === p || route.url.startsWith(`${p}/`)))
+    return declared(undefined);
+  if (config?.public === true && config.roles === undefined) return declared(undefined);
+  if (config?.roles?.length && config.public === undefined) return declared(config.roles);
   const method = Array.isArray(route.method) ? route.method.join(',') : route.method;
   throw new Error(
     `route ${method} ${route.url} must declare config.roles (non-empty) or config.public: true`,
@@ -141,7 +154,10 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
   const publicPrefixes = opts.publicPrefixes ?? [];
   app.decorate('sessions', new SessionStore());
   app.decorate('keyUsage', new KeyUsageRecorder(opts.db, opts.usageFlushMs));
-  app.addHook('onRoute', (route) => checkDeclared(route, publicPrefixes));
+  app.decorate('declaredRoutes', [] as DeclaredRoute[]);
+  app.addHook('onRoute', (route) => {
+    app.declaredRoutes.push(...checkDeclared(route, publicPrefixes));
+  });
   app.addHook('onClose', async () => app.keyUsage.flush());
 
   app.addHook('onRequest', async (req) => {
