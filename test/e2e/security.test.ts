@@ -5,14 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { signWebhook } from '../../carriers/http/signature';
+import { createLogger } from '../../config/logger';
 import { createApiKey, revokeApiKey } from '../../db/api-keys';
 import { setSendQuota } from '../../db/quotas';
 import { addClientCertificate } from '../../scripts/keys';
+import { needleVariants, scanForLeaks } from '../../scripts/leak-scan';
 import { startApi, type TestApi } from '../helpers/api';
 import { unique } from '../helpers/stack';
 
 const PHONE = '+447400123987';
-const send = { to: PHONE, body: 'Your code is 481516', purpose: 'otp' };
+const CODE = '739164';
+const send = { to: PHONE, body: `Your code is ${CODE}`, purpose: 'otp' };
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 
 async function auditActions(api: TestApi, subject: string): Promise<string[]> {
@@ -30,8 +33,22 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
   let tenant: string;
   let base: string;
 
+  // Everything the app logs, for the leak scan at the end; and every key secret handed out.
+  const lines: string[] = [];
+  const secrets: string[] = [];
+  const newKey = async (
+    ...args: Parameters<typeof createApiKey> extends [unknown, ...infer R] ? R : never
+  ) => {
+    const key = await createApiKey(api.db, ...args);
+    secrets.push(key.secret);
+    return key;
+  };
+
   beforeAll(async () => {
-    api = await startApi({ API_RATE_LIMIT_MAX: String(RATE_MAX) });
+    api = await startApi(
+      { API_RATE_LIMIT_MAX: String(RATE_MAX) },
+      createLogger('security-e2e', 'debug', { write: (l: string) => void lines.push(l) }),
+    );
     app = api.app;
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     tenant = unique('sec').toLowerCase();
@@ -47,6 +64,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     const created = keys('create', '--tenant', tenant, '--roles', 'admin', '--label', 'cli-test');
     const id = /^id\s+(key_\S+)$/m.exec(created)?.[1];
     const secret = /^secret\s+(sk_\S+)$/m.exec(created)?.[1];
+    secrets.push(secret!);
     expect(id).toBeDefined();
     expect(secret).toBeDefined();
     // Only the hash is stored.
@@ -80,7 +98,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
   });
 
   test('revocation holds on the very next request over the same keep-alive connection', async () => {
-    const key = await createApiKey(api.db, tenant, ['admin']);
+    const key = await newKey(tenant, ['admin']);
     const first = await fetch(`${base}/v1/pools`, { headers: bearer(key.secret) });
     expect(first.status).toBe(200);
     await revokeApiKey(api.db, key.id, 'test');
@@ -90,7 +108,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
   });
 
   test('an expired key is refused; an IP allowlist admits only its addresses', async () => {
-    const expiring = await createApiKey(api.db, tenant, ['admin'], {
+    const expiring = await newKey(tenant, ['admin'], {
       expiresAt: new Date(Date.now() + 3_600_000),
     });
     expect(
@@ -104,8 +122,8 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
       (await app.inject({ url: '/v1/pools', headers: bearer(expiring.secret) })).statusCode,
     ).toBe(401);
 
-    const elsewhere = await createApiKey(api.db, tenant, ['admin'], { allowedIps: ['10.0.0.0/8'] });
-    const here = await createApiKey(api.db, tenant, ['admin'], {
+    const elsewhere = await newKey(tenant, ['admin'], { allowedIps: ['10.0.0.0/8'] });
+    const here = await newKey(tenant, ['admin'], {
       allowedIps: ['192.0.2.0/24', '127.0.0.1'],
     });
     const refused = await fetch(`${base}/v1/pools`, { headers: bearer(elsewhere.secret) });
@@ -115,20 +133,20 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     });
     expect((await fetch(`${base}/v1/pools`, { headers: bearer(here.secret) })).status).toBe(200);
     // The codec sign-in checks the allowlist too.
-    const operator = await createApiKey(api.db, tenant, ['operator'], { allowedIps: ['10.1.2.3'] });
+    const operator = await newKey(tenant, ['operator'], { allowedIps: ['10.1.2.3'] });
     const login = await app.inject({
       method: 'POST',
       url: '/codec/login',
       payload: { apiKey: operator.secret },
     });
     expect(login.statusCode).toBe(403);
-    await expect(
-      createApiKey(api.db, tenant, ['admin'], { allowedIps: ['not-an-address'] }),
-    ).rejects.toThrow('allowed IPs must be addresses or CIDR ranges');
+    await expect(newKey(tenant, ['admin'], { allowedIps: ['not-an-address'] })).rejects.toThrow(
+      'allowed IPs must be addresses or CIDR ranges',
+    );
   });
 
   test('key use is counted per key and audited once per key and hour, not once per request', async () => {
-    const key = await createApiKey(api.db, tenant, ['admin']);
+    const key = await newKey(tenant, ['admin']);
     for (let i = 0; i < 5; i++)
       expect((await app.inject({ url: '/v1/pools', headers: bearer(key.secret) })).statusCode).toBe(
         200,
@@ -143,8 +161,8 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
   });
 
   test('per-key rate limit: 429 problem+json with Retry-After, and other keys unaffected', async () => {
-    const busy = await createApiKey(api.db, tenant, ['admin']);
-    const calm = await createApiKey(api.db, tenant, ['admin']);
+    const busy = await newKey(tenant, ['admin']);
+    const calm = await newKey(tenant, ['admin']);
     const statuses: number[] = [];
     let last;
     for (let i = 0; i <= RATE_MAX; i++) {
@@ -163,7 +181,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
 
   test('per-tenant send quota: 429 with Retry-After once the day is used up', async () => {
     const quotaTenant = unique('quota').toLowerCase();
-    const sender = await createApiKey(api.db, quotaTenant, ['sender']);
+    const sender = await newKey(quotaTenant, ['sender']);
     await setSendQuota(api.db, quotaTenant, 2);
     const post = () =>
       app.inject({
@@ -191,7 +209,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
 
   test('a request over the size limit gets 413 problem+json without reaching a workflow', async () => {
     const bigTenant = unique('big').toLowerCase();
-    const sender = await createApiKey(api.db, bigTenant, ['sender']);
+    const sender = await newKey(bigTenant, ['sender']);
     const startedBefore = api.started.length;
     const res = await fetch(`${base}/v1/messages`, {
       method: 'POST',
@@ -210,7 +228,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
   });
 
   test('strict input: unknown fields and query parameters are 400; bad JSON, media type and method are problem+json that echo nothing', async () => {
-    const sender = await createApiKey(api.db, tenant, ['sender']);
+    const sender = await newKey(tenant, ['sender']);
     const post = (payload: string, contentType = 'application/json', url = '/v1/messages') =>
       app.inject({
         method: 'POST',
@@ -228,12 +246,12 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     expect(query.statusCode).toBe(400);
     expect(query.json()).toMatchObject({ fields: ['debug'] });
 
-    const malformed = await post(`{"to": "${PHONE}", "body": "code 481516"`);
+    const malformed = await post(`{"to": "${PHONE}", "body": "code ${CODE}"`);
     expect(malformed.statusCode).toBe(400);
     expect(malformed.headers['content-type']).toContain('application/problem+json');
     expect(malformed.json()).toMatchObject({ title: 'Malformed JSON' });
     expect(malformed.body).not.toContain('7400123987');
-    expect(malformed.body).not.toContain('481516');
+    expect(malformed.body).not.toContain(CODE);
 
     const media = await post(`to=${PHONE}`, 'text/plain');
     expect(media.statusCode).toBe(415);
@@ -258,7 +276,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
   test('inbound receipts: signed, fresh and once only, across API processes; a receipt that cannot be routed yet can be redelivered', async () => {
     const carrier = api.config.carriers.find((c) => c.kind === 'http');
     if (carrier?.kind !== 'http') throw new Error('the default config has an HTTP carrier');
-    const sender = await createApiKey(api.db, tenant, ['sender']);
+    const sender = await newKey(tenant, ['sender']);
     const accepted = await app.inject({
       method: 'POST',
       url: '/v1/messages',
@@ -320,6 +338,22 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
       [`${carrier.name}:${now}:%`],
     );
     expect(rows.length).toBeGreaterThanOrEqual(1);
+  });
+
+  test('the leak scan finds no number, code or key secret in the logs, the database or Temporal', async () => {
+    expect(lines.length).toBeGreaterThan(0);
+    expect(secrets.length).toBeGreaterThan(5);
+    const needles = [...needleVariants(PHONE), CODE, ...secrets];
+    const findings = await scanForLeaks({
+      needles,
+      logLines: lines,
+      db: api.db,
+      temporal: {
+        client: api.temporal,
+        query: api.started.map((id) => `WorkflowId = '${id}'`).join(' OR '),
+      },
+    });
+    expect(findings).toEqual([]);
   });
 });
 
