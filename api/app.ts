@@ -8,7 +8,9 @@ import type { VaultPayloadCodec } from '../clients/codec';
 import type { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
+import { limitsPlugin } from './plugins/limits';
 import { problemPlugin } from './plugins/problem';
+import { httpsOptions } from './tls';
 import { createReceiptRouter } from '../clients/receipt-router';
 import { carrierReceiptRoutes } from './routes/carrier-receipts';
 import { codecRoutes } from './routes/codec';
@@ -29,19 +31,31 @@ export interface AppDeps {
   codec: VaultPayloadCodec;
 }
 
+/** The OpenAPI UI's routes: public as a whole (they describe the API, they hold no data). */
+const DOCS_PREFIX = '/docs';
+
 /**
- * Builds the HTTP API as a Fastify instance: infrastructure plugins first (errors, OpenAPI), then routes.
+ * Builds the HTTP API as a Fastify instance: infrastructure plugins first (errors, authentication,
+ * limits, OpenAPI), then routes. HTTPS (and mutual TLS) when `config.api.tls` is set.
  * It does not listen; `server.ts` does, and tests use `app.inject()` or listen on port 0.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const https = deps.config.api.tls ? httpsOptions(deps.config.api.tls) : undefined;
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    bodyLimit: 64 * 1024,
+    ...(https ? { https } : {}),
+    bodyLimit: deps.config.api.bodyLimit,
     requestIdHeader: 'x-request-id',
+    // Unknown fields are refused (400), never silently dropped; no type coercion.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
-  });
+  }) as unknown as FastifyInstance;
 
   await app.register(problemPlugin);
+  await app.register(authPlugin, { db: deps.db, publicPrefixes: [DOCS_PREFIX] });
+  await app.register(limitsPlugin, {
+    ...deps.config.api.rateLimit,
+    exemptPrefixes: [DOCS_PREFIX],
+  });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -51,8 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(authPlugin, { db: deps.db });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
 
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
@@ -62,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => privacyRoutes(scope, deps));
   const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
   await app.register(async (scope) =>
-    carrierReceiptRoutes(scope, { config: deps.config, routeReceipt }),
+    carrierReceiptRoutes(scope, { config: deps.config, db: deps.db, routeReceipt }),
   );
   return app;
 }

@@ -166,6 +166,35 @@ const schema = z.object({
   // --- sending policy (country rules, velocity, prices, spend caps) ---
   /** Length of the OTP velocity window that country rules' `otpPerWindow` counts in. */
   OTP_VELOCITY_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  // --- Security (issue 7): TLS, limits, quotas ---
+  /** PEM files for HTTPS; both set = the API serves HTTPS only. */
+  API_TLS_CERT: optionalString(),
+  API_TLS_KEY: optionalString(),
+  /** PEM bundle of the CAs that sign client certificates; set = mutual TLS is offered. */
+  API_TLS_CA: optionalString(),
+  /** With API_TLS_CA: `optional` (a certificate or an API key) or `required` (refused at the handshake without one). */
+  API_TLS_CLIENT_CERT: z.enum(['optional', 'required']).default('optional'),
+  /** Largest request body outside the codec server, in bytes (413 above it). */
+  API_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
+  /** Requests one API key (or, on public routes, one address) may make per window, per API process. */
+  API_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(1200),
+  API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+  /** Messages a tenant may send per UTC day unless tenant_quotas says otherwise. */
+  SEND_QUOTA_PER_DAY: z.coerce.number().int().min(0).default(1_000_000),
+  /** TLS to the Temporal frontend: `true`, or implied by any TEMPORAL_TLS_* path. */
+  TEMPORAL_TLS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  TEMPORAL_TLS_CA: optionalString(),
+  TEMPORAL_TLS_CERT: optionalString(),
+  TEMPORAL_TLS_KEY: optionalString(),
+  TEMPORAL_TLS_SERVER_NAME: optionalString(),
 });
 
 function seconds(fallback: number) {
@@ -207,15 +236,54 @@ export const missingVaultAuth = () =>
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = parseEnv(schema, env);
+  const pairs = [
+    ['API_TLS_CERT', 'API_TLS_KEY'],
+    ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY'],
+  ] as const;
+  const unpaired = pairs.flatMap(([a, b]) =>
+    Boolean(e[a]) === Boolean(e[b]) ? [] : [`${a}, ${b}: set both or neither`],
+  );
+  if (e.API_TLS_CA && !e.API_TLS_CERT)
+    unpaired.push('API_TLS_CA: needs API_TLS_CERT and API_TLS_KEY');
+  if (unpaired.length) throw new ConfigError(unpaired);
   return Object.freeze({
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    api: Object.freeze({ host: e.API_HOST, port: e.API_PORT }),
+    api: Object.freeze({
+      host: e.API_HOST,
+      port: e.API_PORT,
+      /** HTTPS when both paths are set (files are read when the app is built). */
+      tls:
+        e.API_TLS_CERT && e.API_TLS_KEY
+          ? Object.freeze({
+              certPath: e.API_TLS_CERT,
+              keyPath: e.API_TLS_KEY,
+              caPath: e.API_TLS_CA,
+              clientCert: e.API_TLS_CLIENT_CERT,
+            })
+          : undefined,
+      bodyLimit: e.API_BODY_LIMIT_BYTES,
+      rateLimit: Object.freeze({
+        max: e.API_RATE_LIMIT_MAX,
+        windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000,
+      }),
+      sendQuotaPerDay: e.SEND_QUOTA_PER_DAY,
+    }),
     temporal: Object.freeze({
       address: e.TEMPORAL_ADDRESS ?? `${e.STACK_HOST}:${e.TEMPORAL_PORT}`,
       namespace: e.TEMPORAL_NAMESPACE,
       region: e.WORKER_REGION,
       taskQueuePrefix: e.TASK_QUEUE_PREFIX,
+      /** Undefined = plaintext gRPC (the local dev server). */
+      tls:
+        e.TEMPORAL_TLS || e.TEMPORAL_TLS_CA || e.TEMPORAL_TLS_CERT
+          ? Object.freeze({
+              caPath: e.TEMPORAL_TLS_CA,
+              certPath: e.TEMPORAL_TLS_CERT,
+              keyPath: e.TEMPORAL_TLS_KEY,
+              serverName: e.TEMPORAL_TLS_SERVER_NAME,
+            })
+          : undefined,
     }),
     codec: Object.freeze({
       transitKey: e.CODEC_TRANSIT_KEY,

@@ -1,41 +1,76 @@
 /**
- * API keys for admins: `npm run keys -- create --tenant acme --roles sender,admin [--label ci] [--expires 2027-01-01]`,
- * `npm run keys -- list [--tenant acme]`, `npm run keys -- revoke <key id>`.
- * The secret is printed once, on creation; only its SHA-256 is stored.
+ * API keys for admins (`npm run keys -- <command>`):
+ *
+ *   create --tenant acme --roles sender,admin [--label ci] [--expires 2027-01-01] [--ips 10.0.0.0/8,192.0.2.7]
+ *   list [--tenant acme]
+ *   revoke <key id>
+ *   cert <key id> <client-cert.pem> [--label name]   (mutual TLS: the certificate stands for the key)
+ *
+ * The secret is printed once, on creation; only its SHA-256 is stored. Creation and revocation are
+ * audited (`api_key.create`, `api_key.revoke`); a revoked key is refused from its next request on.
  */
-import { randomBytes } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Pool } from 'pg';
-import { ulid } from 'ulid';
-import { hashApiKey, ROLES, type Role } from '../api/plugins/auth';
 import { createDbPool } from '../clients/db';
 import { loadConfig } from '../config/config';
+import {
+  createApiKey as createKey,
+  listApiKeys,
+  revokeApiKey,
+  type CreatedKey,
+  type CreateKeyOptions,
+  type Role,
+} from '../db/api-keys';
+import { appendAudit } from '../db/audit';
 
-export interface CreatedKey {
-  id: string;
-  secret: string;
-  tenant: string;
-  roles: Role[];
-}
+export type { CreatedKey } from '../db/api-keys';
 
-/** Creates an API key and returns its secret (the only time it is available). */
-export async function createApiKey(
+/** Creates an API key and returns its secret (the only time it is available). A string fourth argument is the label. */
+export function createApiKey(
   db: Pool,
   tenant: string,
   roles: Role[],
-  label?: string,
+  options: CreateKeyOptions | string = {},
   expiresAt?: Date,
 ): Promise<CreatedKey> {
-  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(tenant))
-    throw new Error('tenant must be 1-63 of a-z, 0-9, _ and -');
-  const bad = roles.filter((r) => !ROLES.includes(r));
-  if (!roles.length || bad.length) throw new Error(`roles must be some of ${ROLES.join(', ')}`);
-  const id = `key_${ulid()}`;
-  const secret = `sk_${randomBytes(32).toString('base64url')}`;
-  await db.query(
-    'insert into api_keys (id, tenant, key_hash, roles, label, expires_at) values ($1, $2, $3, $4, $5, $6)',
-    [id, tenant, hashApiKey(secret), roles, label ?? null, expiresAt ?? null],
+  return createKey(
+    db,
+    tenant,
+    roles,
+    typeof options === 'string' ? { label: options, expiresAt } : options,
   );
-  return { id, secret, tenant, roles };
+}
+
+/** The SHA-256 fingerprint of a PEM certificate's DER bytes, as `client_certificates` stores it. */
+export const certificateFingerprint = (pem: string | Buffer) =>
+  new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
+
+/** Registers a client certificate for a key (mutual TLS). Audited as `api_key.certificate`. */
+export async function addClientCertificate(
+  db: Pool,
+  keyId: string,
+  pem: string | Buffer,
+  label?: string,
+): Promise<string> {
+  const fingerprint = certificateFingerprint(pem);
+  const { rows } = await db.query<{ tenant: string }>(
+    'select tenant from api_keys where id = $1 and revoked_at is null',
+    [keyId],
+  );
+  if (!rows[0]) throw new Error('no such active key');
+  await db.query(
+    'insert into client_certificates (fingerprint_sha256, key_id, label) values ($1, $2, $3)',
+    [fingerprint, keyId, label ?? null],
+  );
+  await appendAudit(db, {
+    actor: 'cli:keys',
+    tenant: rows[0].tenant,
+    action: 'api_key.certificate',
+    subject: keyId,
+    detail: { fingerprint },
+  });
+  return fingerprint;
 }
 
 function arg(name: string): string | undefined {
@@ -43,48 +78,59 @@ function arg(name: string): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined;
 }
 
+function date(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) throw new Error('--expires must be a date, e.g. 2027-01-01');
+  return d;
+}
+
+const USAGE =
+  'usage: keys create --tenant T --roles r1,r2 [--label L] [--expires DATE] [--ips CIDR,...] | list [--tenant T] | revoke <id> | cert <id> <cert.pem> [--label L]';
+
 async function main() {
+  const command = process.argv[2];
+  if (!['create', 'list', 'revoke', 'cert'].includes(command ?? '')) throw new Error(USAGE);
   const db = createDbPool(loadConfig().database, 'sms-keys');
   try {
-    const command = process.argv[2];
     if (command === 'create') {
       const tenant = arg('tenant');
       if (!tenant) throw new Error('--tenant is required');
-      const roles = (arg('roles') ?? 'sender').split(',') as Role[];
-      const expires = arg('expires');
-      const key = await createApiKey(
-        db,
-        tenant,
-        roles,
-        arg('label'),
-        expires ? new Date(expires) : undefined,
-      );
+      const ips = arg('ips');
+      const key = await createKey(db, tenant, (arg('roles') ?? 'sender').split(',') as Role[], {
+        label: arg('label'),
+        expiresAt: date(arg('expires')),
+        allowedIps: ips ? ips.split(',') : undefined,
+      });
       process.stdout.write(
         `id      ${key.id}\ntenant  ${key.tenant}\nroles   ${key.roles.join(',')}\nsecret  ${key.secret}\n(shown once: store it now)\n`,
       );
     } else if (command === 'list') {
-      const tenant = arg('tenant');
-      const { rows } = await db.query(
-        `select id, tenant, roles, label, created_at, expires_at, revoked_at from api_keys where ($1::text is null or tenant = $1) order by created_at`,
-        [tenant ?? null],
-      );
-      for (const r of rows) {
+      for (const k of await listApiKeys(db, arg('tenant'))) {
         process.stdout.write(
-          `${r.id}  ${r.tenant}  ${(r.roles as string[]).join(',')}  ${r.label ?? ''}  ${r.revoked_at ? 'revoked' : r.expires_at && r.expires_at < new Date() ? 'expired' : 'active'}\n`,
+          [
+            k.id,
+            k.tenant,
+            k.roles.join(','),
+            k.state,
+            `expires=${k.expiresAt?.toISOString() ?? 'never'}`,
+            `ips=${k.allowedIps?.join(',') ?? 'any'}`,
+            `last-used=${k.lastUsedAt?.toISOString() ?? 'never'}`,
+            `requests-24h=${k.requests24h}`,
+            k.label ?? '',
+          ].join('  ') + '\n',
         );
       }
     } else if (command === 'revoke') {
       const id = process.argv[3];
-      const r = await db.query(
-        'update api_keys set revoked_at = now() where id = $1 and revoked_at is null',
-        [id],
-      );
-      if (r.rowCount === 0) throw new Error('no such active key');
+      if (!id) throw new Error(USAGE);
+      await revokeApiKey(db, id);
       process.stdout.write(`revoked ${id}\n`);
     } else {
-      throw new Error(
-        'usage: keys create --tenant T --roles r1,r2 | list [--tenant T] | revoke <id>',
-      );
+      const [id, file] = [process.argv[3], process.argv[4]];
+      if (!id || !file) throw new Error(USAGE);
+      const fingerprint = await addClientCertificate(db, id, readFileSync(file), arg('label'));
+      process.stdout.write(`certificate ${fingerprint} now stands for ${id}\n`);
     }
   } finally {
     await db.end();

@@ -1,4 +1,8 @@
-import { createDataConverter, createTemporalClient } from '../clients/temporal';
+import {
+  createDataConverter,
+  createTemporalClient,
+  temporalConnectionOptions,
+} from '../clients/temporal';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createBookkeepingActivities } from '../activities/bookkeeping';
@@ -45,7 +49,7 @@ export async function createPipelineWorker({
   const db = createDbPool(config.database, `sms-worker-${region}`);
   const vault = new VaultClient({ ...config.vault, log });
   const cipher = new MessageCipher({ vault, ...config.messageSecrets });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   // One codec for the worker and its client: data keys are drawn and cached once per process.
   const { dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);

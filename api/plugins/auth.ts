@@ -1,11 +1,20 @@
-import { createHash, randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Pool } from 'pg';
+import {
+  findApiKey,
+  findApiKeyByCertificate,
+  findApiKeyById,
+  hashApiKey,
+  type KeyRow,
+  type Role,
+} from '../../db/api-keys';
+import { KeyUsageRecorder } from '../../db/key-usage';
 import { HttpProblem } from './problem';
 
-export const ROLES = ['sender', 'reviewer', 'operator', 'dpo', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { findApiKey, hashApiKey, ROLES, type Role } from '../../db/api-keys';
 
 /** Who is calling: resolved from the API key on every request that names roles. */
 export interface Principal {
@@ -19,35 +28,21 @@ declare module 'fastify' {
     principal?: Principal;
   }
   interface FastifyContextConfig {
-    /** Roles allowed on this route; a route without `roles` is public (health, docs, signed webhooks). */
+    /** Roles allowed on this route. Every route declares `roles` or `public: true` (checked when it is added). */
     roles?: readonly Role[];
+    /** A route anyone may call (health, the codec sign-in, signed webhooks): said explicitly, never by omission. */
+    public?: boolean;
     /** Also accept the {@link SESSION_COOKIE} browser session (the Temporal UI's codec fetch). */
     cookieAuth?: boolean;
   }
   interface FastifyInstance {
     /** Browser sessions opened with an API key (by `authPlugin`). */
     sessions: SessionStore;
+    /** Per-key usage counters and the first-use audit (by `authPlugin`). */
+    keyUsage: KeyUsageRecorder;
+    /** Every route added after `authPlugin`, with what it declared (the authorization matrix test reads it). */
+    declaredRoutes: DeclaredRoute[];
   }
-}
-
-/** SHA-256 of an API key secret: what the database stores and looks up. */
-export const hashApiKey = (secret: string) => createHash('sha256').update(secret).digest('hex');
-
-interface KeyRow {
-  id: string;
-  tenant: string;
-  roles: Role[];
-}
-
-const LIVE_KEY = 'revoked_at is null and (expires_at is null or expires_at > now())';
-
-/** The live (not revoked, not expired) API key with this secret. */
-export async function findApiKey(db: Pool, secret: string): Promise<KeyRow | undefined> {
-  const { rows } = await db.query<KeyRow>(
-    `select id, tenant, roles from api_keys where key_hash = $1 and ${LIVE_KEY}`,
-    [hashApiKey(secret)],
-  );
-  return rows[0];
 }
 
 /** The cookie holding a browser session id; its path is `/codec`, so only routes there see it. */
@@ -105,48 +100,120 @@ export function principalOf(req: FastifyRequest): Principal {
   return req.principal;
 }
 
+/** The SHA-256 fingerprint (lower-case hex, no colons) of the verified client certificate, if any. */
+export function clientCertificateFingerprint(req: FastifyRequest): string | undefined {
+  const socket = req.raw.socket as Partial<TLSSocket>;
+  if (!socket.encrypted || !socket.authorized || !socket.getPeerCertificate) return undefined;
+  const cert = socket.getPeerCertificate();
+  return cert?.fingerprint256 ? cert.fingerprint256.replace(/:/g, '').toLowerCase() : undefined;
+}
+
+/** A route as `authPlugin` saw it being added. */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  roles?: readonly Role[];
+  public: boolean;
+}
+
+export interface AuthOptions {
+  db: Pool;
+  /** Route prefixes of third-party plugins that are public as a whole (the OpenAPI UI). */
+  publicPrefixes?: readonly string[];
+  /** How often key usage counters are written (default 5 s). */
+  usageFlushMs?: number;
+}
+
+/** Refuses, when it is added, a route that declares neither roles nor `public: true`. */
+function checkDeclared(route: RouteOptions, publicPrefixes: readonly string[]): DeclaredRoute[] {
+  const config = route.config as { roles?: readonly Role[]; public?: boolean } | undefined;
+  const declared = (roles: readonly Role[] | undefined) =>
+    [route.method].flat().map((method) => ({ method, url: route.url, roles, public: !roles }));
+  if (publicPrefixes.some((p) => route.url === p || route.url.startsWith(`${p}/`)))
+    return declared(undefined);
+  if (config?.public === true && config.roles === undefined) return declared(undefined);
+  if (config?.roles?.length && config.public === undefined) return declared(config.roles);
+  const method = Array.isArray(route.method) ? route.method.join(',') : route.method;
+  throw new Error(
+    `route ${method} ${route.url} must declare config.roles (non-empty) or config.public: true`,
+  );
+}
+
 /**
- * API-key authentication and role checks. Routes declare `config: { roles: [...] }`; the key comes as
- * `Authorization: Bearer <key>`, or, on routes that also declare `cookieAuth: true`, as the session
- * cookie opened with a key (`app.sessions`). Unknown, revoked or expired keys and sessions get 401;
- * a key without the role 403.
+ * API-key authentication and role checks. Routes declare `config: { roles: [...] }` (or `public:
+ * true`); the key comes as `Authorization: Bearer <key>`, or, on routes that also declare
+ * `cookieAuth: true`, as the session cookie opened with a key (`app.sessions`), or as a client
+ * certificate (mutual TLS) registered for a key in `client_certificates`.
+ *
+ * The key is read from PostgreSQL on every request (no cache), so revocation and expiry hold from
+ * the next request on. Unknown, revoked or expired keys and sessions get 401; a key used from an
+ * address outside its IP allowlist, a certificate and a key of different tenants, or a key without
+ * the role get 403. Key use is counted and its first use per hour audited ({@link KeyUsageRecorder}).
  */
-export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Pool }) => {
+export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => {
+  const publicPrefixes = opts.publicPrefixes ?? [];
   app.decorate('sessions', new SessionStore());
+  app.decorate('keyUsage', new KeyUsageRecorder(opts.db, opts.usageFlushMs));
+  app.decorate('declaredRoutes', [] as DeclaredRoute[]);
+  app.addHook('onRoute', (route) => {
+    app.declaredRoutes.push(...checkDeclared(route, publicPrefixes));
+  });
+  app.addHook('onClose', async () => app.keyUsage.flush());
+
   app.addHook('onRequest', async (req) => {
     const roles = req.routeOptions.config?.roles;
     if (!roles) return;
     const header = req.headers.authorization;
+    const fingerprint = clientCertificateFingerprint(req);
     const session =
       header === undefined && req.routeOptions.config.cookieAuth
         ? cookieValue(req.headers.cookie, SESSION_COOKIE)
         : undefined;
     let key: KeyRow | undefined;
-    if (session !== undefined) {
-      const keyId = app.sessions.keyIdOf(session);
-      if (keyId) {
-        const { rows } = await opts.db.query<KeyRow>(
-          `select id, tenant, roles from api_keys where id = $1 and ${LIVE_KEY}`,
-          [keyId],
-        );
-        key = rows[0];
-      }
-      if (!key) {
-        app.sessions.close(session);
-        throw new HttpProblem(401, 'Unauthenticated', 'the session expired: sign in again');
-      }
-    } else {
-      const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match)
         throw new HttpProblem(
           401,
           'Unauthenticated',
-          `send an API key as "Authorization: Bearer <key>"${req.routeOptions.config.cookieAuth ? ', or sign in' : ''}`,
+          'send an API key as "Authorization: Bearer <key>"',
         );
-      key = await findApiKey(opts.db, match[1]!);
+      key = await findApiKey(opts.db, match[1]!, req.ip);
       if (!key)
         throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
+      if (fingerprint) {
+        const certKey = await findApiKeyByCertificate(opts.db, fingerprint, req.ip);
+        if (certKey && certKey.tenant !== key.tenant)
+          throw new HttpProblem(
+            403,
+            'Forbidden',
+            'the client certificate and the API key belong to different tenants',
+          );
+      }
+    } else if (session !== undefined) {
+      const keyId = app.sessions.keyIdOf(session);
+      if (keyId) key = await findApiKeyById(opts.db, keyId, req.ip);
+      if (!key) {
+        app.sessions.close(session);
+        throw new HttpProblem(401, 'Unauthenticated', 'the session expired: sign in again');
+      }
+    } else if (fingerprint) {
+      key = await findApiKeyByCertificate(opts.db, fingerprint, req.ip);
+      if (!key)
+        throw new HttpProblem(
+          401,
+          'Unauthenticated',
+          'this client certificate stands for no live API key',
+        );
+    } else {
+      throw new HttpProblem(
+        401,
+        'Unauthenticated',
+        `send an API key as "Authorization: Bearer <key>"${req.routeOptions.config.cookieAuth ? ', or sign in' : ''}`,
+      );
     }
+    if (!key.ipAllowed)
+      throw new HttpProblem(403, 'Forbidden', 'this API key may not be used from this address');
     if (!key.roles.some((r) => roles.includes(r))) {
       throw new HttpProblem(
         403,
@@ -155,5 +222,6 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Pool }) =>
       );
     }
     req.principal = { keyId: key.id, tenant: key.tenant, roles: key.roles };
+    await app.keyUsage.record(key.id, key.tenant);
   });
 });

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -18,6 +19,8 @@ export class HttpProblem extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly fields?: string[],
+    /** Response headers that go with the refusal, e.g. `retry-after`. */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(title);
     this.name = 'HttpProblem';
@@ -44,6 +47,37 @@ const slug = (title: string) =>
     .replace(/(^-|-$)/g, '');
 
 /**
+ * Titles of Fastify's own 4xx errors, by code. Their messages are never sent: some echo request
+ * content (a JSON syntax error quotes the body it choked on, which may hold a phone number).
+ */
+const FASTIFY_TITLES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'Malformed JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'Empty JSON body',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'Request body too large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported media type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Invalid Content-Length',
+  FST_ERR_CTP_INVALID_TYPE: 'Invalid Content-Type',
+  FST_ERR_CTP_EMPTY_TYPE: 'Missing Content-Type',
+  FST_ERR_BAD_URL: 'Bad URL',
+  FST_ERR_ASYNC_CONSTRAINT: 'Bad request',
+};
+
+/** A route pattern (`/v1/pools/:id`, `/codec/*`) as a regular expression over a concrete path. */
+export function routePattern(url: string): RegExp {
+  const escaped = url
+    .split('/')
+    .map((seg) =>
+      seg.startsWith(':')
+        ? '[^/]+'
+        : seg === '*'
+          ? '.*'
+          : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('/');
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
  * The central error handler: every error becomes `application/problem+json`. 4xx keep their detail
  * (which must never contain request values); 5xx hide theirs and are logged with the request id.
  */
@@ -53,6 +87,7 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((err: FastifyError | HttpProblem, req, reply) => {
     let problem: Problem;
     if (err instanceof HttpProblem) {
+      if (err.headers) reply.headers(err.headers);
       problem = {
         type: `urn:problem:${slug(err.title)}`,
         title: err.title,
@@ -103,22 +138,44 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
           detail: `request ${req.id} failed; see the server log`,
         };
       } else {
-        // Fastify's own 4xx (bad JSON, body too large, unsupported media type): their messages echo no values.
-        problem = {
-          type: `urn:problem:${slug((err as FastifyError).code ?? 'bad-request')}`,
-          title: err.message,
-          status,
-        };
+        // Fastify's and plugins' own 4xx (bad JSON, body too large, unsupported media type, rate
+        // limit): a fixed title by code, never their message (it may quote the request).
+        const code = (err as FastifyError).code;
+        const title = (code && FASTIFY_TITLES[code]) ?? STATUS_CODES[status] ?? 'Invalid request';
+        problem = { type: `urn:problem:${slug(title)}`, title, status };
       }
     }
     return reply.status(problem.status).type('application/problem+json').send(problem);
   });
 
+  // Every route's pattern, to tell "no such path" (404) from "not with this method" (405).
+  const routes: { pattern: RegExp; method: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      routes.push({ pattern: routePattern(route.url), method: method.toUpperCase() });
+  });
+
   // The URL is not echoed back: a client may have put a number in it.
-  app.setNotFoundHandler((_req, reply) =>
-    reply
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.replace(/[?#].*$/s, '');
+    const allowed = [
+      ...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method)),
+    ].sort();
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
+      return reply
+        .status(405)
+        .header('allow', allowed.join(', '))
+        .type('application/problem+json')
+        .send({
+          type: 'urn:problem:method-not-allowed',
+          title: 'Method not allowed',
+          status: 405,
+          detail: `this path answers ${allowed.join(', ')}`,
+        });
+    }
+    return reply
       .status(404)
       .type('application/problem+json')
-      .send({ type: 'urn:problem:not-found', title: 'Not found', status: 404 }),
-  );
+      .send({ type: 'urn:problem:not-found', title: 'Not found', status: 404 });
+  });
 });

@@ -91,6 +91,7 @@ const toJson = (p: Payload): JsonPayload => ({
 
 const payloadsSchema = {
   type: 'object',
+  additionalProperties: false,
   required: ['payloads'],
   properties: {
     payloads: {
@@ -98,6 +99,7 @@ const payloadsSchema = {
       maxItems: 1000,
       items: {
         type: 'object',
+        additionalProperties: false,
         properties: {
           metadata: { type: 'object', additionalProperties: { type: 'string' } },
           data: { type: 'string' },
@@ -201,11 +203,12 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
       throw new HttpProblem(403, 'Forbidden', 'this origin may not call the codec server');
   });
 
-  app.options('/codec/*', { schema: { hide: true } }, async (_req, reply) =>
+  const open = { public: true } as const;
+  app.options('/codec/*', { config: open, schema: { hide: true } }, async (_req, reply) =>
     reply.code(204).send(),
   );
 
-  app.get('/codec/login', { schema: { hide: true } }, async (_req, reply) =>
+  app.get('/codec/login', { config: open, schema: { hide: true } }, async (_req, reply) =>
     reply
       .type('text/html; charset=utf-8')
       .header(
@@ -220,6 +223,8 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
   app.post<{ Body: { apiKey: string } }>(
     '/codec/login',
     {
+      // Public: the body carries the operator key it checks.
+      config: open,
       schema: {
         tags: ['codec'],
         summary: 'Opens an 8-hour browser session for the codec server (operator key)',
@@ -241,9 +246,11 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
       },
     },
     async (req, reply) => {
-      const key = await findApiKey(db, req.body.apiKey);
+      const key = await findApiKey(db, req.body.apiKey, req.ip);
       if (!key)
         throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
+      if (!key.ipAllowed)
+        throw new HttpProblem(403, 'Forbidden', 'this API key may not be used from this address');
       if (!key.roles.includes('operator'))
         throw new HttpProblem(403, 'Forbidden', 'the codec server needs the operator role');
       const session = app.sessions.open(key.id);
@@ -260,7 +267,7 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
     },
   );
 
-  app.post('/codec/logout', { schema: { hide: true } }, async (req, reply) => {
+  app.post('/codec/logout', { config: open, schema: { hide: true } }, async (req, reply) => {
     const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (session) app.sessions.close(session);
     return reply

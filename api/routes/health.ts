@@ -57,6 +57,7 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps) {
   app.get(
     '/healthz',
     {
+      config: { public: true },
       schema: {
         tags: ['health'],
         summary: 'Liveness: the process is up',
@@ -69,6 +70,7 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps) {
   app.get(
     '/readyz',
     {
+      config: { public: true },
       schema: {
         tags: ['health'],
         summary: 'Readiness: each dependency checked',

@@ -9,6 +9,7 @@ import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
 import { findCharge, releaseCharge } from '../../db/sending-policy';
 import { fromMicros, toMicros } from '../../domain/sending-policy';
+import { consumeSendQuota, refundSendQuota } from '../../db/quotas';
 import { measure } from '../../domain/encoding';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
@@ -186,6 +187,7 @@ export async function messageRoutes(
           403: problem,
           409: problem,
           422: problem,
+          413: problem,
           429: problem,
         },
       },
@@ -262,6 +264,19 @@ export async function messageRoutes(
         to: recipient.e164,
         body: b.body,
       };
+      // The tenant's daily send quota (PostgreSQL, shared by every API process); given back below
+      // when no new message starts.
+      const quota = await consumeSendQuota(db, tenant, config.api.sendQuotaPerDay);
+      if (!quota.ok) {
+        if (admission.fresh) await releaseCharge(db, messageId);
+        throw new HttpProblem(
+          429,
+          'Send quota exceeded',
+          `this tenant may send ${quota.limit} messages per UTC day`,
+          undefined,
+          { 'retry-after': String(quota.retryAfterSeconds) },
+        );
+      }
       try {
         await temporal.workflow.start('sendMessageWorkflow', {
           workflowId: messageId,
@@ -281,6 +296,7 @@ export async function messageRoutes(
         // Not started: give the reservation back (the velocity count stays used).
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) && admission.fresh)
           await releaseCharge(db, messageId);
+        await refundSendQuota(db, tenant);
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !key) throw err;
         // The same Idempotency-Key again: the same request gets the same answer, another one a 409.
         const existing = await temporal.workflow.getHandle(messageId).query(getStatusQuery);

@@ -45,21 +45,23 @@ function header(headers: WebhookHeaders, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A webhook whose signature and timestamp check out; `replayKey` identifies it for the replay guard. */
+export type SignatureCheck =
+  { ok: true; timestamp: number; replayKey: string } | { ok: false; reason: WebhookRejection };
+
 /**
- * Verifies a signed webhook against the exact raw body received.
- *
- * Accepts when one `v1=` signature in the header matches one of the secrets (an array allows
- * rotation), the timestamp is within `toleranceSeconds` of `nowSeconds`, and the signature was
- * not seen before; only then is it added to `seen`. Comparison is constant-time.
+ * Checks a signed webhook against the exact raw body received, without the replay guard: one
+ * `v1=` signature in the header must match one of the secrets (an array allows rotation), and the
+ * timestamp must be within `toleranceSeconds` of `nowSeconds`. Comparison is constant-time. The
+ * caller then claims `replayKey` in its replay store (the API: PostgreSQL, shared by all processes).
  */
-export function verifyWebhook(
+export function checkWebhookSignature(
   secret: string | readonly string[],
   headers: WebhookHeaders,
   rawBody: string | Buffer,
   nowSeconds: number,
-  seen: ReplayGuard,
   toleranceSeconds = DEFAULT_TOLERANCE_SECONDS,
-): VerifyResult {
+): SignatureCheck {
   const signatureHeader = header(headers, SIGNATURE_HEADER);
   const timestampHeader = header(headers, TIMESTAMP_HEADER);
   if (!signatureHeader || !timestampHeader) return { ok: false, reason: 'missing-headers' };
@@ -81,10 +83,27 @@ export function verifyWebhook(
     }
   }
   if (!matched) return { ok: false, reason: 'bad-signature' };
-  const key = `${timestamp}:${matched.toString('hex')}`;
-  if (seen.has(key)) return { ok: false, reason: 'replayed' };
-  seen.add(key);
-  return { ok: true, timestamp };
+  return { ok: true, timestamp, replayKey: `${timestamp}:${matched.toString('hex')}` };
+}
+
+/**
+ * Verifies a signed webhook ({@link checkWebhookSignature}) and refuses a signature `seen` before;
+ * an accepted one is added to `seen`. For a replay store shared across processes, use
+ * `checkWebhookSignature` and claim its `replayKey` there.
+ */
+export function verifyWebhook(
+  secret: string | readonly string[],
+  headers: WebhookHeaders,
+  rawBody: string | Buffer,
+  nowSeconds: number,
+  seen: ReplayGuard,
+  toleranceSeconds = DEFAULT_TOLERANCE_SECONDS,
+): VerifyResult {
+  const check = checkWebhookSignature(secret, headers, rawBody, nowSeconds, toleranceSeconds);
+  if (!check.ok) return check;
+  if (seen.has(check.replayKey)) return { ok: false, reason: 'replayed' };
+  seen.add(check.replayKey);
+  return { ok: true, timestamp: check.timestamp };
 }
 
 /**

@@ -1,0 +1,294 @@
+import type { InjectOptions } from 'fastify';
+import { ulid } from 'ulid';
+import type { Role } from '../../db/api-keys';
+import { createApiKey } from '../../db/api-keys';
+import { startApi, type TestApi } from '../helpers/api';
+import { unique } from '../helpers/stack';
+
+/**
+ * The authorization matrix: every route of the app × every role × a key of the resource's own
+ * tenant and a key of another tenant, plus no key at all. The routes are enumerated at run time
+ * (authPlugin's onRoute record), and a route without a row here FAILS the test: whoever adds a
+ * route adds its row, with the status each caller must get.
+ *
+ * Each cell is `[own tenant, other tenant]`. "Own" callers hold a key of tenant A, which owns the
+ * fixtures (a pool with numbers, a message); "other" callers hold a key of tenant B and ask for
+ * tenant A's resources by id. A route that names no resource (create, list) acts in the caller's
+ * own tenant, so both columns agree there. HEAD routes answer as their GET and need no row of their
+ * own, unless there is no GET with the same path.
+ */
+type Cell = readonly [own: number, other: number];
+type Expectation = {
+  anonymous: number;
+  sender: Cell;
+  reviewer: Cell;
+  operator: Cell;
+  dpo: Cell;
+  admin: Cell;
+};
+
+const ROLE_ORDER = ['sender', 'reviewer', 'operator', 'dpo', 'admin'] as const satisfies Role[];
+const all = (s: number): Cell => [s, s];
+/** The same status for everyone, key or not (public routes). */
+const open = (s: number): Expectation => ({
+  anonymous: s,
+  sender: all(s),
+  reviewer: all(s),
+  operator: all(s),
+  dpo: all(s),
+  admin: all(s),
+});
+/** Only `role` gets in (with `own`/`other` statuses); other roles 403, no key 401. */
+const only = (role: Role, cell: Cell): Expectation => ({
+  anonymous: 401,
+  sender: all(403),
+  reviewer: all(403),
+  operator: all(403),
+  dpo: all(403),
+  admin: all(403),
+  [role]: cell,
+});
+
+interface Fixtures {
+  poolId: string;
+  messageId: string;
+  /** A number of tenant A's pool that stays in it. */
+  number: string;
+  /** Adds a number to tenant A's pool, for a request that removes it. */
+  freshNumber(): Promise<string>;
+}
+
+interface Row {
+  expect: Expectation;
+  /** The request for a caller with this key (`apiKey` undefined: no key). */
+  request(f: Fixtures, apiKey: string | undefined): Promise<InjectOptions> | InjectOptions;
+}
+
+const auth = (apiKey: string | undefined) =>
+  apiKey ? { authorization: `Bearer ${apiKey}` } : ({} as Record<string, string>);
+const get = (url: string) => (_f: Fixtures, k: string | undefined) => ({
+  method: 'GET' as const,
+  url,
+  headers: auth(k),
+});
+const post =
+  (url: (f: Fixtures) => string, payload?: (f: Fixtures) => unknown) =>
+  (f: Fixtures, k: string | undefined): InjectOptions => ({
+    method: 'POST',
+    url: url(f),
+    headers: auth(k),
+    ...(payload ? { payload: payload(f) as object } : {}),
+  });
+
+const MATRIX: Record<string, Row> = {
+  // --- public: health, docs, the codec sign-in page, signed webhooks ---
+  'GET /healthz': { expect: open(200), request: get('/healthz') },
+  'GET /readyz': { expect: open(200), request: get('/readyz') },
+  'GET /docs': { expect: open(200), request: get('/docs') },
+  'HEAD /docs/': {
+    expect: open(200),
+    request: (_f, k) => ({ method: 'HEAD', url: '/docs/', headers: auth(k) }),
+  },
+  'GET /docs/json': { expect: open(200), request: get('/docs/json') },
+  'GET /docs/yaml': { expect: open(200), request: get('/docs/yaml') },
+  'GET /docs/static/index.html': { expect: open(302), request: get('/docs/static/index.html') },
+  'GET /docs/static/swagger-initializer.js': {
+    expect: open(200),
+    request: get('/docs/static/swagger-initializer.js'),
+  },
+  'GET /docs/static/*': { expect: open(200), request: get('/docs/static/swagger-ui.css') },
+  'OPTIONS /codec/*': {
+    expect: open(204),
+    request: (_f, k) => ({ method: 'OPTIONS', url: '/codec/decode', headers: auth(k) }),
+  },
+  'GET /codec/login': { expect: open(200), request: get('/codec/login') },
+  // The sign-in takes the key in its body: only an operator's opens a session.
+  'POST /codec/login': {
+    expect: { ...only('operator', all(200)), anonymous: 401 },
+    request: post(
+      () => '/codec/login',
+      () => undefined,
+    ),
+  },
+  'POST /codec/logout': { expect: open(204), request: post(() => '/codec/logout') },
+  // No signature, whoever calls: carriers authenticate by signing, not with API keys.
+  'POST /v1/carriers/:name/receipts': {
+    expect: open(401),
+    request: post(
+      () => '/v1/carriers/http-a/receipts',
+      () => ({ id: 'x', status: 'delivered' }),
+    ),
+  },
+
+  // --- operator: the codec server (Temporal UI); payloads of every tenant, redacted ---
+  'POST /codec/decode': {
+    expect: only('operator', all(200)),
+    request: post(
+      () => '/codec/decode',
+      () => ({ payloads: [] }),
+    ),
+  },
+  'POST /codec/encode': {
+    expect: only('operator', all(200)),
+    request: post(
+      () => '/codec/encode',
+      () => ({ payloads: [] }),
+    ),
+  },
+
+  // --- sender: messages of the caller's tenant ---
+  'POST /v1/messages': {
+    expect: only('sender', [202, 202]),
+    request: post(
+      () => '/v1/messages',
+      () => ({ to: '+447400123456', body: 'Matrix test', purpose: 'transactional' }),
+    ),
+  },
+  'GET /v1/messages/:id': {
+    expect: only('sender', [200, 404]),
+    request: (f, k) => get(`/v1/messages/${f.messageId}`)(f, k),
+  },
+  // The fixture message's workflow is closed: its own tenant learns that (409), others nothing (404).
+  'POST /v1/messages/:id/cancel': {
+    expect: only('sender', [409, 404]),
+    request: post((f) => `/v1/messages/${f.messageId}/cancel`),
+  },
+
+  // --- admin: sender-number pools of the caller's tenant ---
+  'POST /v1/pools': {
+    expect: only('admin', [201, 201]),
+    request: post(
+      () => '/v1/pools',
+      () => ({ name: unique('m'), purpose: 'otp', strategy: 'lru' }),
+    ),
+  },
+  'GET /v1/pools': { expect: only('admin', [200, 200]), request: get('/v1/pools') },
+  'GET /v1/pools/:id': {
+    expect: only('admin', [200, 404]),
+    request: (f, k) => get(`/v1/pools/${f.poolId}`)(f, k),
+  },
+  'POST /v1/pools/:id/numbers': {
+    expect: only('admin', [201, 404]),
+    request: post(
+      (f) => `/v1/pools/${f.poolId}/numbers`,
+      () => ({ numbers: [{ number: `+4475${String(Date.now()).slice(-8)}` }] }),
+    ),
+  },
+  'DELETE /v1/pools/:id/numbers/:number': {
+    expect: only('admin', [204, 404]),
+    request: async (f, k) => ({
+      method: 'DELETE',
+      url: `/v1/pools/${f.poolId}/numbers/${encodeURIComponent(await f.freshNumber())}`,
+      headers: auth(k),
+    }),
+  },
+  'POST /v1/pools/:id/numbers/:number/quarantine': {
+    expect: only('admin', [200, 404]),
+    request: post(
+      (f) => `/v1/pools/${f.poolId}/numbers/${encodeURIComponent(f.number)}/quarantine`,
+      () => ({ reason: 'matrix test' }),
+    ),
+  },
+  'POST /v1/pools/:id/numbers/:number/release': {
+    expect: only('admin', [200, 404]),
+    request: post((f) => `/v1/pools/${f.poolId}/numbers/${encodeURIComponent(f.number)}/release`),
+  },
+};
+
+describe('authorization matrix: every route × every role × own and other tenant', () => {
+  let api: TestApi;
+  let fixtures: Fixtures;
+  const keys: Record<'own' | 'other', Record<Role, string>> = { own: {}, other: {} } as never;
+
+  beforeAll(async () => {
+    api = await startApi();
+    const tenantA = unique('mx-a').toLowerCase();
+    const tenantB = unique('mx-b').toLowerCase();
+    for (const role of ROLE_ORDER) {
+      keys.own[role] = (await createApiKey(api.db, tenantA, [role])).secret;
+      keys.other[role] = (await createApiKey(api.db, tenantB, [role])).secret;
+    }
+    const poolId = `pool_${ulid()}`;
+    await api.db.query(
+      `insert into number_pools (id, tenant, name, purpose, strategy) values ($1, $2, 'matrix', 'otp', 'lru')`,
+      [poolId, tenantA],
+    );
+    const number = '+447000000777';
+    await api.db.query(`insert into pool_numbers (pool_id, number) values ($1, $2)`, [
+      poolId,
+      number,
+    ]);
+    // Tenant A's message: accepted through the API, its workflow then closed, its row recorded.
+    const accepted = await api.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: auth(keys.own.sender),
+      payload: { to: '+447400123456', body: 'Matrix fixture', purpose: 'transactional' },
+    });
+    expect(accepted.statusCode).toBe(202);
+    const messageId = accepted.json<{ id: string }>().id;
+    await api.temporal.workflow.getHandle(messageId).terminate('matrix fixture');
+    await api.db.query(
+      `insert into messages (id, tenant, purpose, region, encoding, segments, status)
+       values ($1, $2, 'transactional', 'global', 'GSM7', 1, 'cancelled')`,
+      [messageId, tenantA],
+    );
+    let n = 0;
+    fixtures = {
+      poolId,
+      messageId,
+      number,
+      async freshNumber() {
+        const fresh = `+44700001${String(++n).padStart(4, '0')}`;
+        await api.db.query(`insert into pool_numbers (pool_id, number) values ($1, $2)`, [
+          poolId,
+          fresh,
+        ]);
+        return fresh;
+      },
+    };
+  });
+  afterAll(async () => api?.close());
+
+  test('every route of the app has a row, and every row names a route of the app', () => {
+    const routes = new Set(api.app.declaredRoutes.map((r) => `${r.method} ${r.url}`));
+    const needRow = [...routes].filter(
+      (r) => !(r.startsWith('HEAD ') && routes.has(r.replace(/^HEAD /, 'GET '))),
+    );
+    expect(needRow.filter((r) => !(r in MATRIX))).toEqual([]);
+    expect(Object.keys(MATRIX).filter((r) => !routes.has(r))).toEqual([]);
+  });
+
+  test('every route declares roles or is public, and the table agrees with the declaration', () => {
+    for (const r of api.app.declaredRoutes) {
+      const row = MATRIX[`${r.method} ${r.url}`] ?? MATRIX[`GET ${r.url}`];
+      if (!row) continue; // reported by the test above
+      // A route with roles refuses a caller without a key.
+      if (!r.public)
+        expect([r.method, r.url, row.expect.anonymous]).toEqual([r.method, r.url, 401]);
+    }
+  });
+
+  test('each caller gets the status in the table', async () => {
+    const mismatches: string[] = [];
+    for (const [route, row] of Object.entries(MATRIX)) {
+      const check = async (who: string, apiKey: string | undefined, expected: number) => {
+        let options = await row.request(fixtures, apiKey);
+        // The codec sign-in carries the caller's key in its body, not in a header.
+        if (route === 'POST /codec/login')
+          options = { ...options, headers: {}, payload: { apiKey: apiKey ?? 'sk_not-a-key' } };
+        const res = await api.app.inject(options);
+        if (res.statusCode !== expected)
+          mismatches.push(`${route} as ${who}: expected ${expected}, got ${res.statusCode}`);
+        if (res.statusCode >= 400 && !String(res.headers['content-type']).includes('problem+json'))
+          mismatches.push(`${route} as ${who}: ${res.statusCode} is not problem+json`);
+      };
+      await check('anonymous', undefined, row.expect.anonymous);
+      for (const role of ROLE_ORDER) {
+        await check(`${role} of the own tenant`, keys.own[role], row.expect[role][0]);
+        await check(`${role} of another tenant`, keys.other[role], row.expect[role][1]);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});

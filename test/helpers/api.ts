@@ -1,0 +1,69 @@
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Pool } from 'pg';
+import { buildApp } from '../../api/app';
+import { createDataConverter, createTemporalClient } from '../../clients/temporal';
+import { VaultClient } from '../../clients/vault';
+import { loadConfig, type Config } from '../../config/config';
+import { newDbPool, silentLog, unique } from './stack';
+
+export interface TestApi {
+  app: FastifyInstance;
+  config: Config;
+  db: Pool;
+  temporal: Client;
+  /** Every `temporal.workflow.start` call the app made, by workflow id. */
+  started: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * The API alone on the real stack (Temporal, OpenBao, PostgreSQL), without workers: a started
+ * workflow waits on a task queue of its own (unique prefix) that nobody polls. Workflow starts are
+ * recorded in `started`, so a test can prove a refused request reached no workflow.
+ */
+export async function startApi(
+  env: Record<string, string> = {},
+  log: Logger = silentLog,
+): Promise<TestApi> {
+  const config = loadConfig({
+    ...process.env,
+    TASK_QUEUE_PREFIX: `${unique('sec').toLowerCase()}-`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const db = newDbPool();
+  const vault = new VaultClient({ ...config.vault, log });
+  const { codec, dataConverter } = createDataConverter(config, vault);
+  const temporal = await createTemporalClient(config, vault, dataConverter);
+  const started: string[] = [];
+  const start = temporal.workflow.start.bind(temporal.workflow);
+  temporal.workflow.start = ((type: string, options: { workflowId: string }) => {
+    started.push(options.workflowId);
+    return start(type, options as never);
+  }) as typeof temporal.workflow.start;
+  const app = await buildApp({ config, log, temporal, db, vault, codec });
+  await app.ready();
+  return {
+    app,
+    config,
+    db,
+    temporal,
+    started,
+    async close() {
+      await app.close();
+      // Nothing will ever run them: terminate what the test started.
+      await Promise.all(
+        started.map((id) =>
+          temporal.workflow
+            .getHandle(id)
+            .terminate('test over')
+            .catch(() => undefined),
+        ),
+      );
+      await temporal.connection.close();
+      await db.end();
+    },
+  };
+}
