@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health';
 import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
 import { privacyRoutes } from './routes/privacy';
+import { sendingPolicyRoutes } from './routes/sending-policy';
 
 /** What the API needs from the outside world; the process (server.ts) or a test builds these. */
 export interface AppDeps {
@@ -56,6 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
   await app.register(async (scope) => messageRoutes(scope, deps));
+  await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));
   await app.register(async (scope) => privacyRoutes(scope, deps));
   const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });

@@ -163,6 +163,9 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   /** How long an erasure waits for the subject's in-flight messages to finish cancelling before it purges them anyway. */
   ERASURE_CANCEL_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  // --- sending policy (country rules, velocity, prices, spend caps) ---
+  /** Length of the OTP velocity window that country rules' `otpPerWindow` counts in. */
+  OTP_VELOCITY_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
 function seconds(fallback: number) {
@@ -230,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     carriers: Object.freeze(e.CARRIERS),
     callbacks: Object.freeze({ signingSecret: e.CALLBACK_SIGNING_SECRET }),
     receiptTimeoutSeconds: e.RECEIPT_TIMEOUT_SECONDS,
+    sendingPolicy: Object.freeze({ velocityWindowMs: e.OTP_VELOCITY_WINDOW_SECONDS * 1000 }),
     publicUrl: e.API_PUBLIC_URL ?? `http://${e.API_HOST}:${e.API_PORT}`,
     vault: Object.freeze({
       addr: (e.VAULT_ADDR ?? `http://${e.STACK_HOST}:${e.VAULT_PORT}`).replace(/\/+$/, ''),

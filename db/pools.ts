@@ -379,14 +379,21 @@ async function reserveSlot(
  * The subscriber's sticky number is used while it is active; else the LRU number is, and recorded
  * (sticky pools). A requested sender is used as is, without a sticky record.
  * Null when nothing is eligible: no candidate pool with an active (requested) number.
+ *
+ * With `dryRun` the same pick runs and is rolled back: the answer is the number a send would get
+ * now, and nothing is written (no slot reserved, no sticky assignment).
  */
-export async function pickSenderSlot(db: Pool, q: SenderQuery): Promise<PickedSender | null> {
+export async function pickSenderSlot(
+  db: Pool,
+  q: SenderQuery,
+  { dryRun = false }: { dryRun?: boolean } = {},
+): Promise<PickedSender | null> {
   const tx = await db.connect();
   let broken: Error | undefined;
   try {
     await tx.query('begin');
     const picked = await pickLocked(tx, q);
-    await tx.query(picked ? 'commit' : 'rollback');
+    await tx.query(picked && !dryRun ? 'commit' : 'rollback');
     return picked;
   } catch (err) {
     await tx.query('rollback').catch((e: Error) => (broken = e));

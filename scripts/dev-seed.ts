@@ -30,6 +30,16 @@ async function main() {
         );
       }
     }
+    // The platform's price list for the local simulators (per segment; any destination).
+    for (const [carrier, price] of [
+      ['smsc-a', '0.0400'],
+      ['http-a', '0.0500'],
+    ] as const) {
+      await db.query(
+        `insert into carrier_prices (tenant, carrier, country, price_per_segment) values ('*', $1, '*', $2) on conflict do nothing`,
+        [carrier, price],
+      );
+    }
     let secret: string | undefined;
     if (existsSync(KEY_FILE)) {
       const saved = JSON.parse(readFileSync(KEY_FILE, 'utf8')) as { secret: string };

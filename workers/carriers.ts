@@ -9,6 +9,7 @@ import type {
   SubmitRequest,
 } from '../carriers/types';
 import type { CarrierConfig } from '../config/config';
+import { eligibleCarriers } from '../domain/routing';
 
 /** Spaces submits to at most `perSecond` per carrier in this process (a simple pacing limiter). */
 function paced(adapter: CarrierAdapter, perSecond: number): CarrierAdapter {
@@ -77,13 +78,9 @@ export function createCarriers(
           });
     adapters.set(c.name, paced(adapter, c.throughputPerSecond));
   }
-  const ordered = [...configs].sort((a, b) => a.priority - b.priority);
   return {
     get: (name) => adapters.get(name),
-    eligible: (country) =>
-      ordered
-        .filter((c) => c.countries.length === 0 || c.countries.includes(country))
-        .map((c) => c.name),
+    eligible: (country) => eligibleCarriers(configs, country),
     close: async () => {
       await Promise.all([...adapters.values()].map((a) => a.close()));
     },

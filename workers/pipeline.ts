@@ -5,6 +5,7 @@ import { createBookkeepingActivities } from '../activities/bookkeeping';
 import { createCarrierActivities } from '../activities/carriers';
 import { createPoolActivities } from '../activities/pools';
 import { createPrivacyActivities } from '../activities/privacy';
+import { createSpendActivities } from '../activities/spend';
 import { createVaultActivities } from '../activities/vault';
 import { createDbPool } from '../clients/db';
 import { createMoInbox } from '../clients/mo-inbox';
@@ -65,6 +66,7 @@ export async function createPipelineWorker({
     activities: {
       ...createVaultActivities({ vault, db, log, cipher }),
       ...createPoolActivities({ db, log }),
+      ...createSpendActivities({ db }),
       ...createCarrierActivities({ db, vault, carriers, log, cipher }),
       ...createBookkeepingActivities({ db, callbackSecret: config.callbacks.signingSecret, log }),
       ...createPrivacyActivities({

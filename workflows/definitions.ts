@@ -81,6 +81,13 @@ export interface SendMessageInput {
   requestFingerprint: string;
   /** Epoch ms when the API accepted the message. */
   acceptedAt: number;
+  /** Sending policy decided at admission (workflows/sending-policy.ts); absent for older messages. */
+  policy?: {
+    /** Epoch ms until which an OTP is held by its country's velocity limit. */
+    holdUntil?: number;
+    /** A charge row was recorded at accept; released if the message never reaches a carrier. */
+    charged: boolean;
+  };
   to: string;
   body: string;
 }

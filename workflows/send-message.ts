@@ -26,6 +26,7 @@ import {
 } from './definitions';
 import { bookkeeping, carrierSubmit, clientCallback } from './options';
 import { isSuppressed, scheduleMessagePurge } from './retention';
+import { holdForVelocity, releaseUnbilledCharge } from './sending-policy';
 
 const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
 const { pickSender } = proxyActivities<PoolActivities>(bookkeeping);
@@ -107,6 +108,7 @@ export async function sendMessageWorkflow(
       reason,
       final: FINAL_STATUSES.includes(status),
     });
+    await releaseUnbilledCharge(meta, status);
     await notify(status, reason);
     // 7. purge: due after the tenant's retention; the region's sweeper purges it (workflows/retention.ts).
     await scheduleMessagePurge({
@@ -145,6 +147,8 @@ export async function sendMessageWorkflow(
   //    (sending-controls issue). Each lives in its own workflows/*.ts module, called from here.
   if (await isSuppressed({ tenant: meta.tenant, purpose: meta.purpose, subscriberToken }))
     return finish(MessageStatus.SUPPRESSED, 'opted_out');
+  if (await holdForVelocity(meta, { step, cancelled: () => cancelRequested }))
+    return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
   // 3. review: pre-send review (review issue), in workflows/review.ts, called from here.
 
   // 4. pick sender and route.

@@ -4,8 +4,11 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
+import type { VaultClient } from '../../clients/vault';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
+import { findCharge, releaseCharge } from '../../db/sending-policy';
+import { fromMicros, toMicros } from '../../domain/sending-policy';
 import { measure } from '../../domain/encoding';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
@@ -21,11 +24,13 @@ import {
 } from '../../workflows/definitions';
 import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
+import { admitSend, dryRunAnswer, dryRunSchema } from '../send-policy';
 
 export interface MessageRouteDeps {
   config: Config;
   temporal: Client;
   db: Pool;
+  vault: VaultClient;
 }
 
 /** The longest message we accept, in segments (a carrier-side limit most networks share). */
@@ -39,6 +44,9 @@ interface SendBody {
   sender?: string;
   callbackUrl?: string;
   validitySeconds?: number;
+  // --- sending policy (api/send-policy.ts) ---
+  dryRun?: boolean;
+  maxPrice?: number;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -60,6 +68,18 @@ const sendBodySchema = {
     sender: { type: 'string', pattern: '^(\\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$' },
     callbackUrl: { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 },
     validitySeconds: { type: 'integer', minimum: 30, maximum: 259200 },
+    // --- sending policy (api/send-policy.ts) ---
+    dryRun: {
+      type: 'boolean',
+      description:
+        'Validate, price and route only: nothing is sent or stored (200 with the decision)',
+    },
+    maxPrice: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1000000,
+      description: 'Refuse (422) if the message would cost more (segments × price per segment)',
+    },
   },
 } as const;
 
@@ -71,6 +91,7 @@ const acceptedSchema = {
     status: { type: 'string' },
     encoding: { type: 'string', enum: ['GSM7', 'UCS2'] },
     segments: { type: 'integer' },
+    price: { type: 'number', nullable: true, description: 'Null: no price known (unpriced)' },
   },
 } as const;
 
@@ -84,6 +105,7 @@ const messageSchema = {
     recipient: { type: 'string', description: 'Calling code and last two digits only' },
     encoding: { type: 'string' },
     segments: { type: 'integer' },
+    price: { type: 'number', nullable: true },
     campaign: { type: 'string', nullable: true },
     carrier: { type: 'string', nullable: true },
     sender: { type: 'string', nullable: true },
@@ -132,6 +154,7 @@ function fingerprint(tenant: string, e164: string, b: SendBody): string {
       b.sender ?? null,
       b.callbackUrl ?? null,
       b.validitySeconds ?? null,
+      ...(b.maxPrice === undefined ? [] : [{ maxPrice: b.maxPrice }]),
     ]),
   );
 }
@@ -139,7 +162,7 @@ function fingerprint(tenant: string, e164: string, b: SendBody): string {
 /** Sending: `POST /v1/messages`, `GET /v1/messages/:id`, `POST /v1/messages/:id/cancel` (role sender, own tenant only). */
 export async function messageRoutes(
   app: FastifyInstance,
-  { config, temporal, db }: MessageRouteDeps,
+  { config, temporal, db, vault }: MessageRouteDeps,
 ) {
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
@@ -155,7 +178,16 @@ export async function messageRoutes(
           properties: { 'idempotency-key': { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' } },
         },
         body: sendBodySchema,
-        response: { 202: acceptedSchema, 400: problem, 401: problem, 403: problem, 409: problem },
+        response: {
+          200: dryRunSchema,
+          202: acceptedSchema,
+          400: problem,
+          401: problem,
+          403: problem,
+          409: problem,
+          422: problem,
+          429: problem,
+        },
       },
     },
     async (req, reply) => {
@@ -185,6 +217,32 @@ export async function messageRoutes(
       const messageId = key ? messageIdFromIdempotencyKey(tenant, key, sha256) : newMessageId(ulid);
       const requestFingerprint = fingerprint(tenant, recipient.e164, b);
       const region = regionFor(recipient.country);
+      // --- sending policy: dry run, country rules, velocity, price and spend cap ---
+      const facts = {
+        messageId,
+        tenant,
+        country: recipient.country,
+        purpose: b.purpose,
+        segments: m.segments,
+        maxPrice: b.maxPrice === undefined ? undefined : toMicros(b.maxPrice),
+        now: Date.now(),
+        idempotent: key !== undefined,
+      };
+      if (b.dryRun) {
+        const answer = await dryRunAnswer(
+          { config, db, vault },
+          { ...facts, to: recipient.e164, campaign: b.campaign, requestedSender: b.sender },
+          { region, recipient: redactNumber(recipient.e164), encoding: m.encoding },
+        );
+        return reply.status(200).send(answer);
+      }
+      const admission = await admitSend({ config, db }, facts).catch((err: unknown) => {
+        const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+        if (retryAfter) reply.header('retry-after', String(retryAfter));
+        throw err;
+      });
+      const price = admission.price === undefined ? null : fromMicros(admission.price);
+      // --- end of sending policy ---
       const input: SendMessageInput = {
         messageId,
         tenant,
@@ -200,6 +258,7 @@ export async function messageRoutes(
         validitySeconds: b.validitySeconds,
         requestFingerprint,
         acceptedAt: Date.now(),
+        policy: { holdUntil: admission.holdUntil, charged: true },
         to: recipient.e164,
         body: b.body,
       };
@@ -219,6 +278,9 @@ export async function messageRoutes(
           ],
         });
       } catch (err) {
+        // Not started: give the reservation back (the velocity count stays used).
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError) && admission.fresh)
+          await releaseCharge(db, messageId);
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !key) throw err;
         // The same Idempotency-Key again: the same request gets the same answer, another one a 409.
         const existing = await temporal.workflow.getHandle(messageId).query(getStatusQuery);
@@ -234,11 +296,16 @@ export async function messageRoutes(
           status: existing.status,
           encoding: m.encoding,
           segments: m.segments,
+          price,
         });
       }
-      return reply
-        .status(202)
-        .send({ id: messageId, status: 'accepted', encoding: m.encoding, segments: m.segments });
+      return reply.status(202).send({
+        id: messageId,
+        status: 'accepted',
+        encoding: m.encoding,
+        segments: m.segments,
+        price,
+      });
     },
   );
 
@@ -282,6 +349,7 @@ export async function messageRoutes(
       }
       if (row) {
         await appendAudit(db, { actor: keyId, tenant, action: 'message.read', subject: id });
+        const charge = await findCharge(db, id);
         return {
           id: row.id,
           status: row.status,
@@ -290,6 +358,7 @@ export async function messageRoutes(
           recipient: row.recipient_hint,
           encoding: row.encoding,
           segments: row.segments,
+          price: charge?.price == null ? null : fromMicros(charge.price),
           campaign: row.campaign,
           carrier: row.carrier,
           sender: row.sender,
@@ -367,7 +436,7 @@ export async function messageRoutes(
           'the message has already reached a final status',
         );
       const view = await handle.query(getStatusQuery);
-      if (!['accepted', 'tokenized', 'routed'].includes(view.status)) {
+      if (!['accepted', 'tokenized', 'held', 'routed'].includes(view.status)) {
         throw new HttpProblem(
           409,
           'Already submitted',

@@ -331,6 +331,79 @@ const containsPersonalData = (value: unknown) => {
   return json.includes(NATIONAL) || json.includes(CODE) || json.includes(BODY);
 };
 
+// First in the file: a time-skipping server that earlier tests advanced would skip the holds.
+describe('sendMessageWorkflow: sending policy (velocity hold, spend release)', () => {
+  /** The stubs plus `releaseCharge`, recording the ids it released. */
+  function withRelease(activities: Activities, calls: Calls) {
+    const released: string[] = [];
+    const all = {
+      ...activities,
+      async releaseCharge({ messageId }: { messageId: string }) {
+        calls.order.push('releaseCharge');
+        released.push(messageId);
+        return { released: true };
+      },
+    };
+    return { all, released };
+  }
+
+  test('cancelled while held → cancelled, never routed, its reservation released once', async () => {
+    const { activities, calls } = stubActivities();
+    const { all, released } = withRelease(activities, calls);
+    await withWorker(all as Activities, async (run) => {
+      const handle = await run.start({
+        policy: { holdUntil: Date.now() + 3_600_000, charged: true },
+      });
+      await waitForStatus(handle, 'held');
+      await handle.signal(cancelSignal, { reason: 'client' });
+      expect(await handle.result()).toMatchObject({ status: 'cancelled' });
+      expect(calls.pickSender).toEqual([]);
+      expect(calls.submitToCarrier).toEqual([]);
+      expect(released).toEqual([handle.workflowId]);
+    });
+  });
+
+  test('a held OTP shows `held`, waits durably until its window, then is routed and billed', async () => {
+    const { activities, calls } = stubActivities();
+    const { all, released } = withRelease(activities, calls);
+    await withWorker(all as Activities, async (run) => {
+      // The test server's clock runs ahead of the wall clock once earlier tests skipped time.
+      const holdUntil = (await env.currentTimeMs()) + 30 * 86_400_000;
+      const handle = await run.start(
+        { policy: { holdUntil, charged: true } },
+        { receiptTimeoutSeconds: 60 },
+      );
+      await waitForStatus(handle, 'held');
+      const view = await handle.query(getStatusQuery);
+      expect(view.history.map((e) => e.status)).toEqual(['accepted', 'tokenized', 'held']);
+      const described = await handle.describe();
+      expect(described.typedSearchAttributes.get(searchAttributes.status)).toBe('held');
+      // No receipt comes: the time-skipped wait ends `unconfirmed`, a billed status.
+      expect((await handle.result()).status).toBe('unconfirmed');
+      const order = calls.order.filter((c) => c !== 'notifyClient');
+      expect(order.slice(0, 3)).toEqual(['tokenizeMessage', 'recordStatus', 'pickSender']);
+      expect(calls.recordStatus[0]).toMatchObject({ status: 'held', final: false });
+      expect(released).toEqual([]);
+    });
+  });
+
+  test('failed before any submit → the reservation is released; without a charge nothing is', async () => {
+    for (const charged of [true, false]) {
+      const { activities, calls } = stubActivities({
+        pickSender: async () => {
+          throw ApplicationFailure.nonRetryable('none', ErrorType.NO_SENDER_AVAILABLE);
+        },
+      });
+      const { all, released } = withRelease(activities, calls);
+      await withWorker(all as Activities, async (run) => {
+        const handle = await run.start(charged ? { policy: { charged } } : {});
+        expect((await handle.result()).status).toBe('failed');
+        expect(released).toEqual(charged ? [handle.workflowId] : []);
+      });
+    }
+  });
+});
+
 describe('sendMessageWorkflow', () => {
   let happyHistory: Awaited<ReturnType<Handle['fetchHistory']>> | undefined;
 

@@ -1,0 +1,339 @@
+/**
+ * The sending policy of `POST /v1/messages`, called from its handler: country rules, OTP velocity,
+ * price, `maxPrice` and the monthly spend cap (`admitSend`), and the dry run's read-only version of
+ * the same decisions plus the route a send would take (`dryRunSend`). Refusals are HttpProblems
+ * whose title gives the problem+json `type` (see README, "Sending policy").
+ */
+import type { Pool } from 'pg';
+import type { VaultClient } from '../clients/vault';
+import type { Config } from '../config/config';
+import { pickSenderSlot } from '../db/pools';
+import {
+  admitMessage,
+  findCharge,
+  loadPolicySnapshot,
+  monthSpend,
+  velocityCount,
+} from '../db/sending-policy';
+import { eligibleCarriers } from '../domain/routing';
+import {
+  billingMonth,
+  checkPrice,
+  evaluateCountryRule,
+  fromMicros,
+  MAX_HOLD_WINDOWS,
+  quote,
+  windowStart,
+  type OverLimit,
+  type Quote,
+} from '../domain/sending-policy';
+import type { Purpose } from '../workflows/definitions';
+import { HttpProblem } from './plugins/problem';
+
+export interface SendPolicyDeps {
+  config: Config;
+  db: Pool;
+}
+
+/** The policy facts of one send request (no personal data). */
+export interface SendFacts {
+  messageId: string;
+  tenant: string;
+  country: string;
+  purpose: Purpose;
+  segments: number;
+  /** Micro-units. */
+  maxPrice?: number;
+  now: number;
+  /** The id comes from an Idempotency-Key, so it may have been admitted before. */
+  idempotent?: boolean;
+}
+
+/** A refusal that a client can act on, as the README documents them. */
+export const PolicyProblem = {
+  countryBlocked: (country: string) =>
+    new HttpProblem(
+      422,
+      'Country blocked',
+      `messages to ${country} are blocked by this tenant's country rules`,
+      ['to'],
+    ),
+  velocity: (country: string, retryAfterMs: number) =>
+    Object.assign(
+      new HttpProblem(
+        429,
+        'Velocity limit reached',
+        `the OTP velocity limit for ${country} is reached; retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+      ),
+      { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) },
+    ),
+  priceUnknown: () =>
+    new HttpProblem(
+      422,
+      'Price unknown',
+      'no price is known for this destination and route, so a spend cap or maxPrice cannot be honoured',
+      ['to'],
+    ),
+  maxPrice: (price: number, maxPrice: number) =>
+    new HttpProblem(
+      422,
+      'Price above maxPrice',
+      `the message would cost ${fromMicros(price)}, more than maxPrice ${fromMicros(maxPrice)}`,
+      ['maxPrice'],
+    ),
+  spendCap: (spent: number, price: number, cap: number) =>
+    new HttpProblem(
+      422,
+      'Spend cap reached',
+      `the message would cost ${fromMicros(price)}; this month's spend is ${fromMicros(spent)} of a cap of ${fromMicros(cap)}`,
+    ),
+};
+
+interface Evaluation {
+  countryRule: 'allow' | 'monitor';
+  velocity?: { limit: number; overLimit: OverLimit };
+  carriers: string[];
+  quote: Quote;
+  cap?: number;
+  spent: number;
+  month: string;
+}
+
+/** The checks that read only: country rule, route, price, maxPrice, cap. Throws the refusals. */
+async function evaluate({ config, db }: SendPolicyDeps, f: SendFacts): Promise<Evaluation> {
+  const carriers = eligibleCarriers(config.carriers, f.country);
+  const month = billingMonth(f.now);
+  const { rule, prices, cap, spent } = await loadPolicySnapshot(
+    db,
+    f.tenant,
+    f.country,
+    carriers,
+    month,
+  );
+  const decision = evaluateCountryRule(rule, f.country, f.purpose);
+  if (decision.kind === 'blocked') throw PolicyProblem.countryBlocked(f.country);
+  const q = quote(prices, f.tenant, carriers, f.country, f.segments);
+  const refusal = checkPrice({ price: q.price, maxPrice: f.maxPrice, cap, spent });
+  if (refusal?.kind === 'price_unknown') throw PolicyProblem.priceUnknown();
+  if (refusal?.kind === 'max_price_exceeded')
+    throw PolicyProblem.maxPrice(refusal.price, refusal.maxPrice);
+  if (refusal?.kind === 'spend_cap_exceeded')
+    throw PolicyProblem.spendCap(refusal.spent, refusal.price, refusal.cap);
+  return {
+    countryRule: decision.action,
+    velocity: decision.velocity,
+    carriers,
+    quote: q,
+    cap,
+    spent,
+    month,
+  };
+}
+
+/** What admission decided for an accepted message; goes into the workflow input. */
+export interface Admission {
+  countryRule: 'allow' | 'monitor';
+  /** Epoch ms: the OTP waits (status `held`) until then; undefined = no hold. */
+  holdUntil?: number;
+  /** Micro-units; undefined = unpriced. */
+  price?: number;
+  /** False when the id was admitted before (a retried request). */
+  fresh: boolean;
+}
+
+/**
+ * Admits a real send: the read-only checks, then in one transaction the velocity count (or hold)
+ * and the spend reservation (`admitMessage`). Throws the documented refusals.
+ */
+export async function admitSend(deps: SendPolicyDeps, f: SendFacts): Promise<Admission> {
+  // A retried request (same Idempotency-Key) was admitted already: answer it as before.
+  const earlier = f.idempotent ? await findCharge(deps.db, f.messageId) : undefined;
+  if (earlier) return { countryRule: 'allow', price: earlier.price ?? undefined, fresh: false };
+  const e = await evaluate(deps, f);
+  const result = await admitMessage(deps.db, {
+    messageId: f.messageId,
+    tenant: f.tenant,
+    month: e.month,
+    country: f.country,
+    purpose: f.purpose,
+    segments: f.segments,
+    carrier: e.quote.carrier,
+    perSegment: e.quote.perSegment,
+    price: e.quote.price,
+    countryRule: e.countryRule,
+    cap: e.cap,
+    velocity: e.velocity && {
+      ...e.velocity,
+      windowMs: deps.config.sendingPolicy.velocityWindowMs,
+      now: f.now,
+    },
+  });
+  switch (result.kind) {
+    case 'velocity_exceeded':
+      throw PolicyProblem.velocity(f.country, result.retryAfterMs);
+    case 'spend_cap_exceeded':
+      // Another send took the room between the read above and the reservation.
+      throw PolicyProblem.spendCap(
+        await monthSpend(deps.db, f.tenant, e.month),
+        e.quote.price ?? 0,
+        e.cap ?? 0,
+      );
+    case 'duplicate':
+      return { countryRule: e.countryRule, price: e.quote.price, fresh: false };
+    case 'admitted':
+      return {
+        countryRule: e.countryRule,
+        holdUntil: result.holdUntil,
+        price: e.quote.price,
+        fresh: true,
+      };
+  }
+}
+
+/** The decision a dry run returns. */
+export interface DryRunDecision {
+  countryRule: 'allow' | 'monitor';
+  /** Epoch ms a real send would be held until (OTP velocity, hold mode). */
+  holdUntil?: number;
+  carriers: string[];
+  quote: Quote;
+  spent: number;
+  cap?: number;
+  sender?: { sender: string; poolId: string; strategy: 'lru' | 'sticky' };
+}
+
+/**
+ * A dry run: the same checks and route as a real send, with nothing written — the velocity counter
+ * is read, not counted; nothing is reserved; the sender pick is the real one, rolled back. The
+ * subscriber token (for sticky pools) is the same HMAC the tokenize step derives, computed here in
+ * memory only. Circuit breakers live in the workers, so a carrier a worker is skipping still shows.
+ */
+export async function dryRunSend(
+  deps: SendPolicyDeps & { vault: VaultClient },
+  f: SendFacts & { to: string; campaign?: string; requestedSender?: string },
+): Promise<DryRunDecision> {
+  const e = await evaluate(deps, f);
+  let holdUntil: number | undefined;
+  if (e.velocity) {
+    const windowMs = deps.config.sendingPolicy.velocityWindowMs;
+    const windows = e.velocity.overLimit === 'hold' ? MAX_HOLD_WINDOWS : 1;
+    let found: number | undefined;
+    for (let k = 0; k < windows && found === undefined; k++) {
+      const start = windowStart(f.now, windowMs, k);
+      if ((await velocityCount(deps.db, f.tenant, f.country, start)) < e.velocity.limit) found = k;
+    }
+    if (found === undefined)
+      throw PolicyProblem.velocity(f.country, windowStart(f.now, windowMs, 1) - f.now);
+    if (found > 0) holdUntil = windowStart(f.now, windowMs, found);
+  }
+  // The key `transitKeys.subscriberToken` of activities/vault (the API does not import activities).
+  const [subscriberToken] = await deps.vault.hmacBatch('subscriber-token', [Buffer.from(f.to)]);
+  const picked = await pickSenderSlot(
+    deps.db,
+    {
+      tenant: f.tenant,
+      purpose: f.purpose,
+      country: f.country,
+      campaign: f.campaign,
+      requestedSender: f.requestedSender,
+      subscriberToken: subscriberToken!,
+    },
+    { dryRun: true },
+  );
+  return {
+    countryRule: e.countryRule,
+    holdUntil,
+    carriers: e.carriers,
+    quote: e.quote,
+    spent: e.spent,
+    cap: e.cap,
+    sender: picked
+      ? { sender: picked.number, poolId: picked.poolId, strategy: picked.strategy }
+      : undefined,
+  };
+}
+
+/** The JSON schema of a dry run's answer (200). */
+export const dryRunSchema = {
+  type: 'object',
+  required: ['dryRun', 'decision', 'country', 'region', 'encoding', 'segments', 'route', 'price'],
+  properties: {
+    dryRun: { type: 'boolean', enum: [true] },
+    decision: {
+      type: 'string',
+      enum: ['accept', 'hold'],
+      description: 'What a real send would do now (refusals are answered as errors, as for a send)',
+    },
+    holdUntil: { type: 'string', format: 'date-time' },
+    countryRule: { type: 'string', enum: ['allow', 'monitor'] },
+    country: { type: 'string' },
+    region: { type: 'string' },
+    recipient: { type: 'string', description: 'Calling code and last two digits only' },
+    encoding: { type: 'string', enum: ['GSM7', 'UCS2'] },
+    segments: { type: 'integer' },
+    route: {
+      type: 'object',
+      required: ['carriers'],
+      properties: {
+        pool: { type: 'string', nullable: true },
+        sender: {
+          type: 'string',
+          nullable: true,
+          description: 'Null: no eligible pool has an active number (a send would fail)',
+        },
+        strategy: { type: 'string', nullable: true },
+        carrier: { type: 'string', nullable: true },
+        carriers: { type: 'array', items: { type: 'string' }, description: 'Failover order' },
+      },
+    },
+    price: {
+      type: 'object',
+      properties: {
+        perSegment: { type: 'number', nullable: true },
+        total: { type: 'number', nullable: true, description: 'segments × perSegment' },
+      },
+    },
+    spend: {
+      type: 'object',
+      properties: {
+        month: { type: 'string' },
+        spent: { type: 'number' },
+        cap: { type: 'number', nullable: true },
+      },
+    },
+  },
+} as const;
+
+/** Runs a dry run and shapes its answer (`dryRunSchema`). */
+export async function dryRunAnswer(
+  deps: SendPolicyDeps & { vault: VaultClient },
+  f: SendFacts & { to: string; campaign?: string; requestedSender?: string },
+  shown: { region: string; recipient: string; encoding: 'GSM7' | 'UCS2' },
+) {
+  const d = await dryRunSend(deps, f);
+  const money = (m: number | undefined) => (m === undefined ? null : fromMicros(m));
+  return {
+    dryRun: true as const,
+    decision: d.holdUntil === undefined ? 'accept' : 'hold',
+    ...(d.holdUntil !== undefined && { holdUntil: new Date(d.holdUntil).toISOString() }),
+    countryRule: d.countryRule,
+    country: f.country,
+    region: shown.region,
+    recipient: shown.recipient,
+    encoding: shown.encoding,
+    segments: f.segments,
+    route: {
+      pool: d.sender?.poolId ?? null,
+      sender: d.sender?.sender ?? null,
+      strategy: d.sender?.strategy ?? null,
+      carrier: d.quote.carrier ?? null,
+      carriers: d.carriers,
+    },
+    price: { perSegment: money(d.quote.perSegment), total: money(d.quote.price) },
+    spend: {
+      month: billingMonth(f.now).slice(0, 7),
+      spent: fromMicros(d.spent),
+      cap: money(d.cap),
+    },
+  };
+}

@@ -1,0 +1,416 @@
+/**
+ * Sending policy in PostgreSQL: country rules, the OTP velocity counters, the price table, spend
+ * caps and per-message charges. Used by the API (admission, dry runs, admin routes, usage) and by
+ * the `releaseCharge` activity. Nothing here holds personal data; the decisions themselves are in
+ * `domain/sending-policy.ts`.
+ */
+import type { Pool, PoolClient } from 'pg';
+import {
+  MAX_HOLD_WINDOWS,
+  toMicros,
+  windowStart,
+  type CountryAction,
+  type CountryRule,
+  type OverLimit,
+  type PriceRow,
+} from '../domain/sending-policy';
+
+interface RuleRow {
+  country: string;
+  action: CountryAction;
+  otpPerWindow: number | null;
+  overLimit: OverLimit;
+}
+
+const RULE_COLUMNS = `country, action, otp_per_window as "otpPerWindow", over_limit as "overLimit"`;
+const ruleOf = (r: RuleRow): CountryRule => ({
+  country: r.country,
+  action: r.action,
+  otpPerWindow: r.otpPerWindow ?? undefined,
+  overLimit: r.overLimit,
+});
+
+/** The tenant's country rules, by country. */
+export async function listCountryRules(db: Pool, tenant: string): Promise<CountryRule[]> {
+  const { rows } = await db.query<RuleRow>(
+    `select ${RULE_COLUMNS} from country_rules where tenant = $1 order by country`,
+    [tenant],
+  );
+  return rows.map(ruleOf);
+}
+
+/** Creates or replaces the tenant's rule for a country. */
+export async function putCountryRule(
+  db: Pool,
+  tenant: string,
+  rule: CountryRule,
+): Promise<CountryRule> {
+  const { rows } = await db.query<RuleRow>(
+    `insert into country_rules (tenant, country, action, otp_per_window, over_limit)
+     values ($1, $2, $3, $4, $5)
+     on conflict (tenant, country) do update
+       set action = excluded.action, otp_per_window = excluded.otp_per_window,
+           over_limit = excluded.over_limit, updated_at = now()
+     returning ${RULE_COLUMNS}`,
+    [tenant, rule.country, rule.action, rule.otpPerWindow ?? null, rule.overLimit],
+  );
+  return ruleOf(rows[0]!);
+}
+
+/** Removes the tenant's rule for a country (it is then allowed). False if there was none. */
+export async function deleteCountryRule(
+  db: Pool,
+  tenant: string,
+  country: string,
+): Promise<boolean> {
+  const r = await db.query('delete from country_rules where tenant = $1 and country = $2', [
+    tenant,
+    country,
+  ]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prices and caps
+
+/** The price rows that apply to `tenant` (its own and the platform's '*'), optionally for some carriers. */
+export async function listPrices(
+  db: Pool,
+  tenant: string,
+  carriers?: readonly string[],
+): Promise<PriceRow[]> {
+  const { rows } = await db.query<{
+    tenant: string;
+    carrier: string;
+    country: string;
+    price: string;
+  }>(
+    `select tenant, carrier, country, price_per_segment::text as price from carrier_prices
+      where tenant in ($1, '*') and ($2::text[] is null or carrier = any($2))
+      order by carrier, country, tenant`,
+    [tenant, carriers ?? null],
+  );
+  return rows.map((r) => ({ ...r, perSegment: toMicros(r.price) }));
+}
+
+/** Sets a price per segment (micro-units) for `tenant` ('*' = the platform list). */
+export async function putPrice(
+  db: Pool,
+  row: { tenant: string; carrier: string; country: string; perSegment: number },
+): Promise<void> {
+  await db.query(
+    `insert into carrier_prices (tenant, carrier, country, price_per_segment)
+     values ($1, $2, $3, $4::numeric / 1000000)
+     on conflict (tenant, carrier, country) do update
+       set price_per_segment = excluded.price_per_segment, updated_at = now()`,
+    [row.tenant, row.carrier, row.country, row.perSegment],
+  );
+}
+
+/** Removes one of the tenant's prices. False if there was none. */
+export async function deletePrice(
+  db: Pool,
+  tenant: string,
+  carrier: string,
+  country: string,
+): Promise<boolean> {
+  const r = await db.query(
+    'delete from carrier_prices where tenant = $1 and carrier = $2 and country = $3',
+    [tenant, carrier, country],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** The tenant's monthly cap in micro-units, or undefined when it has none. */
+export async function findSpendCap(db: Pool, tenant: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ cap: string }>(
+    'select monthly_cap::text as cap from spend_caps where tenant = $1',
+    [tenant],
+  );
+  return rows[0] ? toMicros(rows[0].cap) : undefined;
+}
+
+/** Sets (micro-units) or, with null, removes the tenant's monthly cap. */
+export async function putSpendCap(db: Pool, tenant: string, cap: number | null): Promise<void> {
+  if (cap === null) {
+    await db.query('delete from spend_caps where tenant = $1', [tenant]);
+    return;
+  }
+  await db.query(
+    `insert into spend_caps (tenant, monthly_cap) values ($1, $2::numeric / 1000000)
+     on conflict (tenant) do update set monthly_cap = excluded.monthly_cap, updated_at = now()`,
+    [tenant, cap],
+  );
+}
+
+/** What the tenant has spent (charged, not released) in the month starting `month`, in micro-units. */
+export async function monthSpend(db: Pool, tenant: string, month: string): Promise<number> {
+  const { rows } = await db.query<{ spent: string }>(
+    'select spent::text from tenant_spend where tenant = $1 and month = $2',
+    [tenant, month],
+  );
+  return rows[0] ? toMicros(rows[0].spent) : 0;
+}
+
+/** OTPs counted so far in one velocity window (for dry runs; admission counts atomically). */
+export async function velocityCount(
+  db: Pool,
+  tenant: string,
+  country: string,
+  windowStartMs: number,
+): Promise<number> {
+  const { rows } = await db.query<{ count: number }>(
+    `select count from otp_velocity where tenant = $1 and country = $2 and window_start = to_timestamp($3::float8 / 1000)`,
+    [tenant, country, windowStartMs],
+  );
+  return rows[0]?.count ?? 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admission (hot path)
+
+/** What admission needs to know of a tenant, read in one round trip. */
+export interface PolicySnapshot {
+  rule?: CountryRule;
+  prices: PriceRow[];
+  /** Micro-units. */
+  cap?: number;
+  /** This month's spend so far, micro-units. */
+  spent: number;
+}
+
+/**
+ * The tenant's rule for `country`, its prices for `carriers`, its cap and this month's spend, in
+ * one statement (the send path reads them for every message).
+ */
+export async function loadPolicySnapshot(
+  db: Pool,
+  tenant: string,
+  country: string,
+  carriers: readonly string[],
+  month: string,
+): Promise<PolicySnapshot> {
+  const { rows } = await db.query<{
+    rule: RuleRow | null;
+    cap: string | null;
+    spent: string | null;
+    prices: { tenant: string; carrier: string; country: string; price: string }[];
+  }>(
+    `select (select row_to_json(r) from (select ${RULE_COLUMNS} from country_rules
+                                           where tenant = $1 and country = $2) r) as rule,
+            (select monthly_cap::text from spend_caps where tenant = $1) as cap,
+            (select spent::text from tenant_spend where tenant = $1 and month = $3) as spent,
+            (select coalesce(json_agg(json_build_object('tenant', tenant, 'carrier', carrier,
+                                      'country', country, 'price', price_per_segment::text)), '[]')
+               from carrier_prices where tenant in ($1, '*') and carrier = any($4)) as prices`,
+    [tenant, country, month, carriers],
+  );
+  const r = rows[0]!;
+  return {
+    rule: r.rule ? ruleOf(r.rule) : undefined,
+    prices: r.prices.map((p) => ({ ...p, perSegment: toMicros(p.price) })),
+    cap: r.cap === null ? undefined : toMicros(r.cap),
+    spent: r.spent === null ? 0 : toMicros(r.spent),
+  };
+}
+
+export interface AdmitInput {
+  messageId: string;
+  tenant: string;
+  month: string;
+  country: string;
+  purpose: string;
+  segments: number;
+  carrier?: string;
+  perSegment?: number;
+  /** Micro-units; undefined = unpriced (no cap applies, see `checkPrice`). */
+  price?: number;
+  countryRule: 'allow' | 'monitor';
+  /** The tenant's cap in micro-units, if any. */
+  cap?: number;
+  /** Count this OTP against the country's velocity limit. */
+  velocity?: { limit: number; overLimit: OverLimit; windowMs: number; now: number };
+}
+
+export type AdmitResult =
+  | { kind: 'admitted'; holdUntil?: number }
+  /** The message id was admitted before (a retried request): nothing counted twice. */
+  | { kind: 'duplicate' }
+  | { kind: 'velocity_exceeded'; retryAfterMs: number }
+  | { kind: 'spend_cap_exceeded' };
+
+/**
+ * Admits one message in one transaction: records its charge row (a second admission of the same id
+ * changes nothing), counts it against the OTP velocity limit — in the current window, or with
+ * `overLimit: hold` in the first later window with room (up to {@link MAX_HOLD_WINDOWS}) — and
+ * reserves its price under the monthly cap. Each counter is a conditional upsert
+ * (`on conflict … do update … where count < limit`), which locks the row and re-checks the latest
+ * value, so neither limit can be overshot by concurrent requests on any number of API replicas.
+ * Any refusal rolls the whole transaction back.
+ */
+export async function admitMessage(db: Pool, a: AdmitInput): Promise<AdmitResult> {
+  // Nothing to count or reserve: the charge row alone, one statement.
+  if (!a.velocity && a.price === undefined) {
+    const { rowCount } = await insertCharge(db, a);
+    return rowCount ? { kind: 'admitted' } : { kind: 'duplicate' };
+  }
+  const tx = await db.connect();
+  let broken: Error | undefined;
+  try {
+    await tx.query('begin');
+    const result = await admitIn(tx, a);
+    await tx.query(result.kind === 'admitted' ? 'commit' : 'rollback');
+    return result;
+  } catch (err) {
+    await tx.query('rollback').catch((e: Error) => (broken = e));
+    throw err;
+  } finally {
+    tx.release(broken);
+  }
+}
+
+const insertCharge = (db: Pool | PoolClient, a: AdmitInput) =>
+  db.query(
+    `insert into message_charges (message_id, tenant, month, country, purpose, segments, carrier,
+                                  price_per_segment, price, country_rule)
+     values ($1, $2, $3, $4, $5, $6, $7, $8::numeric / 1000000, $9::numeric / 1000000, $10)
+     on conflict (message_id) do nothing`,
+    [
+      a.messageId,
+      a.tenant,
+      a.month,
+      a.country,
+      a.purpose,
+      a.segments,
+      a.carrier ?? null,
+      a.perSegment ?? null,
+      a.price ?? null,
+      a.countryRule,
+    ],
+  );
+
+async function admitIn(tx: PoolClient, a: AdmitInput): Promise<AdmitResult> {
+  const inserted = await insertCharge(tx, a);
+  if (!inserted.rowCount) return { kind: 'duplicate' };
+
+  let holdUntil: number | undefined;
+  if (a.velocity) {
+    const { limit, overLimit, windowMs, now } = a.velocity;
+    const windows = overLimit === 'hold' ? MAX_HOLD_WINDOWS : 1;
+    let admittedIn: number | undefined;
+    for (let k = 0; k < windows && admittedIn === undefined; k++) {
+      const start = windowStart(now, windowMs, k);
+      const { rowCount } = await tx.query(
+        `insert into otp_velocity as v (tenant, country, window_start, count)
+         values ($1, $2, to_timestamp($3::float8 / 1000), 1)
+         on conflict (tenant, country, window_start) do update set count = v.count + 1
+           where v.count < $4`,
+        [a.tenant, a.country, start, limit],
+      );
+      if (rowCount) admittedIn = k;
+    }
+    if (admittedIn === undefined)
+      return { kind: 'velocity_exceeded', retryAfterMs: windowStart(now, windowMs, 1) - now };
+    if (admittedIn > 0) {
+      holdUntil = windowStart(now, windowMs, admittedIn);
+      await tx.query(
+        `update message_charges set held_until = to_timestamp($2::float8 / 1000) where message_id = $1`,
+        [a.messageId, holdUntil],
+      );
+    }
+  }
+
+  if (a.price !== undefined) {
+    const { rowCount } = await tx.query(
+      `insert into tenant_spend as s (tenant, month, spent)
+       select $1, $2, $3::numeric / 1000000 where $4::numeric is null or $3::numeric <= $4::numeric
+       on conflict (tenant, month) do update set spent = s.spent + excluded.spent
+         where $4::numeric is null or s.spent + excluded.spent <= $4::numeric / 1000000`,
+      [a.tenant, a.month, a.price, a.cap ?? null],
+    );
+    if (!rowCount) return { kind: 'spend_cap_exceeded' };
+  }
+  return { kind: 'admitted', holdUntil };
+}
+
+/**
+ * Gives a message's reservation back (it was never handed to a carrier: cancelled, failed before
+ * submit, expired…): its charge becomes `released` and leaves the month's spend. Idempotent: only
+ * the first call changes anything. False when there was nothing to release.
+ */
+export async function releaseCharge(db: Pool, messageId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `with c as (
+       update message_charges set state = 'released', released_at = now()
+        where message_id = $1 and state = 'charged'
+        returning tenant, month, price
+     )
+     update tenant_spend s set spent = s.spent - c.price
+       from c where s.tenant = c.tenant and s.month = c.month and c.price is not null`,
+    [messageId],
+  );
+  const { rows } = await db.query<{ state: string }>(
+    'select state from message_charges where message_id = $1',
+    [messageId],
+  );
+  return (rowCount ?? 0) > 0 || rows[0]?.state === 'released';
+}
+
+/** A message's recorded price, for the status answer. */
+export async function findCharge(
+  db: Pool,
+  messageId: string,
+): Promise<{ price: number | null; carrier: string | null; state: string } | undefined> {
+  const { rows } = await db.query<{ price: string | null; carrier: string | null; state: string }>(
+    'select price::text, carrier, state from message_charges where message_id = $1',
+    [messageId],
+  );
+  const r = rows[0];
+  return r && { ...r, price: r.price === null ? null : toMicros(r.price) };
+}
+
+export interface UsageByCountry {
+  country: string;
+  messages: number;
+  segments: number;
+  /** Micro-units. */
+  spend: number;
+  unpriced: number;
+  monitored: number;
+}
+
+/** The tenant's spend in one month: charged messages by country, and those released. */
+export async function usageOf(
+  db: Pool,
+  tenant: string,
+  month: string,
+): Promise<{ spent: number; byCountry: UsageByCountry[]; released: number }> {
+  const [spent, byCountry, released] = await Promise.all([
+    monthSpend(db, tenant, month),
+    db.query<{
+      country: string;
+      messages: number;
+      segments: number;
+      spend: string;
+      unpriced: number;
+      monitored: number;
+    }>(
+      `select country, count(*)::int as messages, sum(segments)::int as segments,
+              coalesce(sum(price), 0)::text as spend,
+              count(*) filter (where price is null)::int as unpriced,
+              count(*) filter (where country_rule = 'monitor')::int as monitored
+         from message_charges where tenant = $1 and month = $2 and state = 'charged'
+        group by country order by country`,
+      [tenant, month],
+    ),
+    db.query<{ n: number }>(
+      `select count(*)::int as n from message_charges where tenant = $1 and month = $2 and state = 'released'`,
+      [tenant, month],
+    ),
+  ]);
+  return {
+    spent,
+    byCountry: byCountry.rows.map((r) => ({ ...r, spend: toMicros(r.spend) })),
+    released: released.rows[0]?.n ?? 0,
+  };
+}
