@@ -216,7 +216,6 @@ describe('data-subject rights: erasure, opt-out, MO STOP', () => {
       const [plainNumber] = await cipher.open(o.transit_key, [o.number_ciphertext]);
       expect(plainNumber!.toString() === A).toBe(false);
     }
-    expect((await p.waitFinal([bystander])).get(bystander)!.status).toBe('delivered');
     // ...nor in Temporal: every history is deleted (asynchronously, on the server).
     await eventually('Temporal histories deleted', async () =>
       (await Promise.all(ids.map((id) => workflowGone(plain, id)))).every(Boolean)
