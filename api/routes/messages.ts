@@ -6,10 +6,10 @@ import type { Pool } from 'pg';
 import { ulid } from 'ulid';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
-import { measure } from '../../domain/encoding';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
 import { regionFor } from '../../domain/regions';
+import { testNumberRecipient } from '../../domain/test-numbers';
 import {
   cancelSignal,
   getStatusQuery,
@@ -21,6 +21,12 @@ import {
 } from '../../workflows/definitions';
 import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
+import {
+  applySendingControls,
+  sendingControlsAcceptedProperties,
+  sendingControlsProperties,
+  type SendingControlsBody,
+} from '../sending-controls';
 
 export interface MessageRouteDeps {
   config: Config;
@@ -31,14 +37,13 @@ export interface MessageRouteDeps {
 /** The longest message we accept, in segments (a carrier-side limit most networks share). */
 export const MAX_SEGMENTS = 10;
 
-interface SendBody {
+interface SendBody extends SendingControlsBody {
   to: string;
   body: string;
   purpose: Purpose;
   campaign?: string;
   sender?: string;
   callbackUrl?: string;
-  validitySeconds?: number;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -59,7 +64,8 @@ const sendBodySchema = {
     campaign: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
     sender: { type: 'string', pattern: '^(\\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$' },
     callbackUrl: { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 },
-    validitySeconds: { type: 'integer', minimum: 30, maximum: 259200 },
+    // sendAt, validitySeconds, smartEncoding (api/sending-controls.ts)
+    ...sendingControlsProperties,
   },
 } as const;
 
@@ -71,6 +77,7 @@ const acceptedSchema = {
     status: { type: 'string' },
     encoding: { type: 'string', enum: ['GSM7', 'UCS2'] },
     segments: { type: 'integer' },
+    ...sendingControlsAcceptedProperties,
   },
 } as const;
 
@@ -126,6 +133,8 @@ function fingerprint(tenant: string, e164: string, b: SendBody): string {
       b.sender ?? null,
       b.callbackUrl ?? null,
       b.validitySeconds ?? null,
+      b.sendAt ?? null,
+      b.smartEncoding ?? false,
     ]),
   );
 }
@@ -155,7 +164,8 @@ export async function messageRoutes(
     async (req, reply) => {
       const { tenant } = principalOf(req);
       const b = req.body;
-      const recipient = normalizeRecipient(b.to);
+      // The documented test numbers (domain/test-numbers.ts) first: they are no real subscriber's.
+      const recipient = testNumberRecipient(b.to) ?? normalizeRecipient(b.to);
       if (!recipient.ok) {
         throw new HttpProblem(
           400,
@@ -166,7 +176,9 @@ export async function messageRoutes(
           ['to'],
         );
       }
-      const m = measure(b.body);
+      // Scheduled sends, validity and smart encoding (api/sending-controls.ts).
+      const controls = applySendingControls(b, Date.now());
+      const m = controls.measurement;
       if (m.segments > MAX_SEGMENTS) {
         throw new HttpProblem(
           400,
@@ -191,17 +203,27 @@ export async function messageRoutes(
         campaign: b.campaign,
         sender: b.sender,
         callbackUrl: b.callbackUrl,
-        validitySeconds: b.validitySeconds,
+        validitySeconds: controls.validitySeconds,
+        sendAt: controls.sendAt,
         requestFingerprint,
         acceptedAt: Date.now(),
         to: recipient.e164,
-        body: b.body,
+        body: controls.text,
       };
       try {
         await temporal.workflow.start('sendMessageWorkflow', {
           workflowId: messageId,
           taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
-          args: [input, { receiptTimeoutSeconds: config.receiptTimeoutSeconds }],
+          args: [
+            input,
+            {
+              receiptTimeoutSeconds: config.receiptTimeoutSeconds,
+              receiptFailover: {
+                errorCodes: [...config.receiptFailover.errorCodes],
+                maxRedispatches: config.receiptFailover.maxRedispatches,
+              },
+            },
+          ],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           typedSearchAttributes: [
@@ -228,11 +250,17 @@ export async function messageRoutes(
           status: existing.status,
           encoding: m.encoding,
           segments: m.segments,
+          sendAt: controls.accepted.sendAt,
+          segmentsSaved: controls.accepted.segmentsSaved,
         });
       }
-      return reply
-        .status(202)
-        .send({ id: messageId, status: 'accepted', encoding: m.encoding, segments: m.segments });
+      return reply.status(202).send({
+        id: messageId,
+        status: 'accepted',
+        encoding: m.encoding,
+        segments: m.segments,
+        ...controls.accepted,
+      });
     },
   );
 
@@ -345,7 +373,7 @@ export async function messageRoutes(
           'the message has already reached a final status',
         );
       const view = await handle.query(getStatusQuery);
-      if (!['accepted', 'tokenized', 'routed'].includes(view.status)) {
+      if (!['accepted', 'tokenized', 'scheduled', 'routed'].includes(view.status)) {
         throw new HttpProblem(
           409,
           'Already submitted',

@@ -45,7 +45,15 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-const FINAL = new Set(['delivered', 'undelivered', 'unconfirmed', 'failed', 'cancelled']);
+const FINAL = new Set([
+  'delivered',
+  'undelivered',
+  'unconfirmed',
+  'failed',
+  'cancelled',
+  'suppressed',
+  'expired',
+]);
 
 /**
  * The whole pipeline in this process, on the real stack: SMPP simulators on ephemeral ports, one
