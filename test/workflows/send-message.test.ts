@@ -682,7 +682,8 @@ describe('sending controls', () => {
   test('a send scheduled 30 days ahead waits durably (time skipping), then dispatches', async () => {
     const { activities, calls } = stubActivities();
     await withWorker(activities, async (run) => {
-      const sendAt = Date.now() + 30 * DAY;
+      // The test server's clock, which earlier tests have skipped ahead of the real one.
+      const sendAt = (await env.currentTimeMs()) + 30 * DAY;
       const handle = await run.start({ sendAt }, { receiptTimeoutSeconds: 60 });
       await waitForStatus(handle, 'scheduled');
       expect(calls.submitToCarrier).toEqual([]);
@@ -707,7 +708,7 @@ describe('sending controls', () => {
   test('a scheduled send cancelled during its wait is never dispatched', async () => {
     const { activities, calls } = stubActivities();
     await withWorker(activities, async (run) => {
-      const handle = await run.start({ sendAt: Date.now() + 30 * DAY });
+      const handle = await run.start({ sendAt: (await env.currentTimeMs()) + 30 * DAY });
       await waitForStatus(handle, 'scheduled');
       await handle.signal(cancelSignal, { reason: 'client' });
       expect(await handle.result()).toMatchObject({
@@ -729,7 +730,7 @@ describe('sending controls', () => {
         });
       },
     });
-    const acceptedAt = Date.now();
+    const acceptedAt = await env.currentTimeMs();
     await withWorker(activities, async (run) => {
       const handle = await run.start({ acceptedAt, validitySeconds: 12 });
       expect(await handle.result()).toMatchObject({
