@@ -6,6 +6,7 @@ import { CarrierErrorType, isCarrierError } from '../../carriers/errors';
 import type { CarrierAdapter } from '../../carriers/types';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
+import { testNumberBehaviour } from '../../domain/test-numbers';
 import { ErrorType } from '../../workflows/options';
 import { CircuitBreaker } from './breaker';
 
@@ -163,7 +164,8 @@ export function createCarrierActivities({
             },
           },
         );
-        breaker.success(input.carrier);
+        // A test number never touched the carrier: it says nothing about the carrier's health.
+        if (testNumberBehaviour(to!) === undefined) breaker.success(input.carrier);
         await db.query(
           `with u as (
              update messages set status = 'submitted', carrier = $2, sender = $3, submitted_at = now(), updated_at = now() where id = $1
@@ -179,7 +181,8 @@ export function createCarrierActivities({
         return result;
       } catch (err) {
         if (!isCarrierError(err)) throw err;
-        if (!notCarrierFaults.has(err.type)) breaker.failure(input.carrier);
+        if (!notCarrierFaults.has(err.type) && testNumberBehaviour(to!) === undefined)
+          breaker.failure(input.carrier);
         log.warn(
           {
             messageId: input.messageId,
