@@ -177,7 +177,8 @@ export async function messageRoutes(
         );
       }
       // Scheduled sends, validity and smart encoding (api/sending-controls.ts).
-      const controls = applySendingControls(b, Date.now());
+      const acceptedAt = Date.now();
+      const controls = applySendingControls(b, acceptedAt);
       const m = controls.measurement;
       if (m.segments > MAX_SEGMENTS) {
         throw new HttpProblem(
@@ -206,7 +207,7 @@ export async function messageRoutes(
         validitySeconds: controls.validitySeconds,
         sendAt: controls.sendAt,
         requestFingerprint,
-        acceptedAt: Date.now(),
+        acceptedAt,
         to: recipient.e164,
         body: controls.text,
       };
