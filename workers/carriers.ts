@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CarrierDirectory } from '../activities/carriers';
 import { createHttpCarrierAdapter } from '../carriers/http/client';
-import { createSmppAdapter } from '../carriers/smpp/client';
+import { createSmppAdapter, type MobileOriginated } from '../carriers/smpp/client';
 import { withTestNumbers } from '../carriers/test-numbers';
 import type {
   CarrierAdapter,
@@ -41,10 +41,13 @@ export function createCarriers(
   {
     log,
     onReceipt,
+    onMobileOriginated,
     publicUrl,
   }: {
     log: Logger;
     onReceipt: (carrier: string, r: DeliveryReceipt) => Promise<void>;
+    /** Mobile-originated messages arriving on SMPP sessions (opt-out keywords). */
+    onMobileOriginated?: (carrier: string, mo: MobileOriginated) => Promise<void>;
     publicUrl: string;
   },
 ): CarrierSet {
@@ -62,6 +65,9 @@ export function createCarriers(
             windowSize: c.windowSize,
             log: clog,
             onReceipt: (r) => onReceipt(c.name, r),
+            ...(onMobileOriginated && {
+              onMobileOriginated: (mo: MobileOriginated) => onMobileOriginated(c.name, mo),
+            }),
           })
         : createHttpCarrierAdapter({
             name: c.name,

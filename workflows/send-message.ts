@@ -34,6 +34,7 @@ import {
   waitForSendTime,
   type ReceiptFailoverOptions,
 } from './sending-controls';
+import { isSuppressed, scheduleMessagePurge } from './retention';
 
 const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
 const { pickSender } = proxyActivities<PoolActivities>(bookkeeping);
@@ -117,7 +118,12 @@ export async function sendMessageWorkflow(
       final: FINAL_STATUSES.includes(status),
     });
     await notify(status, reason);
-    // 7. purge: the retention issue schedules it here.
+    // 7. purge: due after the tenant's retention; the region's sweeper purges it (workflows/retention.ts).
+    await scheduleMessagePurge({
+      messageId: meta.messageId,
+      tenant: meta.tenant,
+      purpose: meta.purpose,
+    });
     return { status, carrier: view.carrier, reason };
   };
 
@@ -159,6 +165,9 @@ export async function sendMessageWorkflow(
     if (await waitForSendTime(meta.sendAt, () => cancelRequested))
       return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
   }
+  // Opt-out (workflows/retention.ts), checked after any scheduled wait: the subscriber's choice at send time.
+  if (await isSuppressed({ tenant: meta.tenant, purpose: meta.purpose, subscriberToken }))
+    return finish(MessageStatus.SUPPRESSED, 'opted_out');
   // 3. review: pre-send review (review issue), in workflows/review.ts, called from here.
 
   // Validity: a message not dispatched in time ends `expired` and is never sent late.
