@@ -13,6 +13,10 @@ export const CarrierErrorType = {
   PERMANENT: 'CARRIER_PERMANENT',
   /** The carrier is not reachable (not bound, connection refused); nothing was sent; fail over. */
   UNAVAILABLE: 'CARRIER_UNAVAILABLE',
+  /** The message's validity ended before (the rest of) it was submitted; nothing more was sent. Do not retry. */
+  VALIDITY_EXPIRED: 'CARRIER_VALIDITY_EXPIRED',
+  /** The recipient opted out of messages (a carrier's or a test number's answer). Do not retry or fail over. */
+  OPTED_OUT: 'CARRIER_OPTED_OUT',
 } as const;
 export type CarrierErrorType = (typeof CarrierErrorType)[keyof typeof CarrierErrorType];
 

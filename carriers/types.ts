@@ -24,6 +24,14 @@ export interface SubmitRequest {
   /** Validity period in seconds; the carrier drops the message when it cannot deliver in time. */
   validitySeconds?: number;
   /**
+   * Epoch ms after which nothing may be submitted (the end of the message's validity). A part not
+   * yet on the wire by then fails with `CARRIER_VALIDITY_EXPIRED`; when set, the validity period
+   * sent to the carrier is the time left at the moment each part goes out, not `validitySeconds`.
+   */
+  notAfter?: number;
+  /** Which try of this submit this is (1 = first); only the test-number answers look at it. */
+  attempt?: number;
+  /**
    * Parts already acknowledged by the carrier in a previous attempt (part index → carrier message
    * id, as reported by `onPartAcked`). They are not submitted again; their ids are reused in the
    * result. This is how a retry after a partial failure avoids sending a part twice.

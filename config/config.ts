@@ -109,6 +109,21 @@ const schema = z.object({
     .min(1)
     .max(7 * 86400)
     .default(3600),
+  // --- sending controls: failover on a failed receipt ---
+  /** Receipt error codes (comma-separated, e.g. `012,0x0c`) another carrier may fix; empty = no receipt failover. */
+  RECEIPT_FAILOVER_ERROR_CODES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9:]{1,16}$/, 'expected codes like 012 or 0x0c'))),
+  /** How many times one message may be re-dispatched after such a receipt. */
+  RECEIPT_FAILOVER_MAX_REDISPATCHES: z.coerce.number().int().min(0).max(5).default(1),
+  // --- end sending controls ---
   /** Prefixes every task queue name; isolates test runs sharing one Temporal server. */
   TASK_QUEUE_PREFIX: z
     .string()
@@ -302,6 +317,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     callbacks: Object.freeze({ signingSecret: e.CALLBACK_SIGNING_SECRET }),
     receiptTimeoutSeconds: e.RECEIPT_TIMEOUT_SECONDS,
     sendingPolicy: Object.freeze({ velocityWindowMs: e.OTP_VELOCITY_WINDOW_SECONDS * 1000 }),
+    receiptFailover: Object.freeze({
+      errorCodes: e.RECEIPT_FAILOVER_ERROR_CODES,
+      maxRedispatches: e.RECEIPT_FAILOVER_MAX_REDISPATCHES,
+    }),
     publicUrl: e.API_PUBLIC_URL ?? `http://${e.API_HOST}:${e.API_PORT}`,
     vault: Object.freeze({
       addr: (e.VAULT_ADDR ?? `http://${e.STACK_HOST}:${e.VAULT_PORT}`).replace(/\/+$/, ''),

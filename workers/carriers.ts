@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { CarrierDirectory } from '../activities/carriers';
 import { createHttpCarrierAdapter } from '../carriers/http/client';
 import { createSmppAdapter, type MobileOriginated } from '../carriers/smpp/client';
+import { withTestNumbers } from '../carriers/test-numbers';
 import type {
   CarrierAdapter,
   DeliveryReceipt,
@@ -76,7 +77,14 @@ export function createCarriers(
             log: clog,
             callbackUrl: `${publicUrl}/v1/carriers/${c.name}/receipts`,
           });
-    adapters.set(c.name, paced(adapter, c.throughputPerSecond));
+    // Test numbers are answered in front of every carrier, production included: they never leave.
+    adapters.set(
+      c.name,
+      withTestNumbers(paced(adapter, c.throughputPerSecond), {
+        log: clog,
+        onReceipt: (r) => onReceipt(c.name, r),
+      }),
+    );
   }
   return {
     get: (name) => adapters.get(name),

@@ -76,7 +76,14 @@ export interface SendMessageInput {
   /** A sender the client asked for (must belong to one of its pools). */
   sender?: string;
   callbackUrl?: string;
+  /**
+   * Seconds the message may still be handed to a carrier, counted from `sendAt` (else `acceptedAt`);
+   * after that it ends `expired`. The API fills in the purpose's default. Also sent to the carrier
+   * (SMPP `validity_period`) as the time left at submit.
+   */
   validitySeconds?: number;
+  /** Epoch ms of a scheduled send (at most 35 days ahead): the workflow waits durably until then. */
+  sendAt?: number;
   /** SHA-256 of the canonical request, so a reused Idempotency-Key with a different request is told apart (409). */
   requestFingerprint: string;
   /** Epoch ms when the API accepted the message. */

@@ -6,6 +6,10 @@ export const ErrorType = {
   CARRIER_THROTTLED: 'CARRIER_THROTTLED',
   CARRIER_PERMANENT: 'CARRIER_PERMANENT',
   CARRIER_UNAVAILABLE: 'CARRIER_UNAVAILABLE',
+  /** The message's validity ended before it was (fully) submitted: it must not be sent late. */
+  VALIDITY_EXPIRED: 'CARRIER_VALIDITY_EXPIRED',
+  /** The recipient opted out (a carrier's answer, or the opted-out test number): never retried. */
+  RECIPIENT_OPTED_OUT: 'CARRIER_OPTED_OUT',
   NO_SENDER_AVAILABLE: 'NO_SENDER_AVAILABLE',
   /** The message's personal data is gone (purged or erased): nothing left to send. */
   MESSAGE_PURGED: 'MESSAGE_PURGED',
@@ -28,7 +32,9 @@ export const bookkeeping: ActivityOptions = {
 /**
  * One carrier submit: transient errors retry with backoff (throttling after the carrier's own delay),
  * permanent ones and an unreachable carrier fail at once so the workflow fails over to the next carrier.
- * The heartbeat timeout lets a retry start soon after a worker dies mid-submit.
+ * The heartbeat timeout lets a retry start soon after a worker dies mid-submit. A message with a
+ * validity also gets a schedule-to-close timeout ending at its deadline (workflows/sending-controls.ts),
+ * so no retry is even scheduled after it.
  */
 export const carrierSubmit: ActivityOptions = {
   startToCloseTimeout: '2m',
@@ -42,6 +48,8 @@ export const carrierSubmit: ActivityOptions = {
       ErrorType.CARRIER_PERMANENT,
       ErrorType.CARRIER_UNAVAILABLE,
       ErrorType.MESSAGE_PURGED,
+      ErrorType.VALIDITY_EXPIRED,
+      ErrorType.RECIPIENT_OPTED_OUT,
     ],
   },
 };

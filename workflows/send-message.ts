@@ -24,7 +24,16 @@ import {
   type SendMessageInput,
   type StatusEvent,
 } from './definitions';
-import { bookkeeping, carrierSubmit, clientCallback } from './options';
+import { bookkeeping, clientCallback, ErrorType } from './options';
+import { dispatchDeadline } from '../domain/sending-controls';
+import {
+  cutByDeadline,
+  failoverCarriers,
+  isPastDeadline,
+  submitActivity,
+  waitForSendTime,
+  type ReceiptFailoverOptions,
+} from './sending-controls';
 import { isSuppressed, scheduleMessagePurge } from './retention';
 import { holdForVelocity, releaseUnbilledCharge } from './sending-policy';
 
@@ -32,13 +41,14 @@ const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
 const { pickSender } = proxyActivities<PoolActivities>(bookkeeping);
 const { recordStatus } = proxyActivities<BookkeepingActivities>(bookkeeping);
 const { notifyClient } = proxyActivities<BookkeepingActivities>(clientCallback);
-const { submitToCarrier } = proxyActivities<CarrierActivities>(carrierSubmit);
 const { routeCarriers } = proxyLocalActivities<CarrierActivities>({ startToCloseTimeout: '5s' });
 
 /** Options the API sets per message; defaults suit production. */
 export interface SendMessageOptions {
   /** How long to wait for the final delivery receipt after submit. Default 1 hour. */
   receiptTimeoutSeconds?: number;
+  /** Re-dispatch through the next carrier after a failed receipt with a routable error code. Default off. */
+  receiptFailover?: ReceiptFailoverOptions;
 }
 
 /** What the workflow returns when the message reaches a final status. */
@@ -145,11 +155,28 @@ export async function sendMessageWorkflow(
 
   // 2. policy: suppression / opt-out (retention issue), schedule, validity and country velocity
   //    (sending-controls issue). Each lives in its own workflows/*.ts module, called from here.
+  // Scheduled send (workflows/sending-controls.ts): a durable wait, cancellable until it ends.
+  const deadline = dispatchDeadline(meta);
+  if (meta.sendAt !== undefined && meta.sendAt > Date.now()) {
+    step(MessageStatus.SCHEDULED, { detail: `until ${new Date(meta.sendAt).toISOString()}` });
+    await recordStatus({
+      messageId: meta.messageId,
+      status: MessageStatus.SCHEDULED,
+      final: false,
+    });
+    if (await waitForSendTime(meta.sendAt, () => cancelRequested))
+      return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
+  }
+  // Opt-out (workflows/retention.ts), checked after any scheduled wait: the subscriber's choice at send time.
   if (await isSuppressed({ tenant: meta.tenant, purpose: meta.purpose, subscriberToken }))
     return finish(MessageStatus.SUPPRESSED, 'opted_out');
   if (await holdForVelocity(meta, { step, cancelled: () => cancelRequested }))
     return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
   // 3. review: pre-send review (review issue), in workflows/review.ts, called from here.
+
+  // Validity: a message not dispatched in time ends `expired` and is never sent late.
+  const expire = () => finish(MessageStatus.EXPIRED, 'validity_elapsed');
+  if (isPastDeadline(deadline)) return expire();
 
   // 4. pick sender and route.
   let sender: { sender: string; notBefore: number };
@@ -169,54 +196,90 @@ export async function sendMessageWorkflow(
   view.sender = sender.sender;
   const { carriers } = await routeCarriers({ country: meta.country });
   step(MessageStatus.ROUTED, { detail: `sender reserved; ${carriers.length} carrier(s) eligible` });
+  if (deadline !== undefined && sender.notBefore >= deadline) return expire();
   const wait = sender.notBefore - Date.now();
   if (wait > 0 && (await condition(() => cancelRequested, wait)))
     return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
   if (cancelRequested) return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
 
-  // 5. dispatch, failing over carrier by carrier.
+  // 5. dispatch, failing over carrier by carrier; 6. receipt. A failed receipt with a routable
+  //    error code loops back here with the carriers after the one that failed.
   submitted = true;
-  let result: SubmitToCarrierResult | undefined;
-  let carrier: string | undefined;
-  let lastReason = 'no_carrier';
-  for (const candidate of carriers) {
-    view.attempts++;
-    try {
-      result = await submitToCarrier({
-        messageId: meta.messageId,
-        carrier: candidate,
-        sender: sender.sender,
-        validitySeconds: meta.validitySeconds,
-      });
-      carrier = candidate;
-      break;
-    } catch (err) {
-      lastReason = failureType(err) ?? 'submit_failed';
-      log.warn('carrier failed, trying the next', {
-        messageId: meta.messageId,
-        carrier: candidate,
-        reason: lastReason,
-      });
-      if (lastReason === 'MESSAGE_PURGED') break;
+  let candidates = carriers;
+  let redispatches = 0;
+  for (;;) {
+    let result: SubmitToCarrierResult | undefined;
+    let carrier: string | undefined;
+    let lastReason = 'no_carrier';
+    for (const candidate of candidates) {
+      if (isPastDeadline(deadline)) break;
+      view.attempts++;
+      try {
+        result = await submitActivity(deadline)({
+          messageId: meta.messageId,
+          carrier: candidate,
+          sender: sender.sender,
+          validitySeconds: meta.validitySeconds,
+          notAfter: deadline,
+        });
+        carrier = candidate;
+        break;
+      } catch (err) {
+        lastReason = cutByDeadline(err, deadline)
+          ? ErrorType.VALIDITY_EXPIRED
+          : (failureType(err) ?? 'submit_failed');
+        log.warn('carrier failed, trying the next', {
+          messageId: meta.messageId,
+          carrier: candidate,
+          reason: lastReason,
+        });
+        if (
+          lastReason === ErrorType.MESSAGE_PURGED ||
+          lastReason === ErrorType.VALIDITY_EXPIRED ||
+          lastReason === ErrorType.RECIPIENT_OPTED_OUT
+        )
+          break;
+      }
     }
-  }
-  if (!result || !carrier) return finish(MessageStatus.FAILED, lastReason);
-  step(MessageStatus.SUBMITTED, { carrier, detail: `${result.parts} part(s)` });
-  upsertSearchAttributes([{ key: searchAttributes.carrier, value: carrier }]);
+    if (!result || !carrier) {
+      if (lastReason === ErrorType.RECIPIENT_OPTED_OUT)
+        return finish(MessageStatus.SUPPRESSED, 'opted_out');
+      if (lastReason === ErrorType.VALIDITY_EXPIRED || isPastDeadline(deadline)) return expire();
+      return finish(MessageStatus.FAILED, lastReason);
+    }
+    step(MessageStatus.SUBMITTED, { carrier, detail: `${result.parts} part(s)` });
+    upsertSearchAttributes([{ key: searchAttributes.carrier, value: carrier }]);
 
-  // 6. receipt: every part must reach a final state, or the timeout ends the wait.
-  const ids = result.carrierMessageIds;
-  const done = () => ids.every((id) => FINAL_RECEIPTS.has(receipts.get(id)?.status ?? ''));
-  const timeoutMs = (options.receiptTimeoutSeconds ?? 3600) * 1000;
-  if (!(await condition(done, timeoutMs)))
-    return finish(MessageStatus.UNCONFIRMED, 'receipt_timeout');
-  const failed = ids.map((id) => receipts.get(id)!).find((r) => r.status !== 'delivered');
-  if (failed)
-    return finish(
-      MessageStatus.UNDELIVERED,
-      `${failed.status}${failed.errorCode ? `:${failed.errorCode}` : ''}`,
+    // 6. receipt: every part must reach a final state, or the timeout ends the wait.
+    const ids = result.carrierMessageIds;
+    const done = () => ids.every((id) => FINAL_RECEIPTS.has(receipts.get(id)?.status ?? ''));
+    const timeoutMs = (options.receiptTimeoutSeconds ?? 3600) * 1000;
+    if (!(await condition(done, timeoutMs)))
+      return finish(MessageStatus.UNCONFIRMED, 'receipt_timeout');
+    const failed = ids.map((id) => receipts.get(id)!).find((r) => r.status !== 'delivered');
+    if (!failed) return finish(MessageStatus.DELIVERED);
+    const reason = `${failed.status}${failed.errorCode ? `:${failed.errorCode}` : ''}`;
+    const next = failoverCarriers(
+      failed,
+      carrier,
+      candidates,
+      redispatches,
+      options.receiptFailover,
     );
-  return finish(MessageStatus.DELIVERED);
+    if (next.length === 0 || isPastDeadline(deadline))
+      return finish(MessageStatus.UNDELIVERED, reason);
+    // Failover on a failed receipt: the same message id, through the next carrier.
+    redispatches++;
+    step(MessageStatus.ROUTED, { carrier, detail: `failover after ${reason}` });
+    await recordStatus({
+      messageId: meta.messageId,
+      status: MessageStatus.ROUTED,
+      carrier,
+      reason: `failover after ${reason}`,
+      final: false,
+    });
+    candidates = next;
+  }
 }
 
 /** The ApplicationFailure type behind an activity failure (e.g. CARRIER_PERMANENT), if any. */

@@ -7,6 +7,7 @@ import type { CarrierAdapter } from '../../carriers/types';
 import { MessageCipher } from '../../clients/message-cipher';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
+import { testNumberBehaviour } from '../../domain/test-numbers';
 import { ErrorType } from '../../workflows/options';
 import { CircuitBreaker } from './breaker';
 
@@ -22,6 +23,11 @@ export interface SubmitToCarrierInput {
   carrier: string;
   sender: string;
   validitySeconds?: number;
+  /**
+   * Epoch ms after which nothing may be sent (the end of the message's validity): checked before
+   * each try and again right before each part goes on the wire; the carrier is told the time left.
+   */
+  notAfter?: number;
 }
 
 export interface SubmitToCarrierResult {
@@ -30,7 +36,18 @@ export interface SubmitToCarrierResult {
   encoding: 'GSM7' | 'UCS2';
 }
 
-const nonRetryable = new Set<string>([CarrierErrorType.PERMANENT, CarrierErrorType.UNAVAILABLE]);
+const nonRetryable = new Set<string>([
+  CarrierErrorType.PERMANENT,
+  CarrierErrorType.UNAVAILABLE,
+  CarrierErrorType.VALIDITY_EXPIRED,
+  CarrierErrorType.OPTED_OUT,
+]);
+/** Answers about the message, not the carrier's health: they never trip the circuit breaker. */
+const notCarrierFaults = new Set<string>([
+  CarrierErrorType.PERMANENT,
+  CarrierErrorType.VALIDITY_EXPIRED,
+  CarrierErrorType.OPTED_OUT,
+]);
 
 /**
  * Activities that talk to carriers. The number and body are decrypted just in time inside
@@ -67,6 +84,11 @@ export function createCarrierActivities({
      * non-retryable: the workflow fails over), or MESSAGE_PURGED if the ciphertexts are gone.
      */
     async submitToCarrier(input: SubmitToCarrierInput): Promise<SubmitToCarrierResult> {
+      if (input.notAfter !== undefined && Date.now() >= input.notAfter)
+        throw ApplicationFailure.nonRetryable(
+          'the message validity ended before it could be sent',
+          ErrorType.VALIDITY_EXPIRED,
+        );
       const adapter = carriers.get(input.carrier);
       if (!adapter)
         throw ApplicationFailure.nonRetryable(
@@ -128,6 +150,8 @@ export function createCarrierActivities({
             text: text!,
             registeredDelivery: true,
             validitySeconds: input.validitySeconds,
+            notAfter: input.notAfter,
+            attempt: Context.current().info.attempt,
             ackedParts,
           },
           {
@@ -141,7 +165,8 @@ export function createCarrierActivities({
             },
           },
         );
-        breaker.success(input.carrier);
+        // A test number never touched the carrier: it says nothing about the carrier's health.
+        if (testNumberBehaviour(to!) === undefined) breaker.success(input.carrier);
         await db.query(
           `with u as (
              update messages set status = 'submitted', carrier = $2, sender = $3, submitted_at = now(), updated_at = now() where id = $1
@@ -157,7 +182,8 @@ export function createCarrierActivities({
         return result;
       } catch (err) {
         if (!isCarrierError(err)) throw err;
-        if (err.type !== CarrierErrorType.PERMANENT) breaker.failure(input.carrier);
+        if (!notCarrierFaults.has(err.type) && testNumberBehaviour(to!) === undefined)
+          breaker.failure(input.carrier);
         log.warn(
           {
             messageId: input.messageId,

@@ -10,10 +10,10 @@ import { appendAudit } from '../../db/audit';
 import { findCharge, releaseCharge } from '../../db/sending-policy';
 import { fromMicros, toMicros } from '../../domain/sending-policy';
 import { consumeSendQuota, refundSendQuota } from '../../db/quotas';
-import { measure } from '../../domain/encoding';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
 import { regionFor } from '../../domain/regions';
+import { testNumberRecipient } from '../../domain/test-numbers';
 import {
   cancelSignal,
   getStatusQuery,
@@ -26,6 +26,12 @@ import {
 import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
 import { admitSend, dryRunAnswer, dryRunSchema } from '../send-policy';
+import {
+  applySendingControls,
+  sendingControlsAcceptedProperties,
+  sendingControlsProperties,
+  type SendingControlsBody,
+} from '../sending-controls';
 
 export interface MessageRouteDeps {
   config: Config;
@@ -37,14 +43,13 @@ export interface MessageRouteDeps {
 /** The longest message we accept, in segments (a carrier-side limit most networks share). */
 export const MAX_SEGMENTS = 10;
 
-interface SendBody {
+interface SendBody extends SendingControlsBody {
   to: string;
   body: string;
   purpose: Purpose;
   campaign?: string;
   sender?: string;
   callbackUrl?: string;
-  validitySeconds?: number;
   // --- sending policy (api/send-policy.ts) ---
   dryRun?: boolean;
   maxPrice?: number;
@@ -68,7 +73,6 @@ const sendBodySchema = {
     campaign: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
     sender: { type: 'string', pattern: '^(\\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$' },
     callbackUrl: { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 },
-    validitySeconds: { type: 'integer', minimum: 30, maximum: 259200 },
     // --- sending policy (api/send-policy.ts) ---
     dryRun: {
       type: 'boolean',
@@ -81,6 +85,8 @@ const sendBodySchema = {
       maximum: 1000000,
       description: 'Refuse (422) if the message would cost more (segments × price per segment)',
     },
+    // sendAt, validitySeconds, smartEncoding (api/sending-controls.ts)
+    ...sendingControlsProperties,
   },
 } as const;
 
@@ -93,6 +99,7 @@ const acceptedSchema = {
     encoding: { type: 'string', enum: ['GSM7', 'UCS2'] },
     segments: { type: 'integer' },
     price: { type: 'number', nullable: true, description: 'Null: no price known (unpriced)' },
+    ...sendingControlsAcceptedProperties,
   },
 } as const;
 
@@ -156,6 +163,8 @@ function fingerprint(tenant: string, e164: string, b: SendBody): string {
       b.callbackUrl ?? null,
       b.validitySeconds ?? null,
       ...(b.maxPrice === undefined ? [] : [{ maxPrice: b.maxPrice }]),
+      b.sendAt ?? null,
+      b.smartEncoding ?? false,
     ]),
   );
 }
@@ -195,7 +204,8 @@ export async function messageRoutes(
     async (req, reply) => {
       const { tenant } = principalOf(req);
       const b = req.body;
-      const recipient = normalizeRecipient(b.to);
+      // The documented test numbers (domain/test-numbers.ts) first: they are no real subscriber's.
+      const recipient = testNumberRecipient(b.to) ?? normalizeRecipient(b.to);
       if (!recipient.ok) {
         throw new HttpProblem(
           400,
@@ -206,7 +216,10 @@ export async function messageRoutes(
           ['to'],
         );
       }
-      const m = measure(b.body);
+      // Scheduled sends, validity and smart encoding (api/sending-controls.ts).
+      const acceptedAt = Date.now();
+      const controls = applySendingControls(b, acceptedAt);
+      const m = controls.measurement;
       if (m.segments > MAX_SEGMENTS) {
         throw new HttpProblem(
           400,
@@ -227,7 +240,7 @@ export async function messageRoutes(
         purpose: b.purpose,
         segments: m.segments,
         maxPrice: b.maxPrice === undefined ? undefined : toMicros(b.maxPrice),
-        now: Date.now(),
+        now: acceptedAt,
         idempotent: key !== undefined,
       };
       if (b.dryRun) {
@@ -257,12 +270,13 @@ export async function messageRoutes(
         campaign: b.campaign,
         sender: b.sender,
         callbackUrl: b.callbackUrl,
-        validitySeconds: b.validitySeconds,
+        validitySeconds: controls.validitySeconds,
+        sendAt: controls.sendAt,
         requestFingerprint,
-        acceptedAt: Date.now(),
+        acceptedAt,
         policy: { holdUntil: admission.holdUntil, charged: true },
         to: recipient.e164,
-        body: b.body,
+        body: controls.text,
       };
       // The tenant's daily send quota (PostgreSQL, shared by every API process); given back below
       // when no new message starts.
@@ -281,7 +295,16 @@ export async function messageRoutes(
         await temporal.workflow.start('sendMessageWorkflow', {
           workflowId: messageId,
           taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
-          args: [input, { receiptTimeoutSeconds: config.receiptTimeoutSeconds }],
+          args: [
+            input,
+            {
+              receiptTimeoutSeconds: config.receiptTimeoutSeconds,
+              receiptFailover: {
+                errorCodes: [...config.receiptFailover.errorCodes],
+                maxRedispatches: config.receiptFailover.maxRedispatches,
+              },
+            },
+          ],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           typedSearchAttributes: [
@@ -313,6 +336,8 @@ export async function messageRoutes(
           encoding: m.encoding,
           segments: m.segments,
           price,
+          sendAt: controls.accepted.sendAt,
+          segmentsSaved: controls.accepted.segmentsSaved,
         });
       }
       return reply.status(202).send({
@@ -321,6 +346,7 @@ export async function messageRoutes(
         encoding: m.encoding,
         segments: m.segments,
         price,
+        ...controls.accepted,
       });
     },
   );
@@ -452,7 +478,7 @@ export async function messageRoutes(
           'the message has already reached a final status',
         );
       const view = await handle.query(getStatusQuery);
-      if (!['accepted', 'tokenized', 'held', 'routed'].includes(view.status)) {
+      if (!['accepted', 'tokenized', 'scheduled', 'held', 'routed'].includes(view.status)) {
         throw new HttpProblem(
           409,
           'Already submitted',

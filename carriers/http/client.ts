@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { measure } from '../../domain/encoding';
+import { remainingValiditySeconds } from '../../domain/sending-controls';
 import { CarrierError, CarrierErrorType } from '../errors';
 import type {
   CarrierAdapter,
@@ -104,6 +105,12 @@ export function createHttpCarrierAdapter(options: HttpCarrierAdapterOptions): Ca
     const payload: Record<string, unknown> = { to: req.to, from: req.from, text: req.text };
     if (callbackUrl) payload.callbackUrl = callbackUrl;
     if (req.validitySeconds !== undefined) payload.validitySeconds = req.validitySeconds;
+    if (req.notAfter !== undefined) {
+      const now = Date.now();
+      if (now >= req.notAfter)
+        throw new CarrierError(CarrierErrorType.VALIDITY_EXPIRED, name, 'validity ended');
+      payload.validitySeconds = remainingValiditySeconds(req.notAfter, now);
+    }
     payload.registeredDelivery = req.registeredDelivery;
 
     let res: Response;

@@ -1,6 +1,7 @@
 import * as smpp from 'smpp';
 import type { Logger } from 'pino';
 import { decodeSmppPart, reassemble, splitForSmpp, type DecodedPart } from '../../domain/encoding';
+import { remainingValiditySeconds } from '../../domain/sending-controls';
 import {
   CarrierError,
   CarrierErrorType,
@@ -512,11 +513,21 @@ export function createSmppAdapter(options: SmppAdapterOptions): SmppAdapter {
     }
   }
 
-  async function submitPart(fields: Record<string, unknown>): Promise<string> {
+  async function submitPart(fields: Record<string, unknown>, notAfter?: number): Promise<string> {
     await acquireSlot();
     try {
       const conn = current;
       if (!conn || !isBound()) throw unavailable('not bound');
+      if (notAfter !== undefined) {
+        // Never late: checked after the window wait, right before the part goes on the wire.
+        const now = Date.now();
+        if (now >= notAfter)
+          throw new CarrierError(CarrierErrorType.VALIDITY_EXPIRED, name, 'validity ended');
+        fields = {
+          ...fields,
+          validity_period: formatRelativeValidity(remainingValiditySeconds(notAfter, now)),
+        };
+      }
       let pdu: smpp.PDU;
       try {
         pdu = new smpp.PDU('submit_sm', fields);
@@ -580,19 +591,22 @@ export function createSmppAdapter(options: SmppAdapterOptions): SmppAdapter {
         ids.push(acked);
         continue;
       }
-      const carrierMessageId = await submitPart({
-        source_addr_ton: source.ton,
-        source_addr_npi: source.npi,
-        source_addr: source.addr,
-        dest_addr_ton: destination.ton,
-        dest_addr_npi: destination.npi,
-        destination_addr: destination.addr,
-        esm_class: split.esmClass,
-        registered_delivery: req.registeredDelivery ? 1 : 0,
-        validity_period: validity,
-        data_coding: split.dataCoding,
-        short_message: shortMessage,
-      });
+      const carrierMessageId = await submitPart(
+        {
+          source_addr_ton: source.ton,
+          source_addr_npi: source.npi,
+          source_addr: source.addr,
+          dest_addr_ton: destination.ton,
+          dest_addr_npi: destination.npi,
+          destination_addr: destination.addr,
+          esm_class: split.esmClass,
+          registered_delivery: req.registeredDelivery ? 1 : 0,
+          validity_period: validity,
+          data_coding: split.dataCoding,
+          short_message: shortMessage,
+        },
+        req.notAfter,
+      );
       ids.push(carrierMessageId);
       log.debug({ messageId: req.messageId, part: index, carrierMessageId }, 'smpp part acked');
       await hooks?.onPartAcked?.(index, carrierMessageId);

@@ -36,6 +36,8 @@ export interface SmscBehaviour {
   receiptDelayMs: number;
   /** Receipt outcome per destination. Default DELIVRD. */
   receiptOutcome: (destination: string) => ReceiptStat;
+  /** The `err:` code of a receipt that is not DELIVRD/ACCEPTD, per destination. Default `001`. */
+  receiptErrorCode: (destination: string) => string;
   /** Send no receipts at all. Default false. */
   dropReceipts: boolean;
 }
@@ -158,6 +160,7 @@ const DEFAULT_BEHAVIOUR: SmscBehaviour = {
   noSubmitResponse: false,
   receiptDelayMs: 50,
   receiptOutcome: () => 'DELIVRD',
+  receiptErrorCode: () => '001',
   dropReceipts: false,
 };
 
@@ -319,7 +322,10 @@ export async function startSmscSimulator(options: SmscSimulatorOptions): Promise
     const submitDate = smppDate(new Date(part.receivedAt));
     later(b.receiptDelayMs, () => {
       const stat = behaviour.receiptOutcome(part.destination);
-      const err = stat === 'DELIVRD' || stat === 'ACCEPTD' ? '000' : '001';
+      const err =
+        stat === 'DELIVRD' || stat === 'ACCEPTD'
+          ? '000'
+          : behaviour.receiptErrorCode(part.destination);
       const dlvrd = stat === 'DELIVRD' ? '001' : '000';
       const text =
         `id:${part.messageId} sub:001 dlvrd:${dlvrd} submit date:${submitDate} ` +

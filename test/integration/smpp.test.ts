@@ -8,7 +8,7 @@ import {
   type SmppAdapter,
   type SmppAdapterOptions,
 } from '../../carriers/smpp/client';
-import { concatReference } from '../../carriers/smpp/fields';
+import { concatReference, parseRelativeValidity } from '../../carriers/smpp/fields';
 import {
   startSmscSimulator,
   type SmscSimulator,
@@ -426,5 +426,22 @@ describe('SMPP adapter against the SMSC simulator', () => {
     ]) {
       expect(all).not.toContain(secret);
     }
+  });
+
+  it('sends the validity left at submit time, and nothing once the deadline has passed (even after a window wait)', async () => {
+    const s = await sim({ behaviour: { latencyMs: 1500 } });
+    const { smpp: a } = adapter(s.port, { windowSize: 1 });
+    const now = Date.now();
+    // The first holds the only window slot for 1.5 s; the second's deadline passes while it waits.
+    const first = a.submit({ ...base, messageId: 'msg_v1', text: 'one', notAfter: now + 100_000 });
+    const late = carrierError(
+      a.submit({ ...base, messageId: 'msg_v2', text: 'two', notAfter: now + 500 }),
+    );
+    await first;
+    expect((await late).type).toBe(CarrierErrorType.VALIDITY_EXPIRED);
+    expect(s.received.map((r) => r.text)).toEqual(['one']);
+    const left = parseRelativeValidity(s.received[0]!.validityPeriod)!;
+    expect(left).toBeGreaterThan(90);
+    expect(left).toBeLessThanOrEqual(100);
   });
 });

@@ -770,3 +770,105 @@ describe('sendMessageWorkflow', () => {
     });
   });
 });
+
+describe('sending controls', () => {
+  const DAY = 86_400_000;
+
+  test('a send scheduled 30 days ahead waits durably (time skipping), then dispatches', async () => {
+    const { activities, calls } = stubActivities();
+    await withWorker(activities, async (run) => {
+      // The test server's clock, which earlier tests have skipped ahead of the real one.
+      const sendAt = (await env.currentTimeMs()) + 30 * DAY;
+      const handle = await run.start({ sendAt }, { receiptTimeoutSeconds: 60 });
+      await waitForStatus(handle, 'scheduled');
+      expect(calls.submitToCarrier).toEqual([]);
+      // Awaiting the result lets the test server skip the 30 days (and then the receipt timeout).
+      expect(await handle.result()).toMatchObject({ status: 'unconfirmed', carrier: 'alpha' });
+      const view = await handle.query(getStatusQuery);
+      expect(view.history.map((e) => e.status)).toEqual([
+        'accepted',
+        'tokenized',
+        'scheduled',
+        'routed',
+        'submitted',
+        'unconfirmed',
+      ]);
+      const routedAt = Date.parse(view.history.find((e) => e.status === 'routed')!.at);
+      expect(routedAt).toBeGreaterThanOrEqual(sendAt);
+    });
+    expect(calls.recordStatus[0]).toMatchObject({ status: 'scheduled', final: false });
+    expect(calls.submitToCarrier).toHaveLength(1);
+  });
+
+  test('a scheduled send cancelled during its wait is never dispatched', async () => {
+    const { activities, calls } = stubActivities();
+    await withWorker(activities, async (run) => {
+      const handle = await run.start({ sendAt: (await env.currentTimeMs()) + 30 * DAY });
+      await waitForStatus(handle, 'scheduled');
+      await handle.signal(cancelSignal, { reason: 'client' });
+      expect(await handle.result()).toMatchObject({
+        status: 'cancelled',
+        reason: 'cancelled_by_client',
+      });
+    });
+    expect(calls.pickSender).toEqual([]);
+    expect(calls.submitToCarrier).toEqual([]);
+  });
+
+  test('a carrier throttling past the validity: no retry after the deadline, ends expired', async () => {
+    const { activities, calls } = stubActivities({
+      submit: () => {
+        throw ApplicationFailure.create({
+          message: 'alpha: throttled',
+          type: ErrorType.CARRIER_THROTTLED,
+          nextRetryDelay: '5s',
+        });
+      },
+    });
+    const acceptedAt = await env.currentTimeMs();
+    await withWorker(activities, async (run) => {
+      const handle = await run.start({ acceptedAt, validitySeconds: 12 });
+      expect(await handle.result()).toMatchObject({
+        status: 'expired',
+        reason: 'validity_elapsed',
+      });
+    });
+    expect(calls.submitToCarrier.length).toBeGreaterThan(0);
+    // 5 s apart within 12 s: at most 3 tries, all told the deadline.
+    expect(calls.submitToCarrier.length).toBeLessThanOrEqual(3);
+    for (const c of calls.submitToCarrier) expect(c.input.notAfter).toBe(acceptedAt + 12_000);
+  });
+
+  test('a failed receipt with a routable code re-dispatches through the next carrier, once', async () => {
+    const { activities, calls } = stubActivities({ carriers: ['alpha', 'beta', 'gamma'] });
+    await withWorker(activities, async (run) => {
+      const handle = await run.start(
+        {},
+        { receiptFailover: { errorCodes: ['12'], maxRedispatches: 1 } },
+      );
+      await waitForStatus(handle, 'submitted');
+      const first = calls.submitToCarrier[0]!.input;
+      await handle.signal(
+        deliveryReceiptSignal,
+        receipt('alpha', `alpha-${first.messageId}-0`, 'undeliverable', '012'),
+      );
+      for (let i = 0; i < 200 && calls.submitToCarrier.length < 2; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      await waitForStatus(handle, 'submitted');
+      await handle.signal(
+        deliveryReceiptSignal,
+        receipt('beta', `beta-${first.messageId}-0`, 'undeliverable', '012'),
+      );
+      // The limit is one re-dispatch: the second failure is final.
+      expect(await handle.result()).toMatchObject({
+        status: 'undelivered',
+        carrier: 'beta',
+        reason: 'undeliverable:012',
+      });
+    });
+    expect(calls.submitToCarrier.map((c) => [c.input.carrier, c.input.messageId])).toEqual([
+      ['alpha', calls.submitToCarrier[0]!.input.messageId],
+      ['beta', calls.submitToCarrier[0]!.input.messageId],
+    ]);
+  });
+});
