@@ -134,6 +134,9 @@ const schema = z.object({
         .optional(),
     ),
   TEMPORAL_UI_PORT: port(8233),
+  // Human review (reviewer API and page).
+  /** How long a reviewer's claim on a review task lasts; the content is readable only meanwhile. */
+  REVIEW_LEASE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
 });
 
 /** How the app authenticates to Vault: a token, or AppRole credentials it logs in with. */
@@ -196,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     carriers: Object.freeze(e.CARRIERS),
     callbacks: Object.freeze({ signingSecret: e.CALLBACK_SIGNING_SECRET }),
     receiptTimeoutSeconds: e.RECEIPT_TIMEOUT_SECONDS,
+    review: Object.freeze({ leaseSeconds: e.REVIEW_LEASE_SECONDS }),
     publicUrl: e.API_PUBLIC_URL ?? `http://${e.API_HOST}:${e.API_PORT}`,
     vault: Object.freeze({
       addr: (e.VAULT_ADDR ?? `http://${e.STACK_HOST}:${e.VAULT_PORT}`).replace(/\/+$/, ''),

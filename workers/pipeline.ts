@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createBookkeepingActivities } from '../activities/bookkeeping';
 import { createCarrierActivities } from '../activities/carriers';
 import { createPoolActivities } from '../activities/pools';
+import { createReviewActivities } from '../activities/review';
 import { createVaultActivities } from '../activities/vault';
 import { createDbPool } from '../clients/db';
 import { createReceiptRouter } from '../clients/receipt-router';
@@ -59,6 +60,7 @@ export async function createPipelineWorker({
       ...createPoolActivities({ db, log }),
       ...createCarrierActivities({ db, vault, carriers, log }),
       ...createBookkeepingActivities({ db, callbackSecret: config.callbacks.signingSecret, log }),
+      ...createReviewActivities({ db, vault, carriers, log }),
     },
     shutdownGraceTime: '30s',
     dataConverter,

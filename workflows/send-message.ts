@@ -25,6 +25,7 @@ import {
   type StatusEvent,
 } from './definitions';
 import { bookkeeping, carrierSubmit, clientCallback } from './options';
+import { reviewBeforeSend, type ReviewGate } from './review';
 
 const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
 const { pickSender } = proxyActivities<PoolActivities>(bookkeeping);
@@ -37,6 +38,8 @@ const { routeCarriers } = proxyLocalActivities<CarrierActivities>({ startToClose
 export interface SendMessageOptions {
   /** How long to wait for the final delivery receipt after submit. Default 1 hour. */
   receiptTimeoutSeconds?: number;
+  /** The tenant has a review policy (the API checks at acceptance): run the review step. Default false. */
+  review?: boolean;
 }
 
 /** What the workflow returns when the message reaches a final status. */
@@ -77,6 +80,7 @@ export async function sendMessageWorkflow(
   const receipts = new Map<string, DeliveryReceiptSignal>();
   let cancelRequested = false;
   let submitted = false;
+  let review: ReviewGate | undefined;
 
   setHandler(getStatusQuery, () => view);
   setHandler(deliveryReceiptSignal, (r) => {
@@ -107,6 +111,8 @@ export async function sendMessageWorkflow(
       final: FINAL_STATUSES.includes(status),
     });
     await notify(status, reason);
+    if (submitted)
+      await review?.auditAfterDelivery({ status, carrier: view.carrier, sender: view.sender });
     // 7. purge: the retention issue schedules it here.
     return { status, carrier: view.carrier, reason };
   };
@@ -137,7 +143,17 @@ export async function sendMessageWorkflow(
 
   // 2. policy: suppression / opt-out (retention issue), schedule, validity and country velocity
   //    (sending-controls issue). Each lives in its own workflows/*.ts module, called from here.
-  // 3. review: pre-send review (review issue), in workflows/review.ts, called from here.
+  // 3. review: pre-send review (waits for the reviewDecision signal) and post-delivery audits.
+  if (options.review) {
+    review = await reviewBeforeSend({
+      meta,
+      subscriberToken,
+      step,
+      record: (status) => recordStatus({ messageId: meta.messageId, status, final: false }),
+    });
+    if (review.rejected) return finish(MessageStatus.REJECTED_BY_REVIEW, review.reason);
+    if (cancelRequested) return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
+  }
 
   // 4. pick sender and route.
   let sender: { sender: string; notBefore: number };

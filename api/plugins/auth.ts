@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Pool } from 'pg';
+import { appendAudit } from '../../db/audit';
 import { HttpProblem } from './problem';
 
 export const ROLES = ['sender', 'reviewer', 'operator', 'dpo', 'admin'] as const;
@@ -21,8 +22,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Roles allowed on this route; a route without `roles` is public (health, docs, signed webhooks). */
     roles?: readonly Role[];
-    /** Also accept the {@link SESSION_COOKIE} browser session (the Temporal UI's codec fetch). */
-    cookieAuth?: boolean;
+    /**
+     * Also accept a browser session cookie: `true` for the codec server's {@link SESSION_COOKIE}
+     * (the Temporal UI's codec fetch), or the name of another session cookie (the reviewer page's).
+     */
+    cookieAuth?: boolean | string;
   }
   interface FastifyInstance {
     /** Browser sessions opened with an API key (by `authPlugin`). */
@@ -50,7 +54,7 @@ export async function findApiKey(db: Pool, secret: string): Promise<KeyRow | und
   return rows[0];
 }
 
-/** The cookie holding a browser session id; its path is `/codec`, so only routes there see it. */
+/** The cookie holding a codec-server session id; its path is `/codec`, so only routes there see it. */
 export const SESSION_COOKIE = 'codec_session';
 export const SESSION_TTL_MS = 8 * 3_600_000;
 
@@ -117,10 +121,10 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Pool }) =>
     const roles = req.routeOptions.config?.roles;
     if (!roles) return;
     const header = req.headers.authorization;
+    const cookieAuth = req.routeOptions.config.cookieAuth;
+    const cookieName = cookieAuth === true ? SESSION_COOKIE : cookieAuth || undefined;
     const session =
-      header === undefined && req.routeOptions.config.cookieAuth
-        ? cookieValue(req.headers.cookie, SESSION_COOKIE)
-        : undefined;
+      header === undefined && cookieName ? cookieValue(req.headers.cookie, cookieName) : undefined;
     let key: KeyRow | undefined;
     if (session !== undefined) {
       const keyId = app.sessions.keyIdOf(session);
@@ -157,3 +161,75 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Pool }) =>
     req.principal = { keyId: key.id, tenant: key.tenant, roles: key.roles };
   });
 });
+
+/** Where a browser session lives: its cookie, the path that cookie is sent to, and who may open it. */
+export interface BrowserSession {
+  cookie: string;
+  path: string;
+  sameSite: 'Lax' | 'Strict';
+  /** The role the API key must have. */
+  role: Role;
+  /** What the role is for, in refusals: `the codec server`, `the reviewer page`. */
+  what: string;
+  /** Audit action of a sign-in, e.g. `codec.login`. */
+  auditAction: string;
+}
+
+/** The `Set-Cookie` value of a session cookie: HttpOnly, scoped to its path, Secure over HTTPS. */
+export function sessionCookie(
+  req: FastifyRequest,
+  s: BrowserSession,
+  value: string,
+  maxAgeSeconds: number,
+): string {
+  return [
+    `${s.cookie}=${value}`,
+    `Path=${s.path}`,
+    `Max-Age=${maxAgeSeconds}`,
+    'HttpOnly',
+    `SameSite=${s.sameSite}`,
+    ...(req.protocol === 'https' ? ['Secure'] : []),
+  ].join('; ');
+}
+
+/**
+ * Exchanges an API key for a browser session (sign-in routes): checks the key and its role, opens a
+ * session in `app.sessions`, audits the sign-in and sets the HttpOnly cookie. The key never reaches
+ * the browser's storage. Throws 401 for an unknown key, 403 without the role.
+ */
+export async function openBrowserSession(
+  app: FastifyInstance,
+  db: Pool,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  apiKey: string,
+  s: BrowserSession,
+): Promise<{ expiresAt: string }> {
+  const key = await findApiKey(db, apiKey);
+  if (!key) throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
+  if (!key.roles.includes(s.role))
+    throw new HttpProblem(403, 'Forbidden', `${s.what} needs the ${s.role} role`);
+  const session = app.sessions.open(key.id);
+  await appendAudit(db, {
+    actor: `${s.role}:${key.id}`,
+    tenant: key.tenant,
+    action: s.auditAction,
+    subject: null,
+  });
+  reply
+    .header('set-cookie', sessionCookie(req, s, session.id, app.sessions.ttlMs / 1000))
+    .header('cache-control', 'no-store');
+  return { expiresAt: new Date(session.expiresAt).toISOString() };
+}
+
+/** Ends the request's browser session (sign-out routes) and clears its cookie. */
+export function closeBrowserSession(
+  app: FastifyInstance,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  s: BrowserSession,
+): void {
+  const session = cookieValue(req.headers.cookie, s.cookie);
+  if (session) app.sessions.close(session);
+  reply.header('set-cookie', sessionCookie(req, s, '', 0));
+}

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { ulid } from 'ulid';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
+import { findReviewPolicy } from '../../db/review';
 import { measure } from '../../domain/encoding';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
@@ -197,11 +198,13 @@ export async function messageRoutes(
         to: recipient.e164,
         body: b.body,
       };
+      // Messages of tenants without a review policy skip the review step altogether.
+      const review = (await findReviewPolicy(db, tenant, b.campaign)) !== undefined;
       try {
         await temporal.workflow.start('sendMessageWorkflow', {
           workflowId: messageId,
           taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
-          args: [input, { receiptTimeoutSeconds: config.receiptTimeoutSeconds }],
+          args: [input, { receiptTimeoutSeconds: config.receiptTimeoutSeconds, review }],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           typedSearchAttributes: [

@@ -15,6 +15,7 @@ import { installRuntime } from '../../workers/temporal-logging';
 import type { Logger } from 'pino';
 import { newDbPool, silentLog, unique } from './stack';
 import { bundleWorkflows } from '../../workers/bundle';
+import { FINAL_STATUSES } from '../../workflows/definitions';
 
 let bundle: Promise<{ code: string }> | undefined;
 /** The workflow bundle, built once per test file. */
@@ -45,7 +46,7 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-const FINAL = new Set(['delivered', 'undelivered', 'unconfirmed', 'failed', 'cancelled']);
+const FINAL = new Set<string>(FINAL_STATUSES);
 
 /**
  * The whole pipeline in this process, on the real stack: SMPP simulators on ephemeral ports, one
