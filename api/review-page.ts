@@ -189,6 +189,7 @@ export const REVIEW_PAGE_SCRIPT = `'use strict';
     if (!task.ok) { say('Could not read the task: ' + problem(task)); return; }
     say('Task claimed.');
     showTask(task.data);
+    void refreshQueue(false);
   });
 
   const decide = async (verdict) => {
