@@ -8,6 +8,7 @@ import { createReviewActivities } from '../activities/review';
 import { createVaultActivities } from '../activities/vault';
 import { createDbPool } from '../clients/db';
 import { createReceiptRouter } from '../clients/receipt-router';
+import { MessageCipher } from '../clients/message-cipher';
 import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { taskQueueFor, type Region } from '../workflows/definitions';
@@ -39,6 +40,7 @@ export async function createPipelineWorker({
 }): Promise<PipelineWorker> {
   const db = createDbPool(config.database, `sms-worker-${region}`);
   const vault = new VaultClient({ ...config.vault, log });
+  const cipher = new MessageCipher({ vault, ...config.messageSecrets });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   // One codec for the worker and its client: data keys are drawn and cached once per process.
   const { dataConverter } = createDataConverter(config, vault);
@@ -56,11 +58,11 @@ export async function createPipelineWorker({
     taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
-      ...createVaultActivities({ vault, db, log }),
+      ...createVaultActivities({ vault, db, log, cipher }),
       ...createPoolActivities({ db, log }),
-      ...createCarrierActivities({ db, vault, carriers, log }),
+      ...createCarrierActivities({ db, vault, carriers, log, cipher }),
       ...createBookkeepingActivities({ db, callbackSecret: config.callbacks.signingSecret, log }),
-      ...createReviewActivities({ db, vault, carriers, log }),
+      ...createReviewActivities({ db, cipher, carriers, log }),
     },
     shutdownGraceTime: '30s',
     dataConverter,

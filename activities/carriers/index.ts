@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { CarrierErrorType, isCarrierError } from '../../carriers/errors';
 import type { CarrierAdapter } from '../../carriers/types';
+import { MessageCipher } from '../../clients/message-cipher';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import { ErrorType } from '../../workflows/options';
@@ -41,12 +42,15 @@ export function createCarrierActivities({
   carriers,
   log,
   breaker = new CircuitBreaker(),
+  cipher = new MessageCipher({ vault }),
 }: {
   db: Pool;
   vault: VaultClient;
   carriers: CarrierDirectory;
   log: Logger;
   breaker?: CircuitBreaker;
+  /** Opens the number and body; share the worker's one instance so data keys are cached once. */
+  cipher?: MessageCipher;
 }) {
   return {
     /** Carriers eligible for a destination country, in failover order, skipping those whose circuit is open on this worker. */
@@ -113,10 +117,7 @@ export function createCarrierActivities({
         },
       });
       const [to, text] = (
-        await vault.decryptBatch(secrets.transit_key, [
-          secrets.number_ciphertext,
-          secrets.body_ciphertext,
-        ])
+        await cipher.open(secrets.transit_key, [secrets.number_ciphertext, secrets.body_ciphertext])
       ).map((b) => b.toString('utf8'));
       try {
         const result = await adapter.submit(

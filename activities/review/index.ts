@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Pool, PoolClient } from 'pg';
 import { ulid } from 'ulid';
-import type { VaultClient } from '../../clients/vault';
+import type { MessageCipher } from '../../clients/message-cipher';
 import { appendAudit } from '../../db/audit';
 import { findReviewPolicy } from '../../db/review';
 import { maskCodes } from '../../domain/masking';
@@ -92,12 +92,13 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
  */
 export function createReviewActivities({
   db,
-  vault,
+  cipher,
   carriers,
   log,
 }: {
   db: Pool;
-  vault: VaultClient;
+  /** Opens the body; the worker's one instance, shared with dispatch, so data keys are cached once. */
+  cipher: Pick<MessageCipher, 'open'>;
   carriers: ReviewCarrierDirectory;
   log: Logger;
 }) {
@@ -120,7 +121,7 @@ export function createReviewActivities({
       subject: messageId,
       detail: { component: 'review', reason, fields: ['body'] },
     });
-    const [body] = await vault.decryptBatch(secrets.transit_key, [secrets.body_ciphertext]);
+    const [body] = await cipher.open(secrets.transit_key, [secrets.body_ciphertext]);
     return maskCodes(body!.toString('utf8'));
   }
 
