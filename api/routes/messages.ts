@@ -198,8 +198,15 @@ export async function messageRoutes(
         to: recipient.e164,
         body: b.body,
       };
-      // Messages of tenants without a review policy skip the review step altogether.
-      const review = (await findReviewPolicy(db, tenant, b.campaign)) !== undefined;
+      // Messages of tenants without a review policy skip the review step altogether. If the lookup
+      // fails, accepting must not: the workflow's review activity then decides, with retries.
+      const review = await findReviewPolicy(db, tenant, b.campaign).then(
+        (policy) => policy !== undefined,
+        (err: Error) => {
+          req.log.warn({ error: err.name }, 'review policy lookup failed; the workflow will check');
+          return true;
+        },
+      );
       try {
         await temporal.workflow.start('sendMessageWorkflow', {
           workflowId: messageId,
