@@ -15,6 +15,7 @@ import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
+import { privacyRoutes } from './routes/privacy';
 import { reviewRoutes } from './routes/review';
 
 /** What the API needs from the outside world; the process (server.ts) or a test builds these. */
@@ -57,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => poolRoutes(scope, deps));
   await app.register(async (scope) => messageRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));
+  await app.register(async (scope) => privacyRoutes(scope, deps));
   await app.register(async (scope) => reviewRoutes(scope, deps));
   const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
   await app.register(async (scope) =>

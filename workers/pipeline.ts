@@ -4,14 +4,18 @@ import type { Logger } from 'pino';
 import { createBookkeepingActivities } from '../activities/bookkeeping';
 import { createCarrierActivities } from '../activities/carriers';
 import { createPoolActivities } from '../activities/pools';
+import { createPrivacyActivities } from '../activities/privacy';
 import { createReviewActivities } from '../activities/review';
 import { createVaultActivities } from '../activities/vault';
 import { createDbPool } from '../clients/db';
+import { createMoInbox } from '../clients/mo-inbox';
 import { createReceiptRouter } from '../clients/receipt-router';
 import { MessageCipher } from '../clients/message-cipher';
 import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { taskQueueFor, type Region } from '../workflows/definitions';
+import { purgeSweepWorkflowId, type purgeSweepWorkflow } from '../workflows/retention';
 import { createCarriers } from './carriers';
 
 export interface PipelineWorker {
@@ -49,23 +53,46 @@ export async function createPipelineWorker({
   const carriers = createCarriers(config.carriers, {
     log,
     onReceipt: routeReceipt,
+    onMobileOriginated: createMoInbox({ db, vault, keywords: config.optOut.keywords, log }),
     publicUrl: config.publicUrl,
   });
+  const taskQueue = taskQueueFor(region, config.temporal.taskQueuePrefix);
 
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
+    taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
       ...createVaultActivities({ vault, db, log, cipher }),
       ...createPoolActivities({ db, log }),
       ...createCarrierActivities({ db, vault, carriers, log, cipher }),
       ...createBookkeepingActivities({ db, callbackSecret: config.callbacks.signingSecret, log }),
+      ...createPrivacyActivities({
+        db,
+        temporal,
+        log,
+        retentionDefaults: config.retention.defaults,
+        otpExemptDefault: config.optOut.otpExempt,
+      }),
       ...createReviewActivities({ db, cipher, carriers, log }),
     },
     shutdownGraceTime: '30s',
     dataConverter,
+  });
+
+  // The region's purge sweeper: started once, whichever worker comes first (the others find it running).
+  await temporal.workflow.start<typeof purgeSweepWorkflow>('purgeSweepWorkflow', {
+    workflowId: purgeSweepWorkflowId(region, config.temporal.taskQueuePrefix),
+    taskQueue,
+    args: [
+      {
+        region,
+        intervalSeconds: config.retention.sweepIntervalSeconds,
+        batchSize: config.retention.batchSize,
+      },
+    ],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
   });
 
   return {

@@ -1,2 +1,4 @@
 // The workflow bundle's entry point: every workflow the workers register is exported here.
 export { sendMessageWorkflow } from './send-message';
+export { purgeSweepWorkflow } from './retention';
+export { erasureWorkflow } from './erasure';

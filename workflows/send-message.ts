@@ -25,6 +25,7 @@ import {
   type StatusEvent,
 } from './definitions';
 import { bookkeeping, carrierSubmit, clientCallback } from './options';
+import { isSuppressed, scheduleMessagePurge } from './retention';
 import { reviewBeforeSend, type ReviewGate } from './review';
 
 const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
@@ -111,9 +112,14 @@ export async function sendMessageWorkflow(
       final: FINAL_STATUSES.includes(status),
     });
     await notify(status, reason);
+    // 7. purge: due after the tenant's retention; the region's sweeper purges it (workflows/retention.ts).
+    await scheduleMessagePurge({
+      messageId: meta.messageId,
+      tenant: meta.tenant,
+      purpose: meta.purpose,
+    });
     if (submitted)
       await review?.auditAfterDelivery({ status, carrier: view.carrier, sender: view.sender });
-    // 7. purge: the retention issue schedules it here.
     return { status, carrier: view.carrier, reason };
   };
 
@@ -143,6 +149,8 @@ export async function sendMessageWorkflow(
 
   // 2. policy: suppression / opt-out (retention issue), schedule, validity and country velocity
   //    (sending-controls issue). Each lives in its own workflows/*.ts module, called from here.
+  if (await isSuppressed({ tenant: meta.tenant, purpose: meta.purpose, subscriberToken }))
+    return finish(MessageStatus.SUPPRESSED, 'opted_out');
   // 3. review: pre-send review (waits for the reviewDecision signal) and post-delivery audits.
   if (options.review) {
     review = await reviewBeforeSend({

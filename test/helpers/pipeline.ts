@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { newDbPool, silentLog, unique } from './stack';
 import { bundleWorkflows } from '../../workers/bundle';
 import { FINAL_STATUSES } from '../../workflows/definitions';
+import { purgeSweepWorkflowId } from '../../workflows/retention';
 
 let bundle: Promise<{ code: string }> | undefined;
 /** The workflow bundle, built once per test file. */
@@ -221,6 +222,15 @@ export async function startPipeline({
       await app.close();
       for (const w of workers) w.worker.shutdown();
       await Promise.all(running);
+      // The region sweepers this test's workers started would otherwise stay open on dead task queues.
+      await Promise.all(
+        REGIONS.map((region) =>
+          temporal.workflow
+            .getHandle(purgeSweepWorkflowId(region, config.temporal.taskQueuePrefix))
+            .terminate('test finished')
+            .catch(() => undefined),
+        ),
+      );
       await temporal.connection.close();
       await Promise.all(smscs.map((s) => s.close()));
       await http?.close();

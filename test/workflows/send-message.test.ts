@@ -27,6 +27,7 @@ import type {
   SubmitToCarrierResult,
 } from '../../activities/carriers';
 import type { PickSenderInput, PickSenderResult, PoolActivities } from '../../activities/pools';
+import type { PrivacyActivities } from '../../activities/privacy';
 import type { TokenizeMessageInput, VaultActivities } from '../../activities/vault';
 import type { ResolveReviewInput, ReviewActivities, ReviewPlan } from '../../activities/review';
 import { reviewDecisionSignal } from '../../workflows/review-signal';
@@ -58,6 +59,7 @@ type Activities = VaultActivities &
   PoolActivities &
   CarrierActivities &
   BookkeepingActivities &
+  Pick<PrivacyActivities, 'checkSuppression' | 'schedulePurge'> &
   Partial<ReviewActivities>;
 type SubmitBehaviour = (
   input: SubmitToCarrierInput,
@@ -140,6 +142,14 @@ function stubActivities(opts: StubOptions = {}): { activities: Activities; calls
       calls.order.push('notifyClient');
       calls.notifyClient.push(input);
       if (opts.notifyClient) await opts.notifyClient(input);
+    },
+    async checkSuppression() {
+      calls.order.push('checkSuppression');
+      return { suppressed: false };
+    },
+    async schedulePurge(input) {
+      calls.order.push('schedulePurge');
+      return { purgeAfter: input.finishedAt + 86_400_000 };
     },
   };
   return { activities, calls };
@@ -356,10 +366,12 @@ describe('sendMessageWorkflow', () => {
 
     expect(calls.order).toEqual([
       'tokenizeMessage',
+      'checkSuppression',
       'pickSender',
       'routeCarriers',
       'submitToCarrier',
       'recordStatus',
+      'schedulePurge',
     ]);
     // tokenize is the one step that sees the number and the body...
     expect(calls.tokenizeMessage).toEqual([
@@ -398,7 +410,14 @@ describe('sendMessageWorkflow', () => {
         ? [e.activityTaskScheduledEventAttributes.activityType?.name]
         : [],
     );
-    expect(scheduled).toEqual(['tokenizeMessage', 'pickSender', 'submitToCarrier', 'recordStatus']);
+    expect(scheduled).toEqual([
+      'tokenizeMessage',
+      'checkSuppression',
+      'pickSender',
+      'submitToCarrier',
+      'recordStatus',
+      'schedulePurge',
+    ]);
     expect(events.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(1);
   });
 
@@ -655,7 +674,7 @@ describe('sendMessageWorkflow', () => {
       }),
     ]);
     expect(containsPersonalData(calls.notifyClient)).toBe(false);
-    expect(calls.order.slice(-2)).toEqual(['recordStatus', 'notifyClient']);
+    expect(calls.order.slice(-3)).toEqual(['recordStatus', 'notifyClient', 'schedulePurge']);
   });
 
   test('status callback rejected (CALLBACK_REJECTED) → the workflow still completes with its status', async () => {
