@@ -19,6 +19,7 @@ import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
 import { privacyRoutes } from './routes/privacy';
 import { sendingPolicyRoutes } from './routes/sending-policy';
+import { reviewRoutes } from './routes/review';
 
 /** What the API needs from the outside world; the process (server.ts) or a test builds these. */
 export interface AppDeps {
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));
   await app.register(async (scope) => privacyRoutes(scope, deps));
+  await app.register(async (scope) => reviewRoutes(scope, deps));
   const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
   await app.register(async (scope) =>
     carrierReceiptRoutes(scope, { config: deps.config, db: deps.db, routeReceipt }),

@@ -210,6 +210,9 @@ const schema = z.object({
   TEMPORAL_TLS_CERT: optionalString(),
   TEMPORAL_TLS_KEY: optionalString(),
   TEMPORAL_TLS_SERVER_NAME: optionalString(),
+  // Human review (reviewer API and page).
+  /** How long a reviewer's claim on a review task lasts; the content is readable only meanwhile. */
+  REVIEW_LEASE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
 });
 
 function seconds(fallback: number) {
@@ -321,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       errorCodes: e.RECEIPT_FAILOVER_ERROR_CODES,
       maxRedispatches: e.RECEIPT_FAILOVER_MAX_REDISPATCHES,
     }),
+    review: Object.freeze({ leaseSeconds: e.REVIEW_LEASE_SECONDS }),
     publicUrl: e.API_PUBLIC_URL ?? `http://${e.API_HOST}:${e.API_PORT}`,
     vault: Object.freeze({
       addr: (e.VAULT_ADDR ?? `http://${e.STACK_HOST}:${e.VAULT_PORT}`).replace(/\/+$/, ''),

@@ -10,6 +10,7 @@ import { createCarrierActivities } from '../activities/carriers';
 import { createPoolActivities } from '../activities/pools';
 import { createPrivacyActivities } from '../activities/privacy';
 import { createSpendActivities } from '../activities/spend';
+import { createReviewActivities } from '../activities/review';
 import { createVaultActivities } from '../activities/vault';
 import { createDbPool } from '../clients/db';
 import { createMoInbox } from '../clients/mo-inbox';
@@ -80,6 +81,7 @@ export async function createPipelineWorker({
         retentionDefaults: config.retention.defaults,
         otpExemptDefault: config.optOut.otpExempt,
       }),
+      ...createReviewActivities({ db, cipher, carriers, log }),
     },
     shutdownGraceTime: '30s',
     dataConverter,

@@ -36,6 +36,7 @@ import {
 } from './sending-controls';
 import { isSuppressed, scheduleMessagePurge } from './retention';
 import { holdForVelocity, releaseUnbilledCharge } from './sending-policy';
+import { reviewBeforeSend, type ReviewGate } from './review';
 
 const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
 const { pickSender } = proxyActivities<PoolActivities>(bookkeeping);
@@ -49,6 +50,8 @@ export interface SendMessageOptions {
   receiptTimeoutSeconds?: number;
   /** Re-dispatch through the next carrier after a failed receipt with a routable error code. Default off. */
   receiptFailover?: ReceiptFailoverOptions;
+  /** The tenant has a review policy (the API checks at acceptance): run the review step. Default false. */
+  review?: boolean;
 }
 
 /** What the workflow returns when the message reaches a final status. */
@@ -89,6 +92,7 @@ export async function sendMessageWorkflow(
   const receipts = new Map<string, DeliveryReceiptSignal>();
   let cancelRequested = false;
   let submitted = false;
+  let review: ReviewGate | undefined;
 
   setHandler(getStatusQuery, () => view);
   setHandler(deliveryReceiptSignal, (r) => {
@@ -126,6 +130,8 @@ export async function sendMessageWorkflow(
       tenant: meta.tenant,
       purpose: meta.purpose,
     });
+    if (submitted)
+      await review?.auditAfterDelivery({ status, carrier: view.carrier, sender: view.sender });
     return { status, carrier: view.carrier, reason };
   };
 
@@ -172,7 +178,17 @@ export async function sendMessageWorkflow(
     return finish(MessageStatus.SUPPRESSED, 'opted_out');
   if (await holdForVelocity(meta, { step, cancelled: () => cancelRequested }))
     return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
-  // 3. review: pre-send review (review issue), in workflows/review.ts, called from here.
+  // 3. review: pre-send review (waits for the reviewDecision signal) and post-delivery audits.
+  if (options.review) {
+    review = await reviewBeforeSend({
+      meta,
+      subscriberToken,
+      step,
+      record: (status) => recordStatus({ messageId: meta.messageId, status, final: false }),
+    });
+    if (review.rejected) return finish(MessageStatus.REJECTED_BY_REVIEW, review.reason);
+    if (cancelRequested) return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
+  }
 
   // Validity: a message not dispatched in time ends `expired` and is never sent late.
   const expire = () => finish(MessageStatus.EXPIRED, 'validity_elapsed');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Pool } from 'pg';
 import {
@@ -11,6 +11,7 @@ import {
   type KeyRow,
   type Role,
 } from '../../db/api-keys';
+import { appendAudit } from '../../db/audit';
 import { KeyUsageRecorder } from '../../db/key-usage';
 import { HttpProblem } from './problem';
 
@@ -32,8 +33,11 @@ declare module 'fastify' {
     roles?: readonly Role[];
     /** A route anyone may call (health, the codec sign-in, signed webhooks): said explicitly, never by omission. */
     public?: boolean;
-    /** Also accept the {@link SESSION_COOKIE} browser session (the Temporal UI's codec fetch). */
-    cookieAuth?: boolean;
+    /**
+     * Also accept a browser session cookie: `true` for the codec server's {@link SESSION_COOKIE}
+     * (the Temporal UI's codec fetch), or the name of another session cookie (the reviewer page's).
+     */
+    cookieAuth?: boolean | string;
   }
   interface FastifyInstance {
     /** Browser sessions opened with an API key (by `authPlugin`). */
@@ -165,10 +169,10 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
     if (!roles) return;
     const header = req.headers.authorization;
     const fingerprint = clientCertificateFingerprint(req);
+    const cookieAuth = req.routeOptions.config.cookieAuth;
+    const cookieName = cookieAuth === true ? SESSION_COOKIE : cookieAuth || undefined;
     const session =
-      header === undefined && req.routeOptions.config.cookieAuth
-        ? cookieValue(req.headers.cookie, SESSION_COOKIE)
-        : undefined;
+      header === undefined && cookieName ? cookieValue(req.headers.cookie, cookieName) : undefined;
     let key: KeyRow | undefined;
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -225,3 +229,77 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
     await app.keyUsage.record(key.id, key.tenant);
   });
 });
+
+/** Where a browser session lives: its cookie, the path that cookie is sent to, and who may open it. */
+export interface BrowserSession {
+  cookie: string;
+  path: string;
+  sameSite: 'Lax' | 'Strict';
+  /** The role the API key must have. */
+  role: Role;
+  /** What the role is for, in refusals: `the codec server`, `the reviewer page`. */
+  what: string;
+  /** Audit action of a sign-in, e.g. `codec.login`. */
+  auditAction: string;
+}
+
+/** The `Set-Cookie` value of a session cookie: HttpOnly, scoped to its path, Secure over HTTPS. */
+export function sessionCookie(
+  req: FastifyRequest,
+  s: BrowserSession,
+  value: string,
+  maxAgeSeconds: number,
+): string {
+  return [
+    `${s.cookie}=${value}`,
+    `Path=${s.path}`,
+    `Max-Age=${maxAgeSeconds}`,
+    'HttpOnly',
+    `SameSite=${s.sameSite}`,
+    ...(req.protocol === 'https' ? ['Secure'] : []),
+  ].join('; ');
+}
+
+/**
+ * Exchanges an API key for a browser session (sign-in routes): checks the key and its role, opens a
+ * session in `app.sessions`, audits the sign-in and sets the HttpOnly cookie. The key never reaches
+ * the browser's storage. Throws 401 for an unknown key, 403 without the role.
+ */
+export async function openBrowserSession(
+  app: FastifyInstance,
+  db: Pool,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  apiKey: string,
+  s: BrowserSession,
+): Promise<{ expiresAt: string }> {
+  const key = await findApiKey(db, apiKey, req.ip);
+  if (!key) throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
+  if (!key.ipAllowed)
+    throw new HttpProblem(403, 'Forbidden', 'this API key may not be used from this address');
+  if (!key.roles.includes(s.role))
+    throw new HttpProblem(403, 'Forbidden', `${s.what} needs the ${s.role} role`);
+  const session = app.sessions.open(key.id);
+  await appendAudit(db, {
+    actor: `${s.role}:${key.id}`,
+    tenant: key.tenant,
+    action: s.auditAction,
+    subject: null,
+  });
+  reply
+    .header('set-cookie', sessionCookie(req, s, session.id, app.sessions.ttlMs / 1000))
+    .header('cache-control', 'no-store');
+  return { expiresAt: new Date(session.expiresAt).toISOString() };
+}
+
+/** Ends the request's browser session (sign-out routes) and clears its cookie. */
+export function closeBrowserSession(
+  app: FastifyInstance,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  s: BrowserSession,
+): void {
+  const session = cookieValue(req.headers.cookie, s.cookie);
+  if (session) app.sessions.close(session);
+  reply.header('set-cookie', sessionCookie(req, s, '', 0));
+}

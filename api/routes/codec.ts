@@ -8,7 +8,13 @@ import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
 import { maskCodes, NUMBER_MASK, redactFreeText } from '../../domain/masking';
 import { redactNumber } from '../../domain/phone';
-import { findApiKey, principalOf, SESSION_COOKIE, cookieValue } from '../plugins/auth';
+import {
+  closeBrowserSession,
+  openBrowserSession,
+  principalOf,
+  SESSION_COOKIE,
+  type BrowserSession,
+} from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
 
 export interface CodecRouteDeps {
@@ -159,16 +165,15 @@ const unavailable = (err: unknown) =>
     ? err.status >= 500
     : err instanceof Error && ['TypeError', 'AbortError', 'TimeoutError'].includes(err.name);
 
-function sessionCookie(req: FastifyRequest, value: string, maxAgeSeconds: number): string {
-  return [
-    `${SESSION_COOKIE}=${value}`,
-    'Path=/codec',
-    `Max-Age=${maxAgeSeconds}`,
-    'HttpOnly',
-    'SameSite=Lax',
-    ...(req.protocol === 'https' ? ['Secure'] : []),
-  ].join('; ');
-}
+/** The operator's browser session for the Temporal UI's codec fetch. */
+const CODEC_SESSION: BrowserSession = {
+  cookie: SESSION_COOKIE,
+  path: '/codec',
+  sameSite: 'Lax',
+  role: 'operator',
+  what: 'the codec server',
+  auditAction: 'codec.login',
+};
 
 /**
  * The codec server for the Temporal UI and CLI (`POST /codec/decode`, `POST /codec/encode`), with the
@@ -245,35 +250,13 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
         },
       },
     },
-    async (req, reply) => {
-      const key = await findApiKey(db, req.body.apiKey, req.ip);
-      if (!key)
-        throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
-      if (!key.ipAllowed)
-        throw new HttpProblem(403, 'Forbidden', 'this API key may not be used from this address');
-      if (!key.roles.includes('operator'))
-        throw new HttpProblem(403, 'Forbidden', 'the codec server needs the operator role');
-      const session = app.sessions.open(key.id);
-      await appendAudit(db, {
-        actor: `operator:${key.id}`,
-        tenant: key.tenant,
-        action: 'codec.login',
-        subject: null,
-      });
-      return reply
-        .header('set-cookie', sessionCookie(req, session.id, app.sessions.ttlMs / 1000))
-        .header('cache-control', 'no-store')
-        .send({ expiresAt: new Date(session.expiresAt).toISOString() });
-    },
+    async (req, reply) =>
+      reply.send(await openBrowserSession(app, db, req, reply, req.body.apiKey, CODEC_SESSION)),
   );
 
   app.post('/codec/logout', { config: open, schema: { hide: true } }, async (req, reply) => {
-    const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
-    if (session) app.sessions.close(session);
-    return reply
-      .header('set-cookie', sessionCookie(req, '', 0))
-      .code(204)
-      .send();
+    closeBrowserSession(app, req, reply, CODEC_SESSION);
+    return reply.code(204).send();
   });
 
   const route = {

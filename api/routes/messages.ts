@@ -10,6 +10,7 @@ import { appendAudit } from '../../db/audit';
 import { findCharge, releaseCharge } from '../../db/sending-policy';
 import { fromMicros, toMicros } from '../../domain/sending-policy';
 import { consumeSendQuota, refundSendQuota } from '../../db/quotas';
+import { findReviewPolicy } from '../../db/review';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
 import { regionFor } from '../../domain/regions';
@@ -291,6 +292,15 @@ export async function messageRoutes(
           { 'retry-after': String(quota.retryAfterSeconds) },
         );
       }
+      // Messages of tenants without a review policy skip the review step altogether. If the lookup
+      // fails, accepting must not: the workflow's review activity then decides, with retries.
+      const review = await findReviewPolicy(db, tenant, b.campaign).then(
+        (policy) => policy !== undefined,
+        (err: Error) => {
+          req.log.warn({ error: err.name }, 'review policy lookup failed; the workflow will check');
+          return true;
+        },
+      );
       try {
         await temporal.workflow.start('sendMessageWorkflow', {
           workflowId: messageId,
@@ -299,6 +309,7 @@ export async function messageRoutes(
             input,
             {
               receiptTimeoutSeconds: config.receiptTimeoutSeconds,
+              review,
               receiptFailover: {
                 errorCodes: [...config.receiptFailover.errorCodes],
                 maxRedispatches: config.receiptFailover.maxRedispatches,
@@ -478,7 +489,9 @@ export async function messageRoutes(
           'the message has already reached a final status',
         );
       const view = await handle.query(getStatusQuery);
-      if (!['accepted', 'tokenized', 'scheduled', 'held', 'routed'].includes(view.status)) {
+      if (
+        !['accepted', 'tokenized', 'scheduled', 'held', 'in_review', 'routed'].includes(view.status)
+      ) {
         throw new HttpProblem(
           409,
           'Already submitted',

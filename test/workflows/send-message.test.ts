@@ -29,6 +29,8 @@ import type {
 import type { PickSenderInput, PickSenderResult, PoolActivities } from '../../activities/pools';
 import type { PrivacyActivities } from '../../activities/privacy';
 import type { TokenizeMessageInput, VaultActivities } from '../../activities/vault';
+import type { ResolveReviewInput, ReviewActivities, ReviewPlan } from '../../activities/review';
+import { reviewDecisionSignal } from '../../workflows/review-signal';
 import { messageWorkflowId, newMessageId } from '../../domain/ids';
 import {
   cancelSignal,
@@ -57,7 +59,8 @@ type Activities = VaultActivities &
   PoolActivities &
   CarrierActivities &
   BookkeepingActivities &
-  Pick<PrivacyActivities, 'checkSuppression' | 'schedulePurge'>;
+  Pick<PrivacyActivities, 'checkSuppression' | 'schedulePurge'> &
+  Partial<ReviewActivities>;
 type SubmitBehaviour = (
   input: SubmitToCarrierInput,
   attempt: number,
@@ -870,5 +873,80 @@ describe('sending controls', () => {
       ['alpha', calls.submitToCarrier[0]!.input.messageId],
       ['beta', calls.submitToCarrier[0]!.input.messageId],
     ]);
+  });
+});
+
+describe('sendMessageWorkflow with a pre-send review (options.review)', () => {
+  const TASK = 'rev_01JTESTTASK0000000000000000';
+  /** Review stubs: a pre-send plan with a 1-hour SLA; resolveReview returns what the database would. */
+  function reviewStubs(decided?: 'approve' | 'reject') {
+    const resolved: ResolveReviewInput[] = [];
+    const review: Partial<ReviewActivities> = {
+      async planReview(): Promise<ReviewPlan> {
+        return {
+          mode: 'pre_send',
+          trigger: 'sampled',
+          slaSeconds: 3600,
+          defaultDecision: 'reject',
+          taskId: TASK,
+        };
+      },
+      async resolveReview(input) {
+        resolved.push(input);
+        return decided
+          ? { verdict: decided, reasonCode: 'wrong_sender', defaultApplied: false }
+          : { verdict: input.defaultDecision, reasonCode: 'sla_timeout', defaultApplied: true };
+      },
+    };
+    return { review, resolved };
+  }
+
+  test('a reviewer rejects: rejected_by_review, no sender picked, nothing submitted', async () => {
+    const { review, resolved } = reviewStubs('reject');
+    const { activities, calls } = stubActivities();
+    await withWorker({ ...activities, ...review }, async (run) => {
+      const handle = await run.start({}, { review: true });
+      await waitForStatus(handle, 'in_review');
+      await handle.signal(reviewDecisionSignal, {
+        taskId: TASK,
+        verdict: 'reject',
+        reasonCode: 'wrong_sender',
+        note: '',
+      });
+      expect(await handle.result()).toMatchObject({
+        status: 'rejected_by_review',
+        reason: 'review_reject:wrong_sender',
+      });
+    });
+    expect(resolved).toHaveLength(1);
+    expect(calls.pickSender).toHaveLength(0);
+    expect(calls.submitToCarrier).toHaveLength(0);
+    expect(calls.recordStatus.map((r) => r.status)).toEqual(['in_review', 'rejected_by_review']);
+  });
+
+  test('nobody decides: after the SLA (time skipped) the default applies and the history says so', async () => {
+    const { review, resolved } = reviewStubs();
+    const { submit, results } = remembering();
+    const { activities, calls } = stubActivities({ submit });
+    await withWorker({ ...activities, ...review }, async (run) => {
+      const handle = await run.start({}, { review: true });
+      // The default here is reject: the message never reaches a carrier.
+      expect(await handle.result()).toMatchObject({
+        status: 'rejected_by_review',
+        reason: 'review_default_reject',
+      });
+      const view = await handle.query(getStatusQuery);
+      expect(view.history).toContainEqual(
+        expect.objectContaining({
+          status: 'in_review',
+          detail: 'pre-send review: no decision within the SLA: default reject applied',
+        }),
+      );
+    });
+    expect(resolved).toEqual([
+      expect.objectContaining({ taskId: TASK, defaultDecision: 'reject' }),
+    ]);
+    expect(calls.submitToCarrier).toHaveLength(0);
+    expect(results.size).toBe(0);
   });
 });

@@ -1,0 +1,224 @@
+/**
+ * The reviewer page served at `/review`: a static HTML shell, a stylesheet and one small script,
+ * written by hand because the page is three states and five buttons — a framework and a bundler
+ * would be most of the code and all of the supply chain. The HTML holds no data at all: the
+ * script fetches the redacted task as JSON and writes it with `textContent` only, keeps nothing
+ * in storage, and never puts a task in the URL. Every control is a real button, link or form
+ * field, with access keys, and focus moves to what changed.
+ */
+import { REASON_CODES } from '../domain/review';
+
+const REASON_LABELS: Record<(typeof REASON_CODES)[number], string> = {
+  ok: 'OK: right sender, template and rendering',
+  wrong_sender: 'Wrong sender',
+  wrong_template: 'Wrong template',
+  rendering: 'Rendered incorrectly',
+  content_policy: 'Breaks the content policy',
+  other: 'Other (say why in the note)',
+};
+
+export const REVIEW_PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Message review</title>
+<link rel="stylesheet" href="/review/app.css">
+</head>
+<body>
+<header><h1>Message review</h1>
+<p>Access keys (Alt+key, or Alt+Shift+key in Firefox): <kbd>N</kbd> claim next, <kbd>A</kbd> approve,
+<kbd>R</kbd> reject, <kbd>L</kbd> release, <kbd>O</kbd> sign out.</p></header>
+<main>
+<section id="signin" hidden aria-labelledby="signin-title">
+<h2 id="signin-title">Sign in</h2>
+<form id="signin-form">
+<label for="key">Reviewer API key</label>
+<input id="key" type="password" autocomplete="off" required>
+<button type="submit">Sign in</button>
+</form>
+<p class="hint">The key is exchanged for a session cookie the page cannot read; nothing is stored in the browser.</p>
+</section>
+<section id="queue" hidden aria-labelledby="queue-title">
+<h2 id="queue-title">Queue</h2>
+<p id="queue-info"></p>
+<button id="claim" type="button" accesskey="n">Claim next task</button>
+<button id="signout" type="button" accesskey="o">Sign out</button>
+</section>
+<section id="task" hidden aria-labelledby="task-title">
+<h2 id="task-title" tabindex="-1">Task</h2>
+<dl id="fields"></dl>
+<h3>Message, codes masked</h3>
+<pre id="body"></pre>
+<form id="decide">
+<label for="reason">Reason</label>
+<select id="reason">
+${REASON_CODES.map((c) => `<option value="${c}">${REASON_LABELS[c]}</option>`).join('\n')}
+</select>
+<label for="note">Note (optional; codes and numbers are masked before it is kept)</label>
+<textarea id="note" maxlength="500" rows="3"></textarea>
+<div class="actions">
+<button id="approve" type="button" accesskey="a">Approve</button>
+<button id="reject" type="button" accesskey="r">Reject</button>
+<button id="release" type="button" accesskey="l">Release</button>
+</div>
+</form>
+</section>
+<p id="status" role="status" aria-live="polite"></p>
+</main>
+<script src="/review/app.js"></script>
+</body>
+</html>
+`;
+
+export const REVIEW_PAGE_CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#111}
+label{display:block;margin-top:.75rem;font-weight:600}
+input,select,textarea,button{font:inherit;padding:.4rem}
+input,select,textarea{width:100%;box-sizing:border-box}
+button{margin:.75rem .5rem 0 0;cursor:pointer}
+:focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}
+pre{white-space:pre-wrap;word-break:break-word;background:#f4f4f4;padding:.75rem;border-radius:4px}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
+dt{font-weight:600}dd{margin:0}
+.hint{color:#555;font-size:.9em}
+#status{font-weight:600}
+`;
+
+export const REVIEW_PAGE_SCRIPT = `'use strict';
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const sections = { signin: $('signin'), queue: $('queue'), task: $('task') };
+  let current = null;
+  let expiry = null;
+
+  const say = (text) => { $('status').textContent = text; };
+  const show = (name) => {
+    for (const [k, el] of Object.entries(sections)) el.hidden = k !== name && !(name === 'task' && k === 'queue');
+  };
+  const api = async (method, path, body) => {
+    const res = await fetch('/review/' + path, {
+      method,
+      credentials: 'same-origin',
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = res.status === 204 ? null : await res.json().catch(() => null);
+    return { ok: res.ok, status: res.status, data };
+  };
+  const problem = (r) => (r.data && (r.data.detail || r.data.title)) || 'error ' + r.status;
+
+  const clearTask = () => {
+    current = null;
+    if (expiry) clearTimeout(expiry);
+    expiry = null;
+    $('fields').replaceChildren();
+    $('body').textContent = '';
+    $('note').value = '';
+    $('reason').selectedIndex = 0;
+    sections.task.hidden = true;
+  };
+
+  const refreshQueue = async (focus) => {
+    const r = await api('GET', 'tasks');
+    if (r.status === 401) { clearTask(); show('signin'); if (focus) $('key').focus(); return; }
+    if (!r.ok) { say('Could not load the queue: ' + problem(r)); return; }
+    const free = r.data.tasks.filter((t) => !t.leased).length;
+    $('queue-info').textContent = r.data.tasks.length + ' open task(s), ' + free + ' free to claim.';
+    if (!current) show('queue');
+    if (focus) $('claim').focus();
+  };
+
+  const field = (label, value) => {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = value === null || value === undefined || value === '' ? '—' : String(value);
+    return [dt, dd];
+  };
+
+  const showTask = (t) => {
+    current = t.id;
+    $('task-title').textContent = (t.mode === 'pre_send' ? 'Pre-send review' : 'Post-delivery audit');
+    $('fields').replaceChildren(
+      ...field('Subscriber (pseudonym)', t.pseudonym),
+      ...field('Destination country', t.country),
+      ...field('Carrier', t.carrier),
+      ...field('Sender id', t.senderId || (t.mode === 'pre_send' ? 'assigned from the pool at dispatch' : null)),
+      ...field('Sender signature', t.senderSignature),
+      ...field('Encoding', t.encoding),
+      ...field('Segments', t.segments),
+      ...field('Delivery outcome', t.deliveryOutcome),
+      ...field('Lease ends', new Date(t.leaseExpiresAt).toLocaleTimeString()),
+    );
+    $('body').textContent = t.body;
+    show('task');
+    // The content goes when the lease does.
+    expiry = setTimeout(() => {
+      clearTask();
+      say('The lease ended; the task went back to the queue.');
+      void refreshQueue(true);
+    }, Math.max(0, new Date(t.leaseExpiresAt).getTime() - Date.now()));
+    $('task-title').focus();
+  };
+
+  $('signin-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const key = $('key');
+    const r = await api('POST', 'login', { apiKey: key.value });
+    key.value = '';
+    if (!r.ok) { say('Sign-in failed: ' + problem(r)); key.focus(); return; }
+    say('Signed in.');
+    await refreshQueue(true);
+  });
+
+  $('signout').addEventListener('click', async () => {
+    if (current) await api('POST', 'tasks/' + encodeURIComponent(current) + '/release');
+    clearTask();
+    await api('POST', 'logout');
+    say('Signed out.');
+    show('signin');
+    $('key').focus();
+  });
+
+  $('claim').addEventListener('click', async () => {
+    if (current) { $('task-title').focus(); return; }
+    const claim = await api('POST', 'tasks/claim', {});
+    if (claim.status === 404) { say('No task to claim right now.'); await refreshQueue(true); return; }
+    if (!claim.ok) { say('Could not claim a task: ' + problem(claim)); return; }
+    const task = await api('GET', 'tasks/' + encodeURIComponent(claim.data.taskId));
+    if (!task.ok) { say('Could not read the task: ' + problem(task)); return; }
+    say('Task claimed.');
+    showTask(task.data);
+    void refreshQueue(false);
+  });
+
+  const decide = async (verdict) => {
+    if (!current) return;
+    const reasonCode = $('reason').value;
+    if (verdict === 'reject' && reasonCode === 'ok') {
+      say('Choose a reason for the rejection.');
+      $('reason').focus();
+      return;
+    }
+    const r = await api('POST', 'tasks/' + encodeURIComponent(current) + '/complete', {
+      verdict,
+      reasonCode,
+      note: $('note').value,
+    });
+    clearTask();
+    say(r.ok ? (verdict === 'approve' ? 'Approved.' : 'Rejected.') : 'Not recorded: ' + problem(r));
+    await refreshQueue(true);
+  };
+  $('approve').addEventListener('click', () => void decide('approve'));
+  $('reject').addEventListener('click', () => void decide('reject'));
+  $('release').addEventListener('click', async () => {
+    if (!current) return;
+    await api('POST', 'tasks/' + encodeURIComponent(current) + '/release');
+    clearTask();
+    say('Released: the task is back in the queue.');
+    await refreshQueue(true);
+  });
+
+  void refreshQueue(true);
+})();
+`;
