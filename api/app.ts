@@ -15,6 +15,8 @@ import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
+import { createApiMetrics, metricsRoutes } from './routes/metrics';
+import type { Metrics } from '../clients/metrics';
 
 /** What the API needs from the outside world; the process (server.ts) or a test builds these. */
 export interface AppDeps {
@@ -25,6 +27,8 @@ export interface AppDeps {
   vault: VaultClient;
   /** The payload codec of this process's Temporal client; the codec server decodes with it. */
   codec: VaultPayloadCodec;
+  /** The API's metrics (`createApiMetrics`); created here when not given. */
+  metrics?: Metrics;
 }
 
 /**
@@ -51,10 +55,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { db: deps.db });
+  const metrics = deps.metrics ?? createApiMetrics(deps.db);
+  await metricsRoutes(app, { metrics, db: deps.db });
 
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
-  await app.register(async (scope) => messageRoutes(scope, deps));
+  await app.register(async (scope) => messageRoutes(scope, { ...deps, metrics }));
   await app.register(async (scope) => codecRoutes(scope, deps));
   const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
   await app.register(async (scope) =>

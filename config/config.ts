@@ -134,6 +134,26 @@ const schema = z.object({
         .optional(),
     ),
   TEMPORAL_UI_PORT: port(8233),
+  // --- Operations: metrics, anomaly detection, per-region services -----------------------------
+  /** Port of each worker's `/metrics` (0 = any free port; one worker per host on the default). */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_HOST: host('127.0.0.1'),
+  /** Where the Temporal SDK's own Prometheus exporter listens (host:port); the worker's `/metrics` includes it. Empty = off. */
+  TEMPORAL_SDK_METRICS_ADDRESS: z
+    .string()
+    .regex(/^([^:\s]+:\d+)?$/, 'expected host:port or empty')
+    .default('127.0.0.1:9465'),
+  /** How often the anomaly detector's Temporal Schedule runs. */
+  ANOMALY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Optional webhook each anomaly alert is POSTed to (JSON, signed like status callbacks). */
+  ANOMALY_WEBHOOK_URL: optionalString().pipe(z.url().optional()),
+  /** Per-region Vault and PostgreSQL, for regions whose data must stay on their own services. */
+  VAULT_ADDR_GLOBAL: optionalString().pipe(z.url().optional()),
+  VAULT_ADDR_EU: optionalString().pipe(z.url().optional()),
+  VAULT_ADDR_CN: optionalString().pipe(z.url().optional()),
+  DATABASE_URL_GLOBAL: optionalString().pipe(z.url().optional()),
+  DATABASE_URL_EU: optionalString().pipe(z.url().optional()),
+  DATABASE_URL_CN: optionalString().pipe(z.url().optional()),
 });
 
 /** How the app authenticates to Vault: a token, or AppRole credentials it logs in with. */
@@ -207,6 +227,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     database: Object.freeze({
       url: e.DATABASE_URL ?? `postgres://sms:sms@${e.STACK_HOST}:${e.STACK_POSTGRES_PORT}/sms`,
       poolSize: e.DATABASE_POOL_SIZE,
+    }),
+    metrics: Object.freeze({
+      host: e.METRICS_HOST,
+      workerPort: e.WORKER_METRICS_PORT,
+      sdkAddress: e.TEMPORAL_SDK_METRICS_ADDRESS || undefined,
+    }),
+    anomaly: Object.freeze({
+      intervalSeconds: e.ANOMALY_INTERVAL_SECONDS,
+      webhookUrl: e.ANOMALY_WEBHOOK_URL,
+    }),
+    /** Per-region overrides of the Vault address and database URL (unset = the shared ones). */
+    regions: Object.freeze({
+      global: Object.freeze({ vaultAddr: e.VAULT_ADDR_GLOBAL, databaseUrl: e.DATABASE_URL_GLOBAL }),
+      eu: Object.freeze({ vaultAddr: e.VAULT_ADDR_EU, databaseUrl: e.DATABASE_URL_EU }),
+      cn: Object.freeze({ vaultAddr: e.VAULT_ADDR_CN, databaseUrl: e.DATABASE_URL_CN }),
     }),
   });
 }

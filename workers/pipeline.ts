@@ -1,21 +1,35 @@
+import { hostname } from 'node:os';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { createAnomalyActivities } from '../activities/anomaly';
 import { createBookkeepingActivities } from '../activities/bookkeeping';
 import { createCarrierActivities } from '../activities/carriers';
 import { createPoolActivities } from '../activities/pools';
 import { createVaultActivities } from '../activities/vault';
-import { createDbPool } from '../clients/db';
+import { createDbPool, observeQueries } from '../clients/db';
+import { createMetrics, vaultObserver, type Metrics } from '../clients/metrics';
 import { createReceiptRouter } from '../clients/receipt-router';
 import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { taskQueueFor, type Region } from '../workflows/definitions';
 import { createCarriers } from './carriers';
+import { startMetricsServer } from './metrics-server';
+import { sdkMetricsUrl } from './temporal-logging';
 
 export interface PipelineWorker {
   worker: Worker;
   /** Vault client of this worker (its request counter feeds the benchmark). */
   vault: VaultClient;
+  /** This worker's Temporal client (same codec as the worker). */
+  temporal: Client;
+  /** This worker's metrics (its own registry). */
+  metrics: Metrics;
+  /** This worker's `/metrics` URL (our series and the Temporal SDK's). */
+  metricsUrl: string;
+  /** The identity this worker polls with, also recorded in the audit rows of its personal-data activities. */
+  identity: string;
   /** Stops polling, waits for in-flight activities, then closes carriers and connections. */
   run(): Promise<void>;
 }
@@ -23,6 +37,8 @@ export interface PipelineWorker {
 /**
  * Wires one region's worker: clients, carrier adapters, activities and the Temporal worker.
  * The only place where activities meet their clients; the process entry and the tests both use it.
+ * The region decides the task queue, the transit key of personal data, and (when configured) the
+ * region's own Vault and database.
  */
 export async function createPipelineWorker({
   config,
@@ -36,8 +52,22 @@ export async function createPipelineWorker({
   /** A prebuilt workflow bundle (bundleWorkflowCode); without it the worker bundles at start-up. */
   workflowBundle?: { code: string };
 }): Promise<PipelineWorker> {
-  const db = createDbPool(config.database, `sms-worker-${region}`);
-  const vault = new VaultClient({ ...config.vault, log });
+  const identity = `sms-worker-${region}/${process.pid}@${hostname()}`;
+  const metrics = createMetrics({ component: `worker-${region}` });
+  const regional = config.regions[region];
+  const db = observeQueries(
+    createDbPool(
+      { ...config.database, url: regional.databaseUrl ?? config.database.url },
+      `sms-worker-${region}`,
+    ),
+    (seconds, ok) => metrics.dbSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds),
+  );
+  const vault = new VaultClient({
+    ...config.vault,
+    addr: regional.vaultAddr ?? config.vault.addr,
+    log,
+    observe: vaultObserver(metrics),
+  });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   // One codec for the worker and its client: data keys are drawn and cached once per process.
   const { dataConverter } = createDataConverter(config, vault);
@@ -48,29 +78,74 @@ export async function createPipelineWorker({
     onReceipt: routeReceipt,
     publicUrl: config.publicUrl,
   });
+  const residency = { region, identity };
 
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
+    identity,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
-      ...createVaultActivities({ vault, db, log }),
+      ...createVaultActivities({ vault, db, log, residency }),
       ...createPoolActivities({ db, log }),
-      ...createCarrierActivities({ db, vault, carriers, log }),
-      ...createBookkeepingActivities({ db, callbackSecret: config.callbacks.signingSecret, log }),
+      ...createCarrierActivities({ db, vault, carriers, log, metrics, residency }),
+      ...createBookkeepingActivities({
+        db,
+        callbackSecret: config.callbacks.signingSecret,
+        log,
+        metrics,
+      }),
+      ...createAnomalyActivities({
+        db,
+        log,
+        webhook: config.anomaly.webhookUrl
+          ? { url: config.anomaly.webhookUrl, secret: config.callbacks.signingSecret }
+          : undefined,
+      }),
+    },
+    interceptors: {
+      activity: [
+        (ctx) => ({
+          inbound: {
+            async execute(input, next) {
+              const activity = ctx.info.activityType;
+              try {
+                const result = await next(input);
+                metrics.activities.inc({ activity, region, outcome: 'ok' });
+                return result;
+              } catch (err) {
+                metrics.activities.inc({ activity, region, outcome: 'error' });
+                throw err;
+              }
+            },
+          },
+        }),
+      ],
     },
     shutdownGraceTime: '30s',
     dataConverter,
+  });
+  const metricsServer = await startMetricsServer({
+    host: config.metrics.host,
+    port: config.metrics.workerPort,
+    registry: metrics.registry,
+    sdkUrl: sdkMetricsUrl(),
+    log,
   });
 
   return {
     worker,
     vault,
+    temporal,
+    metrics,
+    metricsUrl: metricsServer.url,
+    identity,
     async run() {
       try {
         await worker.run();
       } finally {
+        await metricsServer.close();
         await carriers.close();
         await temporal.connection.close();
         await connection.close();

@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow the workers register is exported here.
 export { sendMessageWorkflow } from './send-message';
+export { anomalyDetectionWorkflow } from './anomaly';

@@ -4,6 +4,7 @@ import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import type { Region } from '../../domain/regions';
 import type { SendMessageInput } from '../../workflows/definitions';
+import { assertRegion, type Residency } from '../residency';
 
 /** Transit key names: one data key per region, one HMAC key for subscriber tokens. */
 export const transitKeys = {
@@ -41,18 +42,23 @@ export interface TokenizeMessageResult {
 export function createVaultActivities({
   vault,
   db,
+  residency,
 }: {
   vault: VaultClient;
   db: Pool;
   log: Logger;
+  /** The worker's region and identity: other regions' messages are refused (WRONG_REGION). */
+  residency?: Residency;
 }) {
   return {
     /**
      * Encrypts the number and body in one transit `batch_input` call under the region's key, derives
      * the subscriber token (transit HMAC), and stores the message row, its ciphertexts and its first
      * events in one statement. Idempotent: a retry after success keeps the first row.
+     * @throws ApplicationFailure `WRONG_REGION` when the message belongs to another region than the worker's.
      */
     async tokenizeMessage(input: TokenizeMessageInput): Promise<TokenizeMessageResult> {
+      assertRegion(residency, input.region);
       const key = transitKeys.data(input.region);
       const [[numberCt, bodyCt], [token]] = await Promise.all([
         vault.encryptBatch(key, [Buffer.from(input.to), Buffer.from(input.body)]),
@@ -104,6 +110,7 @@ export function createVaultActivities({
               country: input.country,
               region: input.region,
               segments: input.segments,
+              ...(residency ? { worker: residency.identity } : {}),
             },
           });
         }

@@ -4,6 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
+import type { Metrics } from '../../clients/metrics';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
 import { measure } from '../../domain/encoding';
@@ -26,6 +27,7 @@ export interface MessageRouteDeps {
   config: Config;
   temporal: Client;
   db: Pool;
+  metrics?: Metrics;
 }
 
 /** The longest message we accept, in segments (a carrier-side limit most networks share). */
@@ -133,7 +135,7 @@ function fingerprint(tenant: string, e164: string, b: SendBody): string {
 /** Sending: `POST /v1/messages`, `GET /v1/messages/:id`, `POST /v1/messages/:id/cancel` (role sender, own tenant only). */
 export async function messageRoutes(
   app: FastifyInstance,
-  { config, temporal, db }: MessageRouteDeps,
+  { config, temporal, db, metrics }: MessageRouteDeps,
 ) {
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
@@ -230,6 +232,7 @@ export async function messageRoutes(
           segments: m.segments,
         });
       }
+      metrics?.accepted.inc({ country: recipient.country, purpose: b.purpose, region });
       return reply
         .status(202)
         .send({ id: messageId, status: 'accepted', encoding: m.encoding, segments: m.segments });
