@@ -26,11 +26,27 @@ import {
 } from './definitions';
 import { bookkeeping, carrierSubmit, clientCallback } from './options';
 
-const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
-const { pickSender } = proxyActivities<PoolActivities>(bookkeeping);
-const { recordStatus } = proxyActivities<BookkeepingActivities>(bookkeeping);
-const { notifyClient } = proxyActivities<BookkeepingActivities>(clientCallback);
-const { submitToCarrier } = proxyActivities<CarrierActivities>(carrierSubmit);
+// Summaries are what an operator reads in the Temporal UI's event history: fixed text, never a value.
+const { tokenizeMessage } = proxyActivities<VaultActivities>({
+  ...bookkeeping,
+  summary: 'tokenize: encrypt number and body in the region (Vault transit)',
+});
+const { pickSender } = proxyActivities<PoolActivities>({
+  ...bookkeeping,
+  summary: 'pick sender: reserve a pool number',
+});
+const { recordStatus } = proxyActivities<BookkeepingActivities>({
+  ...bookkeeping,
+  summary: 'record status (PostgreSQL)',
+});
+const { notifyClient } = proxyActivities<BookkeepingActivities>({
+  ...clientCallback,
+  summary: "status callback to the client's URL",
+});
+const { submitToCarrier } = proxyActivities<CarrierActivities>({
+  ...carrierSubmit,
+  summary: 'dispatch: decrypt just in time, submit to the carrier',
+});
 const { routeCarriers } = proxyLocalActivities<CarrierActivities>({ startToCloseTimeout: '5s' });
 
 /** Options the API sets per message; defaults suit production. */
