@@ -143,8 +143,11 @@ const schema = z.object({
     .string()
     .regex(/^([^:\s]+:\d+)?$/, 'expected host:port or empty')
     .default('127.0.0.1:9465'),
-  /** How often the anomaly detector's Temporal Schedule runs. */
-  ANOMALY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /**
+   * How often the anomaly detector's Temporal Schedule runs; 0 = the global worker does not install it.
+   * Default 60, or 0 when TASK_QUEUE_PREFIX is set (test runs must not leave schedules behind).
+   */
+  ANOMALY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
   /** Optional webhook each anomaly alert is POSTed to (JSON, signed like status callbacks). */
   ANOMALY_WEBHOOK_URL: optionalString().pipe(z.url().optional()),
   /** Per-region Vault and PostgreSQL, for regions whose data must stay on their own services. */
@@ -234,7 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       sdkAddress: e.TEMPORAL_SDK_METRICS_ADDRESS || undefined,
     }),
     anomaly: Object.freeze({
-      intervalSeconds: e.ANOMALY_INTERVAL_SECONDS,
+      intervalSeconds: e.ANOMALY_INTERVAL_SECONDS ?? (e.TASK_QUEUE_PREFIX ? 0 : 60),
       webhookUrl: e.ANOMALY_WEBHOOK_URL,
     }),
     /** Per-region overrides of the Vault address and database URL (unset = the shared ones). */

@@ -18,7 +18,7 @@ async function main() {
   const log = createLogger(`worker-${region}`, config.logLevel);
   installRuntime(log, 'INFO', config.metrics.sdkAddress);
   const pipeline = await createPipelineWorker({ config, log, region });
-  if (region === 'global') {
+  if (region === 'global' && config.anomaly.intervalSeconds > 0) {
     const scheduleId = await ensureAnomalySchedule(pipeline.temporal, config);
     log.info({ scheduleId }, 'anomaly detection scheduled');
   }

@@ -15,7 +15,7 @@ export async function ensureAnomalySchedule(
   config: Config,
   {
     scheduleId = `${config.temporal.taskQueuePrefix}${ANOMALY_SCHEDULE_ID}`,
-    intervalSeconds = config.anomaly.intervalSeconds,
+    intervalSeconds = config.anomaly.intervalSeconds || 60,
     input = { detector: scheduleId, firstWindowSeconds: intervalSeconds },
   }: { scheduleId?: string; intervalSeconds?: number; input?: DetectAnomaliesInput } = {},
 ): Promise<string> {
