@@ -5,10 +5,10 @@
  * docs/operators.md shows into docs/images/. Needs the stack up (`npm run stack:up`), `chromium` on
  * PATH and the API's port free (the UI's codec endpoint names it).
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium, uiContext } from '../test/helpers/browser';
 import { loadStackConfig } from '../config/stack';
 import { ROOT_DIR } from '../config/paths';
 import { createApiKey } from './keys';
@@ -66,37 +66,8 @@ async function main() {
     process.stderr.write(`${[...final.values()].map((m) => m.status).join(', ')}\n`);
     const operatorKey = (await createApiKey(p.db, p.tenant, ['operator'])).secret;
 
-    const executablePath = execSync('command -v chromium', { encoding: 'utf8', shell: '/bin/sh' })
-      .toString()
-      .trim();
-    const browser = await chromium.launch({
-      executablePath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-    // The codec settings an operator sets once in the UI (see test/browser/temporal-ui.test.ts).
-    const settings = {
-      endpoint: CODEC,
-      includeCredentials: true,
-      overrideRemoteCodecConfiguration: true,
-    };
-    await context.addInitScript({
-      content: Object.entries(settings)
-        .map(
-          ([k, v]) =>
-            `localStorage.setItem(${JSON.stringify(k)}, ${JSON.stringify(JSON.stringify(v))});`,
-        )
-        .join('\n'),
-    });
+    const browser = await launchChromium();
+    const context = await uiContext(browser, CODEC, { width: 1440, height: 1000 });
     const login = await context.newPage();
     await login.goto(`${CODEC}/login`);
     await login.fill('#k', operatorKey);
