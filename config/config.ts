@@ -121,6 +121,8 @@ const schema = z.object({
     .default('codec-global'),
   /** How long one codec data key encrypts new payloads before a new one is drawn. */
   CODEC_KEY_ROTATION_SECONDS: z.coerce.number().int().min(1).default(3600),
+  /** How long one worker's data key seals new message secrets (number, body) before a new one is drawn. */
+  MESSAGE_KEY_ROTATION_SECONDS: z.coerce.number().int().min(1).default(300),
   /** The API's public base URL, given to HTTP carriers for receipt webhooks. */
   API_PUBLIC_URL: optionalString().pipe(z.url().optional()),
   /** Origins of the Temporal UI allowed to call the codec server (`/codec`) from the browser; comma-separated. */
@@ -216,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         ],
       ),
     }),
+    messageSecrets: Object.freeze({ rotateAfterMs: e.MESSAGE_KEY_ROTATION_SECONDS * 1000 }),
     carriers: Object.freeze(e.CARRIERS),
     callbacks: Object.freeze({ signingSecret: e.CALLBACK_SIGNING_SECRET }),
     receiptTimeoutSeconds: e.RECEIPT_TIMEOUT_SECONDS,

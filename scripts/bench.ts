@@ -1,12 +1,15 @@
 /**
- * `npm run bench -- --messages N --concurrency C [--carrier smpp|http]`
+ * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--no-record]`
  *
  * Brings up (or reuses) the local stack, runs a global-region worker, the API and a carrier
  * simulator (no latency, no errors) in this process, sends N messages through the API with C in
- * flight, and reports throughput, API accept latency, end-to-end latency, Vault requests and
+ * flight (closed loop; with `--rate R`, open loop: one request every 1/R s, still at most C in
+ * flight — run at 80% of a closed-loop run's throughput to measure accept latency below saturation),
+ * and reports throughput, API accept latency, end-to-end latency, Vault requests and
  * database transactions per message, and memory. Then runs the baseline — a no-op workflow of the
  * same shape on the same client, worker settings and server — and reports pipeline ÷ baseline.
- * Results go to bench/results/<date>-<commit>.json and a line in BENCHMARKS.md.
+ * Results go to bench/results/<date>-<commit>-<N>.json and a line in BENCHMARKS.md (not with
+ * `--no-record`, which the smoke test in `npm test` uses).
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -36,6 +39,26 @@ const arg = (name: string, fallback: string) => {
 const N = Number(arg('messages', '1000'));
 const C = Number(arg('concurrency', '50'));
 const carrierKind = arg('carrier', 'smpp');
+const RATE = Number(arg('rate', '0'));
+const RECORD = !process.argv.includes('--no-record');
+
+type Percentiles = { p50: number; p95: number; p99: number };
+interface BenchResult {
+  date: string;
+  commit: string;
+  machine: { cpus: number; cpu?: string; memoryGiB: number };
+  messages: number;
+  concurrency: number;
+  rate?: number;
+  carrier: string;
+  delivered: number;
+  throughput: { pipeline: number; baseline: number; ratio: number };
+  acceptLatencyMs: Percentiles;
+  endToEndMs: { submitted: Percentiles; delivered: Percentiles };
+  vaultRequestsPerMessage: number;
+  dbTransactionsPerMessage: number;
+  memoryMiB: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number };
+}
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -58,12 +81,20 @@ function progress(label: string, done: number, total: number) {
   if (done === total) process.stderr.write('\n');
 }
 
-/** Runs `fn(i)` for i in 0..n-1 with at most `c` in flight. */
-async function pool(n: number, c: number, fn: (i: number) => Promise<void>) {
+/** Runs `fn(i)` for i in 0..n-1 with at most `c` in flight; with `rate` > 0, starts one every 1/rate s at most. */
+async function pool(n: number, c: number, fn: (i: number) => Promise<void>, rate = 0) {
   let next = 0;
+  const t0 = performance.now();
   await Promise.all(
     Array.from({ length: Math.min(c, n) }, async () => {
-      while (next < n) await fn(next++);
+      while (next < n) {
+        const i = next++;
+        if (rate > 0) {
+          const due = t0 + (i * 1000) / rate - performance.now();
+          if (due > 0) await new Promise((r) => setTimeout(r, due));
+        }
+        await fn(i);
+      }
     }),
   );
 }
@@ -165,22 +196,27 @@ async function main() {
   const accept: number[] = [];
   const ids: string[] = [];
   const started = performance.now();
-  await pool(N, C, async (i) => {
-    const t0 = performance.now();
-    const res = await fetch(`${base}/v1/messages`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        to: `+4474009${String(i % 100000).padStart(5, '0')}`,
-        body: `Your code is ${100000 + (i % 900000)}`,
-        purpose: 'otp',
-      }),
-    });
-    accept.push(performance.now() - t0);
-    if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${await res.text()}`);
-    ids.push(((await res.json()) as { id: string }).id);
-    progress('accepted ', ids.length, N);
-  });
+  await pool(
+    N,
+    C,
+    async (i) => {
+      const t0 = performance.now();
+      const res = await fetch(`${base}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          to: `+4474009${String(i % 100000).padStart(5, '0')}`,
+          body: `Your code is ${100000 + (i % 900000)}`,
+          purpose: 'otp',
+        }),
+      });
+      accept.push(performance.now() - t0);
+      if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${await res.text()}`);
+      ids.push(((await res.json()) as { id: string }).id);
+      progress('accepted ', ids.length, N);
+    },
+    RATE,
+  );
   for (;;) {
     const { rows } = await db.query(
       `select count(*)::int as n from messages where tenant = $1 and completed_at is not null`,
@@ -254,7 +290,7 @@ async function main() {
     cwd: ROOT_DIR,
     encoding: 'utf8',
   }).trim();
-  const result = {
+  const result: BenchResult = {
     date: new Date().toISOString(),
     commit,
     machine: {
@@ -264,6 +300,7 @@ async function main() {
     },
     messages: N,
     concurrency: C,
+    rate: RATE || undefined,
     carrier: carrierKind,
     delivered: lat.filter((r) => r.status === 'delivered').length,
     throughput: {
@@ -286,6 +323,21 @@ async function main() {
     },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (RECORD) record(result, commit);
+
+  baseline.shutdown();
+  worker.worker.shutdown();
+  await Promise.all([baselineRun, running]);
+  await app.close();
+  await temporal.connection.close();
+  await connection.close();
+  await smsc.close();
+  await http?.close();
+  await db.end();
+}
+
+/** Writes the result to bench/results/ and appends its line to BENCHMARKS.md. */
+function record(result: BenchResult, commit: string) {
   const dir = join(ROOT_DIR, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(
@@ -302,18 +354,8 @@ async function main() {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 0) : '–');
   appendFileSync(
     md,
-    `| ${result.date.slice(0, 16)} | ${commit} | ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB | ${N} | ${C} | ${carrierKind} | ${f(result.throughput.pipeline)} | ${f(result.throughput.baseline)} | ${f(result.throughput.ratio)} | ${[result.acceptLatencyMs.p50, result.acceptLatencyMs.p95, result.acceptLatencyMs.p99].map(f).join(' / ')} | ${[result.endToEndMs.delivered.p50, result.endToEndMs.delivered.p95, result.endToEndMs.delivered.p99].map(f).join(' / ')} | ${f(result.vaultRequestsPerMessage)} | ${f(result.dbTransactionsPerMessage)} | ${result.memoryMiB.rssBefore}→${result.memoryMiB.rssAfter} |\n`,
+    `| ${result.date.slice(0, 16)} | ${commit} | ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB | ${N} | ${C}${RATE ? ` @ ${RATE}/s` : ''} | ${carrierKind} | ${f(result.throughput.pipeline)} | ${f(result.throughput.baseline)} | ${f(result.throughput.ratio)} | ${[result.acceptLatencyMs.p50, result.acceptLatencyMs.p95, result.acceptLatencyMs.p99].map(f).join(' / ')} | ${[result.endToEndMs.delivered.p50, result.endToEndMs.delivered.p95, result.endToEndMs.delivered.p99].map(f).join(' / ')} | ${f(result.vaultRequestsPerMessage)} | ${f(result.dbTransactionsPerMessage)} | ${result.memoryMiB.rssBefore}→${result.memoryMiB.rssAfter} |\n`,
   );
-
-  baseline.shutdown();
-  worker.worker.shutdown();
-  await Promise.all([baselineRun, running]);
-  await app.close();
-  await temporal.connection.close();
-  await connection.close();
-  await smsc.close();
-  await http?.close();
-  await db.end();
 }
 
 main().catch((err: Error) => {

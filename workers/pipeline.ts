@@ -11,6 +11,7 @@ import { createVaultActivities } from '../activities/vault';
 import { createDbPool, observeQueries } from '../clients/db';
 import { createMetrics, vaultObserver, type Metrics } from '../clients/metrics';
 import { createReceiptRouter } from '../clients/receipt-router';
+import { MessageCipher } from '../clients/message-cipher';
 import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { taskQueueFor, type Region } from '../workflows/definitions';
@@ -68,6 +69,7 @@ export async function createPipelineWorker({
     log,
     observe: vaultObserver(metrics),
   });
+  const cipher = new MessageCipher({ vault, ...config.messageSecrets });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   // One codec for the worker and its client: data keys are drawn and cached once per process.
   const { dataConverter } = createDataConverter(config, vault);
@@ -87,9 +89,9 @@ export async function createPipelineWorker({
     identity,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
-      ...createVaultActivities({ vault, db, log, residency }),
+      ...createVaultActivities({ vault, db, log, cipher, residency }),
       ...createPoolActivities({ db, log }),
-      ...createCarrierActivities({ db, vault, carriers, log, metrics, residency }),
+      ...createCarrierActivities({ db, vault, carriers, log, cipher, metrics, residency }),
       ...createBookkeepingActivities({
         db,
         callbackSecret: config.callbacks.signingSecret,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { CarrierErrorType, isCarrierError } from '../../carriers/errors';
 import type { CarrierAdapter } from '../../carriers/types';
+import { MessageCipher } from '../../clients/message-cipher';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import { ErrorType } from '../../workflows/options';
@@ -45,6 +46,7 @@ export function createCarrierActivities({
   carriers,
   log,
   breaker = new CircuitBreaker(),
+  cipher = new MessageCipher({ vault }),
   metrics,
   residency,
 }: {
@@ -53,6 +55,8 @@ export function createCarrierActivities({
   carriers: CarrierDirectory;
   log: Logger;
   breaker?: CircuitBreaker;
+  /** Opens the number and body; share the worker's one instance so data keys are cached once. */
+  cipher?: MessageCipher;
   metrics?: Metrics;
   /** The worker's region and identity: it decrypts only under its region's transit key. */
   residency?: Residency;
@@ -135,10 +139,7 @@ export function createCarrierActivities({
         },
       });
       const [to, text] = (
-        await vault.decryptBatch(secrets.transit_key, [
-          secrets.number_ciphertext,
-          secrets.body_ciphertext,
-        ])
+        await cipher.open(secrets.transit_key, [secrets.number_ciphertext, secrets.body_ciphertext])
       ).map((b) => b.toString('utf8'));
       const started = process.hrtime.bigint();
       let acknowledged = false;

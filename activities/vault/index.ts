@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
+import { MessageCipher } from '../../clients/message-cipher';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import type { Region } from '../../domain/regions';
@@ -42,18 +43,22 @@ export interface TokenizeMessageResult {
 export function createVaultActivities({
   vault,
   db,
+  cipher = new MessageCipher({ vault }),
   residency,
 }: {
   vault: VaultClient;
   db: Pool;
   log: Logger;
+  /** Seals the number and body; share the worker's one instance so data keys are cached once. */
+  cipher?: MessageCipher;
   /** The worker's region and identity: other regions' messages are refused (WRONG_REGION). */
   residency?: Residency;
 }) {
   return {
     /**
-     * Encrypts the number and body in one transit `batch_input` call under the region's key, derives
-     * the subscriber token (transit HMAC), and stores the message row, its ciphertexts and its first
+     * Seals the number and body under the region's key (envelope encryption, see MessageCipher: no
+     * Vault round trip on average), derives the subscriber token (transit HMAC, coalesced with
+     * concurrent activities into one `batch_input` call), and stores the message row, its ciphertexts and its first
      * events in one statement. Idempotent: a retry after success keeps the first row.
      * @throws ApplicationFailure `WRONG_REGION` when the message belongs to another region than the worker's.
      */
@@ -61,7 +66,7 @@ export function createVaultActivities({
       assertRegion(residency, input.region);
       const key = transitKeys.data(input.region);
       const [[numberCt, bodyCt], [token]] = await Promise.all([
-        vault.encryptBatch(key, [Buffer.from(input.to), Buffer.from(input.body)]),
+        cipher.seal(key, [Buffer.from(input.to), Buffer.from(input.body)]),
         vault.hmacBatch(transitKeys.subscriberToken, [Buffer.from(input.to)]),
       ]);
       const client = await db.connect();

@@ -8,6 +8,7 @@ import type { Service } from './service';
 export const APP_POLICY = `
 path "transit/encrypt/sms-*"            { capabilities = ["update"] }
 path "transit/decrypt/sms-*"            { capabilities = ["update"] }
+path "transit/datakey/wrapped/sms-*"    { capabilities = ["update"] }
 path "transit/hmac/subscriber-token"    { capabilities = ["update"] }
 path "transit/hmac/subscriber-token/*"  { capabilities = ["update"] }
 path "transit/datakey/wrapped/codec-*"  { capabilities = ["update"] }

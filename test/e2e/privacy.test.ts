@@ -24,10 +24,10 @@ describe('privacy: 200 messages leave no plaintext number or code anywhere', () 
 
   beforeAll(async () => {
     const capture = { write: (s: string) => void lines.push(s) };
-    // Data keys rotate every 2 s, so the run spans several codec keys.
+    // Data keys rotate every 2 s, so the run spans several codec and message-secret keys.
     p = await startPipeline({
       log: createLogger('privacy-e2e', 'debug', capture),
-      env: { CODEC_KEY_ROTATION_SECONDS: '2' },
+      env: { CODEC_KEY_ROTATION_SECONDS: '2', MESSAGE_KEY_ROTATION_SECONDS: '2' },
     });
   });
   afterAll(async () => p?.close());
@@ -100,6 +100,17 @@ describe('privacy: 200 messages leave no plaintext number or code anywhere', () 
     }
     expect(keyIds.size).toBeGreaterThan(1);
 
+    // Message secrets are envelope ciphertexts under several data keys (and both transit key versions).
+    const { rows: sealed } = await p.db.query<{ n: number; keys: number; wrappers: string[] }>(
+      `select count(*)::int as n, count(distinct split_part(number_ciphertext, '.', 2))::int as keys,
+              array_agg(distinct split_part(split_part(number_ciphertext, '.', 2), ':', 2)) as wrappers
+         from message_secrets where message_id = any($1) and number_ciphertext like 'env1.%'`,
+      [ids],
+    );
+    expect(sealed[0]!.n).toBe(200);
+    expect(sealed[0]!.keys).toBeGreaterThan(1);
+    expect(sealed[0]!.wrappers.length).toBeGreaterThan(1);
+
     const needles = messages.flatMap((m) => [
       ...needleVariants(m.to),
       ...codeNeedles(m.body, m.code),
@@ -128,5 +139,5 @@ describe('privacy: 200 messages leave no plaintext number or code anywhere', () 
       { action: 'message.read', n: expect.any(Number) },
     ]);
     expect(rows[1].n).toBeGreaterThanOrEqual(200);
-  });
+  }, 300_000);
 });

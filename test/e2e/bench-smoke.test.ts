@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stack } from '../helpers/stack';
+
+const run = promisify(execFile);
+
+/**
+ * The benchmark is not a timed test, but it must keep working: a 50-message run through the real
+ * stack reports every figure, every message is delivered, and `--no-record` leaves the recorded
+ * results alone. No figure is compared with a threshold here (speed belongs in `npm run bench`).
+ */
+test('npm run bench -- --messages 50 runs end to end and reports every figure', async () => {
+  const benchmarks = readFileSync(join(stack.rootDir, 'BENCHMARKS.md'), 'utf8');
+  const results = readdirSync(join(stack.rootDir, 'bench', 'results'));
+
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(stack.rootDir, 'scripts', 'bench.ts'),
+      '--messages',
+      '50',
+      '--concurrency',
+      '10',
+      '--no-record',
+    ],
+    { cwd: stack.rootDir, env: process.env, maxBuffer: 16 * 1024 * 1024, timeout: 280_000 },
+  );
+  const result = JSON.parse(stdout) as {
+    messages: number;
+    delivered: number;
+    throughput: { pipeline: number; baseline: number; ratio: number };
+    acceptLatencyMs: Record<'p50' | 'p95' | 'p99', number>;
+    endToEndMs: Record<'submitted' | 'delivered', Record<'p50' | 'p95' | 'p99', number>>;
+    vaultRequestsPerMessage: number;
+    dbTransactionsPerMessage: number;
+    memoryMiB: Record<string, number>;
+  };
+
+  expect(result.messages).toBe(50);
+  expect(result.delivered).toBe(50);
+  for (const n of [
+    result.throughput.pipeline,
+    result.throughput.baseline,
+    result.throughput.ratio,
+    result.acceptLatencyMs.p99,
+    result.endToEndMs.submitted.p99,
+    result.endToEndMs.delivered.p99,
+    result.vaultRequestsPerMessage,
+    result.dbTransactionsPerMessage,
+    result.memoryMiB.rssAfter!,
+  ])
+    expect(n).toBeGreaterThan(0);
+  expect(result.acceptLatencyMs.p50).toBeLessThanOrEqual(result.acceptLatencyMs.p99);
+
+  expect(readFileSync(join(stack.rootDir, 'BENCHMARKS.md'), 'utf8')).toBe(benchmarks);
+  expect(readdirSync(join(stack.rootDir, 'bench', 'results'))).toEqual(results);
+}, 300_000);
