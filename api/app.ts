@@ -17,6 +17,7 @@ import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
 import { createApiMetrics, metricsRoutes } from './routes/metrics';
 import type { Metrics } from '../clients/metrics';
+import { privacyRoutes } from './routes/privacy';
 
 /** What the API needs from the outside world; the process (server.ts) or a test builds these. */
 export interface AppDeps {
@@ -62,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => poolRoutes(scope, deps));
   await app.register(async (scope) => messageRoutes(scope, { ...deps, metrics }));
   await app.register(async (scope) => codecRoutes(scope, deps));
+  await app.register(async (scope) => privacyRoutes(scope, deps));
   const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
   await app.register(async (scope) =>
     carrierReceiptRoutes(scope, { config: deps.config, routeReceipt }),

@@ -159,7 +159,38 @@ const schema = z.object({
   DATABASE_URL_GLOBAL: optionalString().pipe(z.url().optional()),
   DATABASE_URL_EU: optionalString().pipe(z.url().optional()),
   DATABASE_URL_CN: optionalString().pipe(z.url().optional()),
+  // --- retention, purge and opt-out (README "Retention, purge and erasure") ---
+  /** Default retention of a finished message's personal data, per purpose; tenants may override. */
+  RETENTION_OTP_SECONDS: seconds(86_400),
+  RETENTION_TRANSACTIONAL_SECONDS: seconds(30 * 86_400),
+  RETENTION_MARKETING_SECONDS: seconds(90 * 86_400),
+  /** How often each region's purge sweeper looks for due messages (when the last batch was not full). */
+  PURGE_SWEEP_INTERVAL_SECONDS: seconds(60),
+  /** Messages one purge activity claims and purges in one transaction. */
+  PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
+  /** Mobile-originated texts that opt the sender out (whole text or first word, case-insensitive). */
+  OPT_OUT_KEYWORDS: z
+    .string()
+    .default('STOP,STOPALL,UNSUBSCRIBE,CANCEL,END,QUIT,OPTOUT,退订,TD')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().max(32)).min(1)),
+  /** Default tenant policy: one-time codes still reach a subscriber who opted out. */
+  OPT_OUT_OTP_EXEMPT: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** How long an erasure waits for the subject's in-flight messages to finish cancelling before it purges them anyway. */
+  ERASURE_CANCEL_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
 });
+
+function seconds(fallback: number) {
+  return z.coerce.number().int().min(1).default(fallback);
+}
 
 /** How the app authenticates to Vault: a token, or AppRole credentials it logs in with. */
 export type VaultAuth =
@@ -229,6 +260,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       timeoutMs: e.VAULT_TIMEOUT_MS,
       /** Undefined when no credentials are configured: the Vault client then refuses to start with a ConfigError. */
       auth: vaultAuth(e),
+    }),
+    retention: Object.freeze({
+      defaults: Object.freeze({
+        otp: e.RETENTION_OTP_SECONDS,
+        transactional: e.RETENTION_TRANSACTIONAL_SECONDS,
+        marketing: e.RETENTION_MARKETING_SECONDS,
+      }),
+      sweepIntervalSeconds: e.PURGE_SWEEP_INTERVAL_SECONDS,
+      batchSize: e.PURGE_BATCH_SIZE,
+      erasureCancelWaitSeconds: e.ERASURE_CANCEL_WAIT_SECONDS,
+    }),
+    optOut: Object.freeze({
+      keywords: Object.freeze(e.OPT_OUT_KEYWORDS),
+      otpExempt: e.OPT_OUT_OTP_EXEMPT,
     }),
     database: Object.freeze({
       url: e.DATABASE_URL ?? `postgres://sms:sms@${e.STACK_HOST}:${e.STACK_POSTGRES_PORT}/sms`,

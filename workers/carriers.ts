@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CarrierDirectory } from '../activities/carriers';
 import { createHttpCarrierAdapter } from '../carriers/http/client';
-import { createSmppAdapter } from '../carriers/smpp/client';
+import { createSmppAdapter, type MobileOriginated } from '../carriers/smpp/client';
 import type {
   CarrierAdapter,
   DeliveryReceipt,
@@ -40,10 +40,13 @@ export function createCarriers(
   {
     log,
     onReceipt,
+    onMobileOriginated,
     publicUrl,
   }: {
     log: Logger;
     onReceipt: (carrier: string, r: DeliveryReceipt) => Promise<void>;
+    /** Mobile-originated messages arriving on SMPP sessions (opt-out keywords). */
+    onMobileOriginated?: (carrier: string, mo: MobileOriginated) => Promise<void>;
     publicUrl: string;
   },
 ): CarrierSet {
@@ -61,6 +64,9 @@ export function createCarriers(
             windowSize: c.windowSize,
             log: clog,
             onReceipt: (r) => onReceipt(c.name, r),
+            ...(onMobileOriginated && {
+              onMobileOriginated: (mo: MobileOriginated) => onMobileOriginated(c.name, mo),
+            }),
           })
         : createHttpCarrierAdapter({
             name: c.name,

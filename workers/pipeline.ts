@@ -7,14 +7,18 @@ import { createAnomalyActivities } from '../activities/anomaly';
 import { createBookkeepingActivities } from '../activities/bookkeeping';
 import { createCarrierActivities } from '../activities/carriers';
 import { createPoolActivities } from '../activities/pools';
+import { createPrivacyActivities } from '../activities/privacy';
 import { createVaultActivities } from '../activities/vault';
 import { createDbPool, observeQueries } from '../clients/db';
 import { createMetrics, vaultObserver, type Metrics } from '../clients/metrics';
+import { createMoInbox } from '../clients/mo-inbox';
 import { createReceiptRouter } from '../clients/receipt-router';
 import { MessageCipher } from '../clients/message-cipher';
 import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { taskQueueFor, type Region } from '../workflows/definitions';
+import { purgeSweepWorkflowId, type purgeSweepWorkflow } from '../workflows/retention';
 import { createCarriers } from './carriers';
 import { startMetricsServer } from './metrics-server';
 import { sdkMetricsUrl } from './temporal-logging';
@@ -78,14 +82,16 @@ export async function createPipelineWorker({
   const carriers = createCarriers(config.carriers, {
     log,
     onReceipt: routeReceipt,
+    onMobileOriginated: createMoInbox({ db, vault, keywords: config.optOut.keywords, log }),
     publicUrl: config.publicUrl,
   });
   const residency = { region, identity };
+  const taskQueue = taskQueueFor(region, config.temporal.taskQueuePrefix);
 
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
+    taskQueue,
     identity,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
@@ -104,6 +110,14 @@ export async function createPipelineWorker({
         webhook: config.anomaly.webhookUrl
           ? { url: config.anomaly.webhookUrl, secret: config.callbacks.signingSecret }
           : undefined,
+      }),
+      ...createPrivacyActivities({
+        db,
+        temporal,
+        log,
+        retentionDefaults: config.retention.defaults,
+        otpExemptDefault: config.optOut.otpExempt,
+        residency,
       }),
     },
     interceptors: {
@@ -134,6 +148,20 @@ export async function createPipelineWorker({
     registry: metrics.registry,
     sdkUrl: sdkMetricsUrl(),
     log,
+  });
+
+  // The region's purge sweeper: started once, whichever worker comes first (the others find it running).
+  await temporal.workflow.start<typeof purgeSweepWorkflow>('purgeSweepWorkflow', {
+    workflowId: purgeSweepWorkflowId(region, config.temporal.taskQueuePrefix),
+    taskQueue,
+    args: [
+      {
+        region,
+        intervalSeconds: config.retention.sweepIntervalSeconds,
+        batchSize: config.retention.batchSize,
+      },
+    ],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
   });
 
   return {

@@ -25,6 +25,7 @@ import {
   type StatusEvent,
 } from './definitions';
 import { bookkeeping, carrierSubmit, clientCallback } from './options';
+import { isSuppressed, scheduleMessagePurge } from './retention';
 
 // Summaries are what an operator reads in the Temporal UI's event history: fixed text, never a value.
 const { tokenizeMessage } = proxyActivities<VaultActivities>({
@@ -123,7 +124,12 @@ export async function sendMessageWorkflow(
       final: FINAL_STATUSES.includes(status),
     });
     await notify(status, reason);
-    // 7. purge: the retention issue schedules it here.
+    // 7. purge: due after the tenant's retention; the region's sweeper purges it (workflows/retention.ts).
+    await scheduleMessagePurge({
+      messageId: meta.messageId,
+      tenant: meta.tenant,
+      purpose: meta.purpose,
+    });
     return { status, carrier: view.carrier, reason };
   };
 
@@ -153,6 +159,8 @@ export async function sendMessageWorkflow(
 
   // 2. policy: suppression / opt-out (retention issue), schedule, validity and country velocity
   //    (sending-controls issue). Each lives in its own workflows/*.ts module, called from here.
+  if (await isSuppressed({ tenant: meta.tenant, purpose: meta.purpose, subscriberToken }))
+    return finish(MessageStatus.SUPPRESSED, 'opted_out');
   // 3. review: pre-send review (review issue), in workflows/review.ts, called from here.
 
   // 4. pick sender and route.

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { MessageCipher } from '../../clients/message-cipher';
+import { SUBSCRIBER_TOKEN_KEY } from '../../clients/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import type { Region } from '../../domain/regions';
@@ -10,7 +11,7 @@ import { assertRegion, type Residency } from '../residency';
 /** Transit key names: one data key per region, one HMAC key for subscriber tokens. */
 export const transitKeys = {
   data: (region: Region) => `sms-${region}`,
-  subscriberToken: 'subscriber-token',
+  subscriberToken: SUBSCRIBER_TOKEN_KEY,
 };
 
 /** The message as the API accepted it, minus what only the workflow needs; `to` and `body` are plaintext, encrypted here and never returned. */

@@ -94,6 +94,12 @@ const messageSchema = {
     createdAt: { type: 'string' },
     submittedAt: { type: 'string', nullable: true },
     completedAt: { type: 'string', nullable: true },
+    purgedAt: {
+      type: 'string',
+      description:
+        'Set once the personal data is purged (retention or erasure); only the billing record remains',
+    },
+    tenant: { type: 'string' },
     history: {
       type: 'array',
       items: {
@@ -261,6 +267,22 @@ export async function messageRoutes(
         [id, tenant],
       );
       const row = rows[0];
+      if (row?.purged_at) {
+        // Purged: only the redacted billing record is left.
+        return {
+          id: row.id,
+          tenant: row.tenant,
+          status: row.status,
+          purpose: row.purpose,
+          country: row.country,
+          segments: row.segments,
+          carrier: row.carrier,
+          createdAt: row.created_at.toISOString(),
+          submittedAt: row.submitted_at?.toISOString() ?? null,
+          completedAt: row.completed_at?.toISOString() ?? null,
+          purgedAt: row.purged_at.toISOString(),
+        };
+      }
       if (row) {
         await appendAudit(db, { actor: keyId, tenant, action: 'message.read', subject: id });
         return {

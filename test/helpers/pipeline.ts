@@ -16,6 +16,8 @@ import { installRuntime } from '../../workers/temporal-logging';
 import type { Logger } from 'pino';
 import { newDbPool, silentLog, unique } from './stack';
 import { bundleWorkflows } from '../../workers/bundle';
+import { FINAL_STATUSES } from '../../workflows/definitions';
+import { purgeSweepWorkflowId } from '../../workflows/retention';
 
 /** A TCP port free right now on 127.0.0.1 (for servers that cannot bind port 0 and report it). */
 export async function freePort(): Promise<number> {
@@ -55,7 +57,7 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-const FINAL = new Set(['delivered', 'undelivered', 'unconfirmed', 'failed', 'cancelled']);
+const FINAL = new Set<string>(FINAL_STATUSES);
 
 /**
  * The whole pipeline in this process, on the real stack: SMPP simulators on ephemeral ports, one
@@ -232,6 +234,15 @@ export async function startPipeline({
       await app.close();
       for (const w of workers) w.worker.shutdown();
       await Promise.all(running);
+      // The region sweepers this test's workers started would otherwise stay open on dead task queues.
+      await Promise.all(
+        REGIONS.map((region) =>
+          temporal.workflow
+            .getHandle(purgeSweepWorkflowId(region, config.temporal.taskQueuePrefix))
+            .terminate('test finished')
+            .catch(() => undefined),
+        ),
+      );
       await temporal.connection.close();
       await Promise.all(smscs.map((s) => s.close()));
       await http?.close();

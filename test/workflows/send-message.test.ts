@@ -27,6 +27,7 @@ import type {
   SubmitToCarrierResult,
 } from '../../activities/carriers';
 import type { PickSenderInput, PickSenderResult, PoolActivities } from '../../activities/pools';
+import type { PrivacyActivities } from '../../activities/privacy';
 import type { TokenizeMessageInput, VaultActivities } from '../../activities/vault';
 import { messageWorkflowId, newMessageId } from '../../domain/ids';
 import {
@@ -52,7 +53,11 @@ const BODY = `Your Acme verification code is ${CODE}. It expires in 10 minutes.`
 const TOKEN = 'sub_tok_5f2c9e';
 const SENDER = '+447700900555';
 
-type Activities = VaultActivities & PoolActivities & CarrierActivities & BookkeepingActivities;
+type Activities = VaultActivities &
+  PoolActivities &
+  CarrierActivities &
+  BookkeepingActivities &
+  Pick<PrivacyActivities, 'checkSuppression' | 'schedulePurge'>;
 type SubmitBehaviour = (
   input: SubmitToCarrierInput,
   attempt: number,
@@ -134,6 +139,14 @@ function stubActivities(opts: StubOptions = {}): { activities: Activities; calls
       calls.order.push('notifyClient');
       calls.notifyClient.push(input);
       if (opts.notifyClient) await opts.notifyClient(input);
+    },
+    async checkSuppression() {
+      calls.order.push('checkSuppression');
+      return { suppressed: false };
+    },
+    async schedulePurge(input) {
+      calls.order.push('schedulePurge');
+      return { purgeAfter: input.finishedAt + 86_400_000 };
     },
   };
   return { activities, calls };
@@ -350,10 +363,12 @@ describe('sendMessageWorkflow', () => {
 
     expect(calls.order).toEqual([
       'tokenizeMessage',
+      'checkSuppression',
       'pickSender',
       'routeCarriers',
       'submitToCarrier',
       'recordStatus',
+      'schedulePurge',
     ]);
     // tokenize is the one step that sees the number and the body...
     expect(calls.tokenizeMessage).toEqual([
@@ -392,7 +407,14 @@ describe('sendMessageWorkflow', () => {
         ? [e.activityTaskScheduledEventAttributes.activityType?.name]
         : [],
     );
-    expect(scheduled).toEqual(['tokenizeMessage', 'pickSender', 'submitToCarrier', 'recordStatus']);
+    expect(scheduled).toEqual([
+      'tokenizeMessage',
+      'checkSuppression',
+      'pickSender',
+      'submitToCarrier',
+      'recordStatus',
+      'schedulePurge',
+    ]);
     expect(events.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(1);
   });
 
@@ -649,7 +671,7 @@ describe('sendMessageWorkflow', () => {
       }),
     ]);
     expect(containsPersonalData(calls.notifyClient)).toBe(false);
-    expect(calls.order.slice(-2)).toEqual(['recordStatus', 'notifyClient']);
+    expect(calls.order.slice(-3)).toEqual(['recordStatus', 'notifyClient', 'schedulePurge']);
   });
 
   test('status callback rejected (CALLBACK_REJECTED) → the workflow still completes with its status', async () => {

@@ -1,0 +1,280 @@
+/**
+ * Retention, purge, suppression and erasure activities. They run on the message's region task queue
+ * (the workflows that call them are started there): a purge touches personal data.
+ */
+import { assertRegion, type Residency } from '../residency';
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { Pool, PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import { appendAudit, appendAuditBatch } from '../../db/audit';
+import {
+  claimDuePurges,
+  isSuppressed,
+  purgeMessageRows,
+  retentionSeconds,
+  subjectMessageIds,
+  type RetentionDefaults,
+} from '../../db/privacy';
+import {
+  cancelSignal,
+  getStatusQuery,
+  MessageStatus,
+  type Purpose,
+  type Region,
+} from '../../workflows/definitions';
+
+export interface CheckSuppressionInput {
+  tenant: string;
+  purpose: Purpose;
+  /** Keyed HMAC of the recipient; never logged. */
+  subscriberToken: string;
+}
+
+export interface SchedulePurgeInput {
+  messageId: string;
+  tenant: string;
+  purpose: Purpose;
+  /** Epoch ms the message reached its final status (workflow time). */
+  finishedAt: number;
+}
+
+export interface PurgeDueMessagesInput {
+  region: Region;
+  /** Epoch ms: messages whose purge_after is at or before this are due (workflow time). */
+  now: number;
+  limit: number;
+}
+
+export interface EraseMessagesInput {
+  erasureId: string;
+  messageIds: string[];
+}
+
+/** gRPC NOT_FOUND: the workflow execution (or its history) is already gone. */
+const GRPC_NOT_FOUND = 5;
+
+/** What the privacy activities need: PostgreSQL, a Temporal client (history deletion, cancel signals), the retention defaults. */
+export interface PrivacyActivityDeps {
+  db: Pool;
+  temporal: Client;
+  log: Logger;
+  retentionDefaults: RetentionDefaults;
+  otpExemptDefault: boolean;
+  /** The worker's region and identity: a sweep of another region is refused (WRONG_REGION). */
+  residency?: Residency;
+}
+
+async function inTransaction<T>(db: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    await client.query('begin');
+    const out = await fn(client);
+    await client.query('commit');
+    return out;
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Activities of retention, purge, opt-out suppression and erasure. */
+export function createPrivacyActivities({
+  db,
+  temporal,
+  log,
+  retentionDefaults,
+  otpExemptDefault,
+  residency,
+}: PrivacyActivityDeps) {
+  /** Deletes a message workflow's history (terminating it if it still runs). Idempotent: already gone is fine. */
+  async function deleteHistory(workflowId: string): Promise<void> {
+    try {
+      await temporal.workflowService.deleteWorkflowExecution({
+        namespace: temporal.options.namespace,
+        workflowExecution: { workflowId },
+      });
+    } catch (err) {
+      if ((err as { code?: number }).code !== GRPC_NOT_FOUND) throw err;
+    }
+  }
+
+  /**
+   * The purge of some messages, in one transaction: histories first (a failure rolls the rows back
+   * and the retry repeats it all), then the rows, then one audit entry per message purged now.
+   */
+  async function purge(
+    client: PoolClient,
+    messageIds: readonly string[],
+    reason: 'retention' | 'erasure',
+    erasureId?: string,
+  ): Promise<number> {
+    for (const id of messageIds) {
+      await deleteHistory(id);
+      Context.current().heartbeat();
+    }
+    const purged = await purgeMessageRows(client, messageIds, reason);
+    await appendAuditBatch(
+      client,
+      purged.map((m) => ({
+        actor: 'system:worker',
+        tenant: m.tenant,
+        action: 'message.purged',
+        subject: m.id,
+        detail: erasureId ? { reason, erasureId } : { reason },
+      })),
+    );
+    return purged.length;
+  }
+
+  return {
+    /** Step 2 of a message: is the subscriber on the tenant's suppression list (otp exempt by tenant policy)? */
+    async checkSuppression(input: CheckSuppressionInput): Promise<{ suppressed: boolean }> {
+      return { suppressed: await isSuppressed(db, { ...input, otpExemptDefault }) };
+    },
+
+    /**
+     * Records when a finished message is due for purge: finishedAt + the tenant's retention for its
+     * purpose. The region's sweeper purges it then. Idempotent; a purged message stays purged.
+     */
+    async schedulePurge(input: SchedulePurgeInput): Promise<{ purgeAfter: number }> {
+      const seconds = await retentionSeconds(db, input.tenant, input.purpose, retentionDefaults);
+      const purgeAfter = input.finishedAt + seconds * 1000;
+      await db.query(`update messages set purge_after = $2 where id = $1 and purged_at is null`, [
+        input.messageId,
+        new Date(purgeAfter),
+      ]);
+      return { purgeAfter };
+    },
+
+    /**
+     * One sweep batch: claims up to `limit` due messages of the region (`FOR UPDATE SKIP LOCKED`, so
+     * sweepers never collide), deletes their workflow histories and personal rows, keeps the
+     * redacted billing record, and audits each purge. Returns how many it purged.
+     */
+    async purgeDueMessages(input: PurgeDueMessagesInput): Promise<{ purged: number }> {
+      assertRegion(residency, input.region);
+      const purged = await inTransaction(db, async (client) => {
+        const ids = await claimDuePurges(client, input.region, new Date(input.now), input.limit);
+        return purge(client, ids, 'retention');
+      });
+      if (purged) log.info({ region: input.region, purged }, 'retention purge');
+      return { purged };
+    },
+
+    /** A page of the subject's messages that still hold personal data. */
+    async findSubjectMessages(input: {
+      tenant: string;
+      subscriberToken: string;
+      limit: number;
+    }): Promise<{ messageIds: string[] }> {
+      return {
+        messageIds: await subjectMessageIds(db, input.tenant, input.subscriberToken, input.limit),
+      };
+    },
+
+    /** Sends the cancel signal to those of the messages whose workflow still runs; returns how many it reached. */
+    async cancelMessages(input: EraseMessagesInput): Promise<{ signalled: number }> {
+      let signalled = 0;
+      for (const id of input.messageIds) {
+        try {
+          await temporal.workflow.getHandle(id).signal(cancelSignal, { reason: 'erasure' });
+          signalled++;
+        } catch (err) {
+          if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+        }
+        Context.current().heartbeat();
+      }
+      return { signalled };
+    },
+
+    /**
+     * Waits (polling, heartbeating) until none of the messages' workflows runs any more, or
+     * `timeoutSeconds` passed. Messages already submitted are not waited for: they ignore the cancel
+     * and wait for their receipt; the purge's history deletion ends them.
+     */
+    async waitForMessagesToClose(
+      input: EraseMessagesInput & { timeoutSeconds: number },
+    ): Promise<{ stillRunning: number }> {
+      const deadline = Date.now() + input.timeoutSeconds * 1000;
+      let running = [...input.messageIds];
+      for (;;) {
+        const next: string[] = [];
+        for (const id of running) {
+          try {
+            const handle = temporal.workflow.getHandle(id);
+            if ((await handle.describe()).status.name !== 'RUNNING') continue;
+            // Submitted: the cancel signal is ignored, the workflow waits for its receipt.
+            if ((await handle.query(getStatusQuery)).status !== MessageStatus.SUBMITTED)
+              next.push(id);
+          } catch (err) {
+            if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+          }
+        }
+        running = next;
+        Context.current().heartbeat();
+        if (running.length === 0 || Date.now() >= deadline) return { stillRunning: running.length };
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+
+    /** Purges the messages now, for an erasure (running workflows are ended by the history deletion). */
+    async eraseMessages(input: EraseMessagesInput): Promise<{ purged: number }> {
+      const purged = await inTransaction(db, async (client) => {
+        const n = await purge(client, input.messageIds, 'erasure', input.erasureId);
+        await client.query(
+          `update erasures set messages_purged = messages_purged + $2 where id = $1`,
+          [input.erasureId, n],
+        );
+        return n;
+      });
+      return { purged };
+    },
+
+    /** Forgets the subject's sticky sender assignments at the tenant (they are keyed by its token). */
+    async forgetStickySenders(input: { tenant: string; subscriberToken: string }): Promise<void> {
+      await db.query(
+        `delete from sticky_senders s using number_pools p
+          where s.pool_id = p.id and p.tenant = $1 and s.subscriber_token = $2`,
+        [input.tenant, input.subscriberToken],
+      );
+    },
+
+    /** Adds to an erasure's counters (found, cancelled). */
+    async recordErasureProgress(input: {
+      erasureId: string;
+      found: number;
+      cancelled: number;
+    }): Promise<void> {
+      await db.query(
+        `update erasures set messages_found = messages_found + $2,
+                messages_cancelled = messages_cancelled + $3 where id = $1`,
+        [input.erasureId, input.found, input.cancelled],
+      );
+    },
+
+    /** Marks the erasure completed and audits it (once). */
+    async completeErasure(input: { erasureId: string; tenant: string }): Promise<void> {
+      await inTransaction(db, async (client) => {
+        const { rows } = await client.query<{ messages_purged: number }>(
+          `update erasures set status = 'completed', completed_at = now()
+            where id = $1 and status = 'running' returning messages_purged`,
+          [input.erasureId],
+        );
+        if (rows[0]) {
+          await appendAudit(client, {
+            actor: 'system:worker',
+            tenant: input.tenant,
+            action: 'erasure.completed',
+            subject: input.erasureId,
+            detail: { messagesPurged: rows[0].messages_purged },
+          });
+        }
+      });
+    },
+  };
+}
+
+export type PrivacyActivities = ReturnType<typeof createPrivacyActivities>;

@@ -1,0 +1,384 @@
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { ulid } from 'ulid';
+import { subscriberTokenOf } from '../../clients/subscriber-token';
+import type { VaultClient } from '../../clients/vault';
+import type { Config } from '../../config/config';
+import { appendAudit } from '../../db/audit';
+import {
+  addOptOut,
+  effectiveTenantPolicy,
+  listOptOuts,
+  removeOptOut,
+  upsertTenantPolicy,
+} from '../../db/privacy';
+import { normalizeRecipient } from '../../domain/phone';
+import { regionFor } from '../../domain/regions';
+import { taskQueueFor, type Purpose } from '../../workflows/definitions';
+import type { erasureWorkflow } from '../../workflows/erasure';
+import { principalOf } from '../plugins/auth';
+import { HttpProblem } from '../plugins/problem';
+
+export interface PrivacyRouteDeps {
+  config: Config;
+  temporal: Client;
+  db: Pool;
+  vault: VaultClient;
+}
+
+const problem = { $ref: 'Problem#' } as const;
+const errors = { 400: problem, 401: problem, 403: problem, 404: problem } as const;
+
+const numberBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['number'],
+  properties: {
+    number: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 32,
+      description: 'The subscriber in international format, e.g. +447400123456',
+    },
+  },
+} as const;
+
+const erasureSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string', enum: ['running', 'completed'] },
+    messagesFound: { type: 'integer' },
+    messagesCancelled: { type: 'integer' },
+    messagesPurged: { type: 'integer' },
+    createdAt: { type: 'string' },
+    completedAt: { type: 'string', nullable: true },
+  },
+} as const;
+
+const optOutSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    source: { type: 'string', enum: ['api', 'mo'] },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+const retentionProperties = {
+  otp: { type: 'integer', minimum: 1, nullable: true },
+  transactional: { type: 'integer', minimum: 1, nullable: true },
+  marketing: { type: 'integer', minimum: 1, nullable: true },
+} as const;
+
+const policySchema = {
+  type: 'object',
+  properties: {
+    retentionSeconds: {
+      type: 'object',
+      properties: {
+        otp: { type: 'integer' },
+        transactional: { type: 'integer' },
+        marketing: { type: 'integer' },
+      },
+    },
+    otpExemptFromOptOut: { type: 'boolean' },
+  },
+} as const;
+
+/** The E.164 form of a subscriber number from a request body, or a 400 naming `number`. */
+function e164Of(raw: string): { e164: string; country: string } {
+  const r = normalizeRecipient(raw);
+  if (!r.ok)
+    throw new HttpProblem(
+      400,
+      'Invalid number',
+      '`number` is not a valid international mobile number (E.164, with +)',
+      ['number'],
+    );
+  return { e164: r.e164, country: r.country };
+}
+
+/**
+ * Data-subject rights and the tenant's privacy policy: erasure (role dpo), the opt-out list (sender
+ * or admin), retention and opt-out policy (admin). Numbers are turned into the keyed subscriber
+ * token at once (Vault HMAC) and never stored, logged or echoed.
+ */
+export async function privacyRoutes(
+  app: FastifyInstance,
+  { config, temporal, db, vault }: PrivacyRouteDeps,
+) {
+  const erasureView = (
+    r: Record<string, unknown> & { created_at: Date; completed_at: Date | null },
+  ) => ({
+    id: r.id,
+    status: r.status,
+    messagesFound: r.messages_found,
+    messagesCancelled: r.messages_cancelled,
+    messagesPurged: r.messages_purged,
+    createdAt: r.created_at.toISOString(),
+    completedAt: r.completed_at?.toISOString() ?? null,
+  });
+
+  app.post<{ Body: { number: string } }>(
+    '/v1/subjects/erasure',
+    {
+      config: { roles: ['dpo'] },
+      schema: {
+        tags: ['privacy'],
+        summary: 'Erase a data subject: purge every message to the number now',
+        description:
+          "Purges the subject's messages at this tenant (ciphertexts, receipts, history, Temporal histories), cancelling those still in flight. The subject's opt-outs stay, as a keyed hash. Answers with an erasure id; progress at GET /v1/subjects/erasure/:id.",
+        body: numberBody,
+        response: { 202: erasureSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { tenant, keyId } = principalOf(req);
+      const { e164, country } = e164Of(req.body.number);
+      const subscriberToken = await subscriberTokenOf(vault, e164);
+      const erasureId = `era_${ulid()}`;
+      const region = regionFor(country);
+      const { rows } = await db.query(
+        `insert into erasures (id, tenant, requested_by, status) values ($1, $2, $3, 'running') returning *`,
+        [erasureId, tenant, keyId],
+      );
+      await appendAudit(db, {
+        actor: keyId,
+        tenant,
+        action: 'erasure.requested',
+        subject: erasureId,
+        detail: { region },
+      });
+      await temporal.workflow.start<typeof erasureWorkflow>('erasureWorkflow', {
+        workflowId: erasureId,
+        taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
+        args: [
+          {
+            erasureId,
+            tenant,
+            subscriberToken,
+            cancelWaitSeconds: config.retention.erasureCancelWaitSeconds,
+          },
+        ],
+      });
+      return reply.status(202).send(erasureView(rows[0]));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/subjects/erasure/:id',
+    {
+      config: { roles: ['dpo'] },
+      schema: {
+        tags: ['privacy'],
+        summary: 'Progress of an erasure',
+        params: {
+          type: 'object',
+          required: ['id'],
+          properties: { id: { type: 'string', maxLength: 40 } },
+        },
+        response: { 200: erasureSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const { tenant } = principalOf(req);
+      const { rows } = await db.query(`select * from erasures where id = $1 and tenant = $2`, [
+        req.params.id,
+        tenant,
+      ]);
+      if (!rows[0]) throw new HttpProblem(404, 'Not found');
+      return erasureView(rows[0]);
+    },
+  );
+
+  app.post<{ Body: { number: string } }>(
+    '/v1/opt-outs',
+    {
+      config: { roles: ['sender', 'admin'] },
+      schema: {
+        tags: ['privacy'],
+        summary: "Add a subscriber to the tenant's suppression list",
+        description:
+          'Idempotent: 201 when added, 200 when the subscriber was already there. Stored only as a keyed hash.',
+        body: numberBody,
+        response: { 200: optOutSchema, 201: optOutSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { tenant, keyId } = principalOf(req);
+      const { e164 } = e164Of(req.body.number);
+      const token = await subscriberTokenOf(vault, e164);
+      const { id, created } = await addOptOut(db, tenant, token, 'api');
+      if (created)
+        await appendAudit(db, {
+          actor: keyId,
+          tenant,
+          action: 'optout.added',
+          subject: `optout_${id}`,
+          detail: { source: 'api' },
+        });
+      const { rows } = await db.query<{ source: string; created_at: Date }>(
+        `select source, created_at from opt_outs where id = $1`,
+        [id],
+      );
+      return reply.status(created ? 201 : 200).send({
+        id,
+        source: rows[0]!.source,
+        createdAt: rows[0]!.created_at.toISOString(),
+      });
+    },
+  );
+
+  app.get<{ Querystring: { limit?: number; before?: string } }>(
+    '/v1/opt-outs',
+    {
+      config: { roles: ['sender', 'admin'] },
+      schema: {
+        tags: ['privacy'],
+        summary: "The tenant's opt-outs, newest first (ids only: numbers are not stored)",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+            before: { type: 'string', pattern: '^[0-9]{1,18}$' },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: optOutSchema } } },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { tenant } = principalOf(req);
+      const items = await listOptOuts(db, tenant, {
+        limit: req.query.limit ?? 100,
+        before: req.query.before,
+      });
+      return { items: items.map((i) => ({ ...i, createdAt: i.createdAt.toISOString() })) };
+    },
+  );
+
+  const removed = async (tenant: string, keyId: string, ok: boolean, by: string) => {
+    if (!ok) throw new HttpProblem(404, 'Not found', 'no such opt-out');
+    await appendAudit(db, {
+      actor: keyId,
+      tenant,
+      action: 'optout.removed',
+      subject: null,
+      detail: { by },
+    });
+  };
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/opt-outs/:id',
+    {
+      config: { roles: ['sender', 'admin'] },
+      schema: {
+        tags: ['privacy'],
+        summary: 'Remove an opt-out by its id',
+        params: {
+          type: 'object',
+          required: ['id'],
+          properties: { id: { type: 'string', pattern: '^[0-9]{1,18}$' } },
+        },
+        response: { 204: { type: 'null' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { tenant, keyId } = principalOf(req);
+      await removed(tenant, keyId, await removeOptOut(db, tenant, { id: req.params.id }), 'id');
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Body: { number: string } }>(
+    '/v1/opt-outs/remove',
+    {
+      config: { roles: ['sender', 'admin'] },
+      schema: {
+        tags: ['privacy'],
+        summary: 'Remove the opt-out of a subscriber number',
+        body: numberBody,
+        response: { 204: { type: 'null' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { tenant, keyId } = principalOf(req);
+      const token = await subscriberTokenOf(vault, e164Of(req.body.number).e164);
+      await removed(
+        tenant,
+        keyId,
+        await removeOptOut(db, tenant, { subscriberToken: token }),
+        'number',
+      );
+      return reply.status(204).send();
+    },
+  );
+
+  const policyDefaults = {
+    retention: config.retention.defaults,
+    otpExempt: config.optOut.otpExempt,
+  };
+
+  app.get(
+    '/v1/privacy-policy',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['privacy'],
+        summary: "The tenant's effective retention and opt-out policy",
+        response: { 200: policySchema, ...errors },
+      },
+    },
+    async (req) => effectiveTenantPolicy(db, principalOf(req).tenant, policyDefaults),
+  );
+
+  app.put<{
+    Body: {
+      retentionSeconds?: Partial<Record<Purpose, number | null>>;
+      otpExemptFromOptOut?: boolean | null;
+    };
+  }>(
+    '/v1/privacy-policy',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['privacy'],
+        summary:
+          'Override the retention per purpose and the opt-out policy (null: back to the default)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            retentionSeconds: {
+              type: 'object',
+              additionalProperties: false,
+              properties: retentionProperties,
+            },
+            otpExemptFromOptOut: { type: 'boolean', nullable: true },
+          },
+        },
+        response: { 200: policySchema, ...errors },
+      },
+    },
+    async (req) => {
+      const { tenant, keyId } = principalOf(req);
+      await upsertTenantPolicy(db, tenant, {
+        retentionSeconds: req.body.retentionSeconds ?? {},
+        otpExemptFromOptOut: req.body.otpExemptFromOptOut,
+      });
+      await appendAudit(db, {
+        actor: keyId,
+        tenant,
+        action: 'privacy_policy.changed',
+        subject: null,
+        detail: req.body,
+      });
+      return effectiveTenantPolicy(db, tenant, policyDefaults);
+    },
+  );
+}
