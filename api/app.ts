@@ -17,6 +17,8 @@ import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
+import { createApiMetrics, metricsRoutes } from './routes/metrics';
+import type { Metrics } from '../clients/metrics';
 import { privacyRoutes } from './routes/privacy';
 import { sendingPolicyRoutes } from './routes/sending-policy';
 import { reviewRoutes } from './routes/review';
@@ -30,6 +32,8 @@ export interface AppDeps {
   vault: VaultClient;
   /** The payload codec of this process's Temporal client; the codec server decodes with it. */
   codec: VaultPayloadCodec;
+  /** The API's metrics (`createApiMetrics`); created here when not given. */
+  metrics?: Metrics;
 }
 
 /** The OpenAPI UI's routes: public as a whole (they describe the API, they hold no data). */
@@ -67,10 +71,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+  const metrics = deps.metrics ?? createApiMetrics(deps.db);
+  await metricsRoutes(app, { metrics, db: deps.db });
 
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
-  await app.register(async (scope) => messageRoutes(scope, deps));
+  await app.register(async (scope) => messageRoutes(scope, { ...deps, metrics }));
   await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));
   await app.register(async (scope) => privacyRoutes(scope, deps));

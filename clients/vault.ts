@@ -27,6 +27,16 @@ export interface VaultClientOptions {
   coalesceMs?: number;
   /** Most items in one coalesced request (default 250). */
   maxBatch?: number;
+  /** Called once per HTTP request with its operation (`transit/encrypt`, `login`, …): the Vault-latency metric. */
+  observe?: (operation: string, seconds: number, ok: boolean) => void;
+}
+
+/** A low-cardinality name for a Vault path: no key names, no ids. */
+export function vaultOperation(path: string, transitMount: string): string {
+  const [engine, op] = path.split('/');
+  if (engine === 'auth') return 'login';
+  if (engine === transitMount && op) return `transit/${op}`;
+  return engine === 'sys' && op ? `sys/${op}` : 'other';
 }
 
 interface BatchCaller {
@@ -80,15 +90,28 @@ export class VaultClient {
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
     };
+    const started = process.hrtime.bigint();
+    const observe = (ok: boolean) =>
+      this.opts.observe?.(
+        vaultOperation(path, this.opts.mount),
+        Number(process.hrtime.bigint() - started) / 1e9,
+        ok,
+      );
     let res: Response;
     try {
-      res = await attempt();
+      try {
+        res = await attempt();
+      } catch (err) {
+        // A pooled keep-alive socket to a Vault that restarted fails once with "other side closed"; every
+        // call here is safe to repeat (transit is stateless), so one fresh attempt is honest. Timeouts are not retried.
+        if ((err as Error).name === 'TimeoutError') throw err;
+        res = await attempt();
+      }
     } catch (err) {
-      // A pooled keep-alive socket to a Vault that restarted fails once with "other side closed"; every
-      // call here is safe to repeat (transit is stateless), so one fresh attempt is honest. Timeouts are not retried.
-      if ((err as Error).name === 'TimeoutError') throw err;
-      res = await attempt();
+      observe(false);
+      throw err;
     }
+    observe(res.ok);
     const text = await res.text();
     const json = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
     if (!res.ok) {

@@ -151,6 +151,29 @@ const schema = z.object({
         .optional(),
     ),
   TEMPORAL_UI_PORT: port(8233),
+  // --- Operations: metrics, anomaly detection, per-region services -----------------------------
+  /** Port of each worker's `/metrics` (0 = any free port; one worker per host on the default). */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_HOST: host('127.0.0.1'),
+  /** Where the Temporal SDK's own Prometheus exporter listens (host:port); the worker's `/metrics` includes it. Empty = off. */
+  TEMPORAL_SDK_METRICS_ADDRESS: z
+    .string()
+    .regex(/^([^:\s]+:\d+)?$/, 'expected host:port or empty')
+    .default('127.0.0.1:9465'),
+  /**
+   * How often the anomaly detector's Temporal Schedule runs; 0 = the global worker does not install it.
+   * Default 60, or 0 when TASK_QUEUE_PREFIX is set (test runs must not leave schedules behind).
+   */
+  ANOMALY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
+  /** Optional webhook each anomaly alert is POSTed to (JSON, signed like status callbacks). */
+  ANOMALY_WEBHOOK_URL: optionalString().pipe(z.url().optional()),
+  /** Per-region Vault and PostgreSQL, for regions whose data must stay on their own services. */
+  VAULT_ADDR_GLOBAL: optionalString().pipe(z.url().optional()),
+  VAULT_ADDR_EU: optionalString().pipe(z.url().optional()),
+  VAULT_ADDR_CN: optionalString().pipe(z.url().optional()),
+  DATABASE_URL_GLOBAL: optionalString().pipe(z.url().optional()),
+  DATABASE_URL_EU: optionalString().pipe(z.url().optional()),
+  DATABASE_URL_CN: optionalString().pipe(z.url().optional()),
   // --- retention, purge and opt-out (README "Retention, purge and erasure") ---
   /** Default retention of a finished message's personal data, per purpose; tenants may override. */
   RETENTION_OTP_SECONDS: seconds(86_400),
@@ -350,6 +373,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     database: Object.freeze({
       url: e.DATABASE_URL ?? `postgres://sms:sms@${e.STACK_HOST}:${e.STACK_POSTGRES_PORT}/sms`,
       poolSize: e.DATABASE_POOL_SIZE,
+    }),
+    metrics: Object.freeze({
+      host: e.METRICS_HOST,
+      workerPort: e.WORKER_METRICS_PORT,
+      sdkAddress: e.TEMPORAL_SDK_METRICS_ADDRESS || undefined,
+    }),
+    anomaly: Object.freeze({
+      intervalSeconds: e.ANOMALY_INTERVAL_SECONDS ?? (e.TASK_QUEUE_PREFIX ? 0 : 60),
+      webhookUrl: e.ANOMALY_WEBHOOK_URL,
+    }),
+    /** Per-region overrides of the Vault address and database URL (unset = the shared ones). */
+    regions: Object.freeze({
+      global: Object.freeze({ vaultAddr: e.VAULT_ADDR_GLOBAL, databaseUrl: e.DATABASE_URL_GLOBAL }),
+      eu: Object.freeze({ vaultAddr: e.VAULT_ADDR_EU, databaseUrl: e.DATABASE_URL_EU }),
+      cn: Object.freeze({ vaultAddr: e.VAULT_ADDR_CN, databaseUrl: e.DATABASE_URL_CN }),
     }),
   });
 }

@@ -2,6 +2,7 @@ import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { REGIONS, type Region } from '../domain/regions';
 import { createPipelineWorker } from './pipeline';
+import { ensureAnomalySchedule } from './schedules';
 import { installRuntime } from './temporal-logging';
 
 /**
@@ -15,9 +16,13 @@ async function main() {
   const region = (regionArg > 0 ? process.argv[regionArg + 1] : config.temporal.region) as Region;
   if (!REGIONS.includes(region)) throw new Error(`--region must be one of ${REGIONS.join(', ')}`);
   const log = createLogger(`worker-${region}`, config.logLevel);
-  installRuntime(log);
+  installRuntime(log, 'INFO', config.metrics.sdkAddress);
   const pipeline = await createPipelineWorker({ config, log, region });
-  log.info({ region }, 'worker polling');
+  if (region === 'global' && config.anomaly.intervalSeconds > 0) {
+    const scheduleId = await ensureAnomalySchedule(pipeline.temporal, config);
+    log.info({ scheduleId }, 'anomaly detection scheduled');
+  }
+  log.info({ region, metrics: pipeline.metricsUrl }, 'worker polling');
   await pipeline.run();
   log.info('worker stopped');
 }

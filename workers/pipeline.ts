@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import type { Client } from '@temporalio/client';
 import {
   createDataConverter,
   createTemporalClient,
@@ -5,6 +7,7 @@ import {
 } from '../clients/temporal';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { createAnomalyActivities } from '../activities/anomaly';
 import { createBookkeepingActivities } from '../activities/bookkeeping';
 import { createCarrierActivities } from '../activities/carriers';
 import { createPoolActivities } from '../activities/pools';
@@ -12,7 +15,8 @@ import { createPrivacyActivities } from '../activities/privacy';
 import { createSpendActivities } from '../activities/spend';
 import { createReviewActivities } from '../activities/review';
 import { createVaultActivities } from '../activities/vault';
-import { createDbPool } from '../clients/db';
+import { createDbPool, observeQueries } from '../clients/db';
+import { createMetrics, vaultObserver, type Metrics } from '../clients/metrics';
 import { createMoInbox } from '../clients/mo-inbox';
 import { createReceiptRouter } from '../clients/receipt-router';
 import { MessageCipher } from '../clients/message-cipher';
@@ -22,11 +26,21 @@ import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { taskQueueFor, type Region } from '../workflows/definitions';
 import { purgeSweepWorkflowId, type purgeSweepWorkflow } from '../workflows/retention';
 import { createCarriers } from './carriers';
+import { startMetricsServer } from './metrics-server';
+import { sdkMetricsUrl } from './temporal-logging';
 
 export interface PipelineWorker {
   worker: Worker;
   /** Vault client of this worker (its request counter feeds the benchmark). */
   vault: VaultClient;
+  /** This worker's Temporal client (same codec as the worker). */
+  temporal: Client;
+  /** This worker's metrics (its own registry). */
+  metrics: Metrics;
+  /** This worker's `/metrics` URL (our series and the Temporal SDK's). */
+  metricsUrl: string;
+  /** The identity this worker polls with, also recorded in the audit rows of its personal-data activities. */
+  identity: string;
   /** Stops polling, waits for in-flight activities, then closes carriers and connections. */
   run(): Promise<void>;
 }
@@ -34,6 +48,8 @@ export interface PipelineWorker {
 /**
  * Wires one region's worker: clients, carrier adapters, activities and the Temporal worker.
  * The only place where activities meet their clients; the process entry and the tests both use it.
+ * The region decides the task queue, the transit key of personal data, and (when configured) the
+ * region's own Vault and database.
  */
 export async function createPipelineWorker({
   config,
@@ -47,8 +63,22 @@ export async function createPipelineWorker({
   /** A prebuilt workflow bundle (bundleWorkflowCode); without it the worker bundles at start-up. */
   workflowBundle?: { code: string };
 }): Promise<PipelineWorker> {
-  const db = createDbPool(config.database, `sms-worker-${region}`);
-  const vault = new VaultClient({ ...config.vault, log });
+  const identity = `sms-worker-${region}/${process.pid}@${hostname()}`;
+  const metrics = createMetrics({ component: `worker-${region}` });
+  const regional = config.regions[region];
+  const db = observeQueries(
+    createDbPool(
+      { ...config.database, url: regional.databaseUrl ?? config.database.url },
+      `sms-worker-${region}`,
+    ),
+    (seconds, ok) => metrics.dbSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds),
+  );
+  const vault = new VaultClient({
+    ...config.vault,
+    addr: regional.vaultAddr ?? config.vault.addr,
+    log,
+    observe: vaultObserver(metrics),
+  });
   const cipher = new MessageCipher({ vault, ...config.messageSecrets });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   // One codec for the worker and its client: data keys are drawn and cached once per process.
@@ -61,30 +91,71 @@ export async function createPipelineWorker({
     onMobileOriginated: createMoInbox({ db, vault, keywords: config.optOut.keywords, log }),
     publicUrl: config.publicUrl,
   });
+  const residency = { region, identity };
   const taskQueue = taskQueueFor(region, config.temporal.taskQueuePrefix);
 
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
+    identity,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
-      ...createVaultActivities({ vault, db, log, cipher }),
+      ...createVaultActivities({ vault, db, log, cipher, residency }),
       ...createPoolActivities({ db, log }),
       ...createSpendActivities({ db }),
-      ...createCarrierActivities({ db, vault, carriers, log, cipher }),
-      ...createBookkeepingActivities({ db, callbackSecret: config.callbacks.signingSecret, log }),
+      ...createCarrierActivities({ db, vault, carriers, log, cipher, metrics, residency }),
+      ...createBookkeepingActivities({
+        db,
+        callbackSecret: config.callbacks.signingSecret,
+        log,
+        metrics,
+      }),
+      ...createAnomalyActivities({
+        db,
+        log,
+        webhook: config.anomaly.webhookUrl
+          ? { url: config.anomaly.webhookUrl, secret: config.callbacks.signingSecret }
+          : undefined,
+      }),
       ...createPrivacyActivities({
         db,
         temporal,
         log,
         retentionDefaults: config.retention.defaults,
         otpExemptDefault: config.optOut.otpExempt,
+        residency,
       }),
       ...createReviewActivities({ db, cipher, carriers, log }),
     },
+    interceptors: {
+      activity: [
+        (ctx) => ({
+          inbound: {
+            async execute(input, next) {
+              const activity = ctx.info.activityType;
+              try {
+                const result = await next(input);
+                metrics.activities.inc({ activity, region, outcome: 'ok' });
+                return result;
+              } catch (err) {
+                metrics.activities.inc({ activity, region, outcome: 'error' });
+                throw err;
+              }
+            },
+          },
+        }),
+      ],
+    },
     shutdownGraceTime: '30s',
     dataConverter,
+  });
+  const metricsServer = await startMetricsServer({
+    host: config.metrics.host,
+    port: config.metrics.workerPort,
+    registry: metrics.registry,
+    sdkUrl: sdkMetricsUrl(),
+    log,
   });
 
   // The region's purge sweeper: started once, whichever worker comes first (the others find it running).
@@ -104,10 +175,15 @@ export async function createPipelineWorker({
   return {
     worker,
     vault,
+    temporal,
+    metrics,
+    metricsUrl: metricsServer.url,
+    identity,
     async run() {
       try {
         await worker.run();
       } finally {
+        await metricsServer.close();
         await carriers.close();
         await temporal.connection.close();
         await connection.close();

@@ -9,14 +9,30 @@ const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
   ERROR: 'error',
 };
 
+let sdkMetrics: string | undefined;
+
 /**
  * Installs the Temporal runtime with its logs (SDK, workflow `log`, activity `log`) bridged into our pino
- * logger, so they pass the same redaction rules. Must run before any worker is created; idempotent per process.
+ * logger, so they pass the same redaction rules, and, with `sdkMetricsAddress` (host:port), the SDK's
+ * own Prometheus exporter there. Must run before any worker is created. The runtime is one per process,
+ * so its exporter is too: every worker of the process serves it through its `/metrics`
+ * (see {@link sdkMetricsUrl}).
  */
-export function installRuntime(log: Logger, level: LogLevel = 'INFO'): void {
+export function installRuntime(
+  log: Logger,
+  level: LogLevel = 'INFO',
+  sdkMetricsAddress?: string,
+): void {
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {
       log[levels[entry.level]]({ ...(entry.meta ?? {}) }, entry.message);
     }),
+    ...(sdkMetricsAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } }
+      : {}),
   });
+  sdkMetrics = sdkMetricsAddress ? `http://${sdkMetricsAddress}/metrics` : undefined;
 }
+
+/** The URL of the Temporal SDK's Prometheus exporter of this process, if {@link installRuntime} enabled it. */
+export const sdkMetricsUrl = (): string | undefined => sdkMetrics;

@@ -38,10 +38,23 @@ import { isSuppressed, scheduleMessagePurge } from './retention';
 import { holdForVelocity, releaseUnbilledCharge } from './sending-policy';
 import { reviewBeforeSend, type ReviewGate } from './review';
 
-const { tokenizeMessage } = proxyActivities<VaultActivities>(bookkeeping);
-const { pickSender } = proxyActivities<PoolActivities>(bookkeeping);
-const { recordStatus } = proxyActivities<BookkeepingActivities>(bookkeeping);
-const { notifyClient } = proxyActivities<BookkeepingActivities>(clientCallback);
+// Summaries are what an operator reads in the Temporal UI's event history: fixed text, never a value.
+const { tokenizeMessage } = proxyActivities<VaultActivities>({
+  ...bookkeeping,
+  summary: 'tokenize: encrypt number and body in the region (Vault transit)',
+});
+const { pickSender } = proxyActivities<PoolActivities>({
+  ...bookkeeping,
+  summary: 'pick sender: reserve a pool number',
+});
+const { recordStatus } = proxyActivities<BookkeepingActivities>({
+  ...bookkeeping,
+  summary: 'record status (PostgreSQL)',
+});
+const { notifyClient } = proxyActivities<BookkeepingActivities>({
+  ...clientCallback,
+  summary: "status callback to the client's URL",
+});
 const { routeCarriers } = proxyLocalActivities<CarrierActivities>({ startToCloseTimeout: '5s' });
 
 /** Options the API sets per message; defaults suit production. */

@@ -39,10 +39,14 @@ export const isPastDeadline = (deadline: number | undefined): boolean =>
  * activity itself refuses to send a part later, see `notAfter`).
  */
 export function submitActivity(deadline: number | undefined) {
-  if (deadline === undefined)
-    return proxyActivities<CarrierActivities>(carrierSubmit).submitToCarrier;
+  // The summary is what an operator reads in the Temporal UI's event history: fixed text, never a value.
+  const options = {
+    ...carrierSubmit,
+    summary: 'dispatch: decrypt just in time, submit to the carrier',
+  };
+  if (deadline === undefined) return proxyActivities<CarrierActivities>(options).submitToCarrier;
   const left = Math.max(1, deadline - Date.now());
-  return proxyActivities<CarrierActivities>({ ...carrierSubmit, scheduleToCloseTimeout: left })
+  return proxyActivities<CarrierActivities>({ ...options, scheduleToCloseTimeout: left })
     .submitToCarrier;
 }
 

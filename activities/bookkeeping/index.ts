@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { signWebhook } from '../../carriers/http/signature';
 import { ErrorType } from '../../workflows/options';
+import type { Metrics } from '../../clients/metrics';
+import { recordDispatchOutcome } from '../../db/operations';
 
 export interface RecordStatusInput {
   messageId: string;
@@ -26,23 +28,60 @@ export function createBookkeepingActivities({
   db,
   callbackSecret,
   log,
+  metrics,
 }: {
   db: Pool;
   callbackSecret: string;
   log: Logger;
+  metrics?: Metrics;
 }) {
   return {
-    /** Updates the message row and appends a status event, in one statement. Idempotent enough: a retry appends at most a duplicate event. */
+    /**
+     * Updates the message row and appends a status event, in one statement. Idempotent enough: a retry
+     * appends at most a duplicate event. A final status also counts in the metrics, and an undelivered
+     * one in the dispatch outcomes the anomaly detector reads.
+     */
     async recordStatus(input: RecordStatusInput): Promise<void> {
-      await db.query(
+      const { rows } = await db.query<{
+        country: string | null;
+        purpose: string;
+        carrier: string | null;
+        receipt_seconds: number | null;
+      }>(
         `with u as (
            update messages set status = $2, carrier = coalesce($3, carrier), reason = $4, updated_at = now(),
                   completed_at = case when $5 then now() else completed_at end
             where id = $1
+           returning country, purpose, carrier, extract(epoch from now() - submitted_at)::float8 as receipt_seconds
+         ), e as (
+           insert into message_events (message_id, status, carrier, detail) values ($1, $2, $3, $4)
          )
-         insert into message_events (message_id, status, carrier, detail) values ($1, $2, $3, $4)`,
+         select * from u`,
         [input.messageId, input.status, input.carrier ?? null, input.reason ?? null, input.final],
       );
+      const row = rows[0];
+      if (!input.final || !row) return;
+      if (input.status === 'undelivered' && row.carrier)
+        await recordDispatchOutcome(db, {
+          messageId: input.messageId,
+          carrier: row.carrier,
+          outcome: 'undelivered',
+          errorType: input.reason,
+        });
+      if (!metrics) return;
+      const labels = {
+        carrier: row.carrier ?? 'none',
+        country: row.country ?? 'unknown',
+        purpose: row.purpose,
+      };
+      if (input.status === 'delivered') metrics.delivered.inc(labels);
+      else if (['failed', 'undelivered', 'unconfirmed'].includes(input.status))
+        metrics.failed.inc({ ...labels, status: input.status });
+      if (row.carrier && row.receipt_seconds !== null)
+        metrics.receiptSeconds.observe(
+          { carrier: row.carrier, status: input.status },
+          row.receipt_seconds,
+        );
     },
 
     /**

@@ -9,6 +9,10 @@ import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import { testNumberBehaviour } from '../../domain/test-numbers';
 import { ErrorType } from '../../workflows/options';
+import { secondsSince, type Metrics } from '../../clients/metrics';
+import { recordDispatchOutcome } from '../../db/operations';
+import { transitKeys } from '../vault';
+import { assertRegion, WRONG_REGION, type Residency } from '../residency';
 import { CircuitBreaker } from './breaker';
 
 /** The carriers one worker can reach: adapters by name and the routing order for a destination. */
@@ -60,6 +64,8 @@ export function createCarrierActivities({
   log,
   breaker = new CircuitBreaker(),
   cipher = new MessageCipher({ vault }),
+  metrics,
+  residency,
 }: {
   db: Pool;
   vault: VaultClient;
@@ -68,6 +74,9 @@ export function createCarrierActivities({
   breaker?: CircuitBreaker;
   /** Opens the number and body; share the worker's one instance so data keys are cached once. */
   cipher?: MessageCipher;
+  metrics?: Metrics;
+  /** The worker's region and identity: it decrypts only under its region's transit key. */
+  residency?: Residency;
 }) {
   return {
     /** Carriers eligible for a destination country, in failover order, skipping those whose circuit is open on this worker. */
@@ -106,13 +115,17 @@ export function createCarrierActivities({
         body_ciphertext: string;
         transit_key: string;
         tenant: string;
+        region: string;
+        country: string;
+        purpose: string;
         acked: Record<string, string>;
       }>(
-        `with a as (update messages set attempts = attempts + 1, updated_at = now() where id = $1 returning tenant)
-         select s.number_ciphertext, s.body_ciphertext, s.transit_key, (select tenant from a) as tenant,
+        `with a as (update messages set attempts = attempts + 1, updated_at = now() where id = $1
+                    returning tenant, region, country, purpose)
+         select s.number_ciphertext, s.body_ciphertext, s.transit_key, a.tenant, a.region, a.country, a.purpose,
                 (select coalesce(json_object_agg(part_index, carrier_message_id), '{}'::json)
                    from dispatch_journal j where j.message_id = $1 and j.carrier = $2) as acked
-           from message_secrets s where s.message_id = $1`,
+           from message_secrets s, a where s.message_id = $1`,
         [input.messageId, input.carrier],
       );
       const secrets = rows[0];
@@ -121,6 +134,14 @@ export function createCarrierActivities({
           'the message has no personal data left to send',
           ErrorType.MESSAGE_PURGED,
         );
+      assertRegion(residency, secrets.region);
+      if (residency && secrets.transit_key !== transitKeys.data(residency.region))
+        throw ApplicationFailure.nonRetryable(
+          `ciphertext under another region's key refused by a worker of region ${residency.region}`,
+          WRONG_REGION,
+        );
+      const attempt = Context.current().info.attempt;
+      if (attempt > 1) metrics?.retries.inc({ carrier: input.carrier });
       const ackedParts = Object.fromEntries(
         Object.entries(secrets.acked).map(([k, v]) => [Number(k), v]),
       );
@@ -135,12 +156,15 @@ export function createCarrierActivities({
           component: 'dispatch',
           reason: 'carrier submit',
           carrier: input.carrier,
-          attempt: Context.current().info.attempt,
+          attempt,
+          ...(residency ? { worker: residency.identity, region: residency.region } : {}),
         },
       });
       const [to, text] = (
         await cipher.open(secrets.transit_key, [secrets.number_ciphertext, secrets.body_ciphertext])
       ).map((b) => b.toString('utf8'));
+      const started = process.hrtime.bigint();
+      let acknowledged = false;
       try {
         const result = await adapter.submit(
           {
@@ -165,8 +189,24 @@ export function createCarrierActivities({
             },
           },
         );
+        acknowledged = true;
         // A test number never touched the carrier: it says nothing about the carrier's health.
         if (testNumberBehaviour(to!) === undefined) breaker.success(input.carrier);
+        metrics?.dispatchSeconds.observe(
+          { carrier: input.carrier, outcome: 'ok' },
+          secondsSince(started),
+        );
+        await recordDispatchOutcome(db, {
+          messageId: input.messageId,
+          carrier: input.carrier,
+          sender: input.sender,
+          outcome: 'submitted',
+        });
+        metrics?.dispatched.inc({
+          carrier: input.carrier,
+          country: secrets.country,
+          purpose: secrets.purpose,
+        });
         await db.query(
           `with u as (
              update messages set status = 'submitted', carrier = $2, sender = $3, submitted_at = now(), updated_at = now() where id = $1
@@ -181,9 +221,23 @@ export function createCarrierActivities({
         );
         return result;
       } catch (err) {
+        if (!acknowledged)
+          metrics?.dispatchSeconds.observe(
+            { carrier: input.carrier, outcome: 'error' },
+            secondsSince(started),
+          );
         if (!isCarrierError(err)) throw err;
         if (!notCarrierFaults.has(err.type) && testNumberBehaviour(to!) === undefined)
           breaker.failure(input.carrier);
+        if (nonRetryable.has(err.type))
+          metrics?.failovers.inc({ carrier: input.carrier, reason: err.type });
+        await recordDispatchOutcome(db, {
+          messageId: input.messageId,
+          carrier: input.carrier,
+          sender: input.sender,
+          outcome: 'rejected',
+          errorType: err.type,
+        });
         log.warn(
           {
             messageId: input.messageId,

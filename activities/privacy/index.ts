@@ -2,6 +2,7 @@
  * Retention, purge, suppression and erasure activities. They run on the message's region task queue
  * (the workflows that call them are started there): a purge touches personal data.
  */
+import { assertRegion, type Residency } from '../residency';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
@@ -60,6 +61,8 @@ export interface PrivacyActivityDeps {
   log: Logger;
   retentionDefaults: RetentionDefaults;
   otpExemptDefault: boolean;
+  /** The worker's region and identity: a sweep of another region is refused (WRONG_REGION). */
+  residency?: Residency;
 }
 
 async function inTransaction<T>(db: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -84,6 +87,7 @@ export function createPrivacyActivities({
   log,
   retentionDefaults,
   otpExemptDefault,
+  residency,
 }: PrivacyActivityDeps) {
   /** Deletes a message workflow's history (terminating it if it still runs). Idempotent: already gone is fine. */
   async function deleteHistory(workflowId: string): Promise<void> {
@@ -151,6 +155,7 @@ export function createPrivacyActivities({
      * redacted billing record, and audits each purge. Returns how many it purged.
      */
     async purgeDueMessages(input: PurgeDueMessagesInput): Promise<{ purged: number }> {
+      assertRegion(residency, input.region);
       const purged = await inTransaction(db, async (client) => {
         const ids = await claimDuePurges(client, input.region, new Date(input.now), input.limit);
         return purge(client, ids, 'retention');

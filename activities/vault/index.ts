@@ -6,6 +6,7 @@ import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import type { Region } from '../../domain/regions';
 import type { SendMessageInput } from '../../workflows/definitions';
+import { assertRegion, type Residency } from '../residency';
 
 /** Transit key names: one data key per region, one HMAC key for subscriber tokens. */
 export const transitKeys = {
@@ -44,12 +45,15 @@ export function createVaultActivities({
   vault,
   db,
   cipher = new MessageCipher({ vault }),
+  residency,
 }: {
   vault: VaultClient;
   db: Pool;
   log: Logger;
   /** Seals the number and body; share the worker's one instance so data keys are cached once. */
   cipher?: MessageCipher;
+  /** The worker's region and identity: other regions' messages are refused (WRONG_REGION). */
+  residency?: Residency;
 }) {
   return {
     /**
@@ -57,8 +61,10 @@ export function createVaultActivities({
      * Vault round trip on average), derives the subscriber token (transit HMAC, coalesced with
      * concurrent activities into one `batch_input` call), and stores the message row, its ciphertexts and its first
      * events in one statement. Idempotent: a retry after success keeps the first row.
+     * @throws ApplicationFailure `WRONG_REGION` when the message belongs to another region than the worker's.
      */
     async tokenizeMessage(input: TokenizeMessageInput): Promise<TokenizeMessageResult> {
+      assertRegion(residency, input.region);
       const key = transitKeys.data(input.region);
       const [[numberCt, bodyCt], [token]] = await Promise.all([
         cipher.seal(key, [Buffer.from(input.to), Buffer.from(input.body)]),
@@ -110,6 +116,7 @@ export function createVaultActivities({
               country: input.country,
               region: input.region,
               segments: input.segments,
+              ...(residency ? { worker: residency.identity } : {}),
             },
           });
         }

@@ -5,6 +5,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
 import type { VaultClient } from '../../clients/vault';
+import type { Metrics } from '../../clients/metrics';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
 import { findCharge, releaseCharge } from '../../db/sending-policy';
@@ -39,6 +40,7 @@ export interface MessageRouteDeps {
   temporal: Client;
   db: Pool;
   vault: VaultClient;
+  metrics?: Metrics;
 }
 
 /** The longest message we accept, in segments (a carrier-side limit most networks share). */
@@ -173,7 +175,7 @@ function fingerprint(tenant: string, e164: string, b: SendBody): string {
 /** Sending: `POST /v1/messages`, `GET /v1/messages/:id`, `POST /v1/messages/:id/cancel` (role sender, own tenant only). */
 export async function messageRoutes(
   app: FastifyInstance,
-  { config, temporal, db, vault }: MessageRouteDeps,
+  { config, temporal, db, vault, metrics }: MessageRouteDeps,
 ) {
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
@@ -351,6 +353,7 @@ export async function messageRoutes(
           segmentsSaved: controls.accepted.segmentsSaved,
         });
       }
+      metrics?.accepted.inc({ country: recipient.country, purpose: b.purpose, region });
       return reply.status(202).send({
         id: messageId,
         status: 'accepted',

@@ -1,8 +1,8 @@
-import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, uiContext } from '../helpers/browser';
 import { redactNumber } from '../../domain/phone';
 import { createApiKey } from '../../scripts/keys';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
@@ -24,14 +24,6 @@ type BrowserGlobals = { document: { body: { innerText: string } } };
 
 const digits = (n: number) =>
   Array.from({ length: n }, () => Math.floor(Math.random() * 10)).join('');
-
-function chromiumPath(): string {
-  try {
-    return execSync('command -v chromium', { encoding: 'utf8', shell: '/bin/sh' }).trim();
-  } catch {
-    throw new Error('chromium is not installed: run `bash scripts/ensure-chromium.sh`');
-  }
-}
 
 async function assertPortFree(port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -85,36 +77,8 @@ describe('the Temporal UI shows message workflows through the redacting codec se
     workflowUrl = `${UI}/namespaces/${config.temporal.namespace}/workflows/${id}`;
     operatorKey = (await createApiKey(p.db, p.tenant, ['operator'])).secret;
 
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    // A fresh profile, with what an operator sets once in the UI's codec settings: our endpoint,
-    // "Include cross-origin credentials" on, overriding the cluster setting (UI 2.54 keeps these in
-    // localStorage under these keys, JSON-encoded).
-    context = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
-    const settings = {
-      endpoint: CODEC,
-      includeCredentials: true,
-      overrideRemoteCodecConfiguration: true,
-    };
-    await context.addInitScript({
-      content: Object.entries(settings)
-        .map(
-          ([k, v]) =>
-            `localStorage.setItem(${JSON.stringify(k)}, ${JSON.stringify(JSON.stringify(v))});`,
-        )
-        .join('\n'),
-    });
+    browser = await launchChromium();
+    context = await uiContext(browser, CODEC, { width: 1280, height: 1400 });
     page = await context.newPage();
   }, 90_000);
 

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import {
@@ -17,6 +18,15 @@ import { newDbPool, silentLog, unique } from './stack';
 import { bundleWorkflows } from '../../workers/bundle';
 import { FINAL_STATUSES } from '../../workflows/definitions';
 import { purgeSweepWorkflowId } from '../../workflows/retention';
+
+/** A TCP port free right now on 127.0.0.1 (for servers that cannot bind port 0 and report it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 let bundle: Promise<{ code: string }> | undefined;
 /** The workflow bundle, built once per test file. */
@@ -74,7 +84,8 @@ export async function startPipeline({
   /** Where every part logs (API, workers, simulators, the Temporal runtime); silent by default. */
   log?: Logger;
 } = {}): Promise<Pipeline> {
-  installRuntime(log, 'WARN');
+  // The SDK's Prometheus exporter is one per process (the runtime's); each worker's /metrics serves it.
+  installRuntime(log, 'WARN', `127.0.0.1:${await freePort()}`);
   const smscs = await Promise.all(
     Array.from({ length: smscCount }, () =>
       startSmscSimulator({ port: 0, log: log, systemId: 'sms', password: 'sms' }),
@@ -120,6 +131,7 @@ export async function startPipeline({
   ];
   const envOf = (c: Config) => ({
     TASK_QUEUE_PREFIX: c.temporal.taskQueuePrefix,
+    WORKER_METRICS_PORT: '0',
     RECEIPT_TIMEOUT_SECONDS: String(c.receiptTimeoutSeconds),
     LOG_LEVEL: 'silent',
     ...env,

@@ -1,0 +1,188 @@
+/**
+ * The anomaly detector's activity: one evaluation window per run of the `anomalyDetectionWorkflow`
+ * (started by its Temporal Schedule). Failure rates per carrier, country and sender number, and
+ * requests per minute per API key, are judged against their EWMA baselines (domain/anomaly.ts).
+ * An anomaly raises one alert per episode: a structured log line, a row in `anomaly_alerts`, and an
+ * optional signed webhook; a sender number whose failure rate spikes is quarantined.
+ */
+import type { Logger } from 'pino';
+import type { Pool } from 'pg';
+import { signWebhook } from '../../carriers/http/signature';
+import {
+  advanceWindow,
+  insertAlert,
+  loadBaselines,
+  lockWindow,
+  observe,
+  quarantineSender,
+  saveBaseline,
+  type Observation,
+} from '../../db/operations';
+import {
+  DEFAULT_ANOMALY_POLICIES,
+  evaluateSample,
+  type AnomalyKind,
+  type AnomalyPolicy,
+} from '../../domain/anomaly';
+
+export interface DetectAnomaliesInput {
+  /** Names the baselines and the watermark; one per schedule (tests use their own). */
+  detector: string;
+  /** Length of the first window, when the detector has no watermark yet. */
+  firstWindowSeconds: number;
+  /** Overrides of the default policies, per kind. */
+  policies?: Partial<Record<AnomalyKind, Partial<AnomalyPolicy>>>;
+}
+
+/** One alert, as logged, stored and posted to the webhook. No personal values. */
+export interface AnomalyAlert {
+  kind: AnomalyKind;
+  /** Carrier name, ISO country, `<tenant>/<sender number>` or API key id. */
+  subject: string;
+  /** The window's failure rate (0–1) or requests per minute. */
+  value: number;
+  /** The baseline it was compared with. */
+  baseline: number;
+  /** Attempts or requests in the window. */
+  volume: number;
+  /** Pools where the sender number was quarantined (sender alerts). */
+  quarantined: string[];
+  detector: string;
+  at: string;
+}
+
+export interface DetectAnomaliesResult {
+  from: string;
+  to: string;
+  observations: number;
+  alerts: AnomalyAlert[];
+  recovered: string[];
+}
+
+/** Builds the detector activity around its database, logger and optional alert webhook. */
+export function createAnomalyActivities({
+  db,
+  log,
+  webhook,
+}: {
+  db: Pool;
+  log: Logger;
+  /** Where alerts are POSTed (JSON), signed like status callbacks with `secret`. */
+  webhook?: { url: string; secret: string };
+}) {
+  const policyFor = (input: DetectAnomaliesInput, kind: AnomalyKind): AnomalyPolicy => ({
+    ...DEFAULT_ANOMALY_POLICIES[kind],
+    ...input.policies?.[kind],
+  });
+
+  async function evaluateWindow(input: DetectAnomaliesInput): Promise<DetectAnomaliesResult> {
+    const tx = await db.connect();
+    try {
+      await tx.query('begin');
+      const window = await lockWindow(tx, input.detector, input.firstWindowSeconds * 1000);
+      const observations = await observe(tx, window);
+      const baselines = await loadBaselines(tx, input.detector);
+      const alerts: AnomalyAlert[] = [];
+      const recovered: string[] = [];
+      for (const o of observations) {
+        const e = evaluateSample(
+          baselines.get(`${o.kind}\n${o.subject}`),
+          o,
+          policyFor(input, o.kind),
+        );
+        if (!e) continue;
+        await saveBaseline(tx, input.detector, o.kind, o.subject, e.baseline);
+        if (e.recovered) recovered.push(`${o.kind}:${o.subject}`);
+        if (!e.raise) continue;
+        const quarantined = o.kind === 'sender_failure' ? await quarantine(tx, o, e.expected) : [];
+        const alert = alertOf(input.detector, o, e.expected, quarantined);
+        await insertAlert(tx, input.detector, { ...o, baseline: e.expected, quarantined });
+        alerts.push(alert);
+      }
+      await advanceWindow(tx, input.detector, window.to);
+      await tx.query('commit');
+      return {
+        from: window.from.toISOString(),
+        to: window.to.toISOString(),
+        observations: observations.length,
+        alerts,
+        recovered,
+      };
+    } catch (err) {
+      await tx.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      tx.release();
+    }
+  }
+
+  async function quarantine(
+    tx: Parameters<typeof quarantineSender>[0],
+    o: Observation,
+    expected: number,
+  ): Promise<string[]> {
+    const cut = o.subject.lastIndexOf('/');
+    const reason = `anomaly: failure rate ${pct(o.value)} over ${o.volume} attempts (baseline ${pct(expected)})`;
+    return quarantineSender(tx, o.subject.slice(0, cut), o.subject.slice(cut + 1), reason);
+  }
+
+  async function post(alert: AnomalyAlert): Promise<void> {
+    if (!webhook) return;
+    const body = JSON.stringify(alert);
+    const timestamp = Math.floor(Date.now() / 1000);
+    try {
+      const res = await fetch(webhook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-timestamp': String(timestamp),
+          'x-signature': signWebhook(webhook.secret, timestamp, body),
+        },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!res.ok) log.warn({ status: res.status }, 'anomaly webhook refused the alert');
+    } catch (err) {
+      // The alert is stored and logged; a webhook outage must not re-run the window.
+      log.warn({ error: (err as Error).name }, 'anomaly webhook unreachable');
+    }
+  }
+
+  return {
+    /**
+     * Evaluates the window since the detector's last run, in one transaction (baselines, episodes,
+     * alerts, quarantines and the watermark commit together, so a retry never alerts twice), then
+     * logs each new alert and posts it to the webhook.
+     */
+    async detectAnomalies(input: DetectAnomaliesInput): Promise<DetectAnomaliesResult> {
+      const result = await evaluateWindow(input);
+      for (const alert of result.alerts) {
+        log.warn({ alert }, 'anomaly detected');
+        await post(alert);
+      }
+      return result;
+    },
+  };
+}
+
+const pct = (v: number) => `${Math.round(v * 100)}%`;
+
+function alertOf(
+  detector: string,
+  o: Observation,
+  expected: number,
+  quarantined: string[],
+): AnomalyAlert {
+  return {
+    kind: o.kind,
+    subject: o.subject,
+    value: o.value,
+    baseline: expected,
+    volume: o.volume,
+    quarantined,
+    detector,
+    at: new Date().toISOString(),
+  };
+}
+
+export type AnomalyActivities = ReturnType<typeof createAnomalyActivities>;

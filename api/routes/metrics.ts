@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import { observeQueries } from '../../clients/db';
+import { createMetrics, type Metrics } from '../../clients/metrics';
+import { addApiKeyUsage, reviewQueueStats } from '../../db/operations';
+
+/**
+ * The API's metrics: its own registry, with the review-queue gauges read from `db` at scrape time,
+ * and `db`'s queries timed. Pass `vaultObserver(metrics)` to the API's Vault client.
+ */
+export function createApiMetrics(db: Pool): Metrics {
+  const metrics = createMetrics({ component: 'api', reviewQueue: () => reviewQueueStats(db) });
+  observeQueries(db, (seconds, ok) =>
+    metrics.dbSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds),
+  );
+  return metrics;
+}
+
+/** How often the per-key request counts are written to PostgreSQL (for the anomaly detector). */
+const USAGE_FLUSH_MS = 5_000;
+
+/**
+ * Registered on the root instance (not in a child scope), so the usage hook sees every route.
+ * `GET /metrics` (Prometheus text, no authentication: expose it to the scraper's network only; it
+ * holds no tenant data) and the per-key request counter: every authenticated request counts for its
+ * API key in `api_key_usage`, buffered in memory and flushed every few seconds and on close.
+ */
+export async function metricsRoutes(
+  app: FastifyInstance,
+  { metrics, db }: { metrics: Metrics; db: Pool },
+) {
+  app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
+    reply
+      .header('content-type', metrics.registry.contentType)
+      .send(await metrics.registry.metrics()),
+  );
+
+  const usage = new Map<
+    string,
+    { keyId: string; tenant: string; minute: Date; requests: number }
+  >();
+  const flush = async () => {
+    const rows = [...usage.values()];
+    usage.clear();
+    try {
+      await addApiKeyUsage(db, rows);
+    } catch (err) {
+      app.log.warn({ error: (err as Error).name }, 'api key usage not recorded');
+    }
+  };
+  const timer = setInterval(() => void flush(), USAGE_FLUSH_MS).unref();
+  app.addHook('onResponse', async (req) => {
+    const p = req.principal;
+    if (!p) return;
+    const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+    const key = `${p.keyId}\n${minute.getTime()}`;
+    const row = usage.get(key) ?? { keyId: p.keyId, tenant: p.tenant, minute, requests: 0 };
+    row.requests++;
+    usage.set(key, row);
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await flush();
+  });
+}

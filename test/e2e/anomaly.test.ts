@@ -1,0 +1,190 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import type { Client } from '@temporalio/client';
+import { createDataConverter, createTemporalClient } from '../../clients/temporal';
+import { VaultClient } from '../../clients/vault';
+import { needleVariants, scanForLeaks } from '../../scripts/leak-scan';
+import { ensureAnomalySchedule } from '../../workers/schedules';
+import { startPipeline, type Pipeline } from '../helpers/pipeline';
+import { silentLog, unique } from '../helpers/stack';
+
+/**
+ * The anomaly detector end to end: its Temporal Schedule runs the detector workflow on the global
+ * worker; the SMPP simulator is driven into a failure spike (every receipt UNDELIV) for messages
+ * sent from one sender number. Exactly one alert (log line, row, webhook) and that number
+ * quarantined; a second anomalous window in the same episode raises nothing new.
+ */
+describe('anomaly detection on a Temporal Schedule', () => {
+  let p: Pipeline;
+  let temporal: Client;
+  let webhook: Server;
+  const posted: { kind: string; subject: string; quarantined: string[] }[] = [];
+  const logLines: string[] = [];
+  const carrier = `anom-${Math.random().toString(36).slice(2, 8)}`;
+  const sender = '+447000000013';
+  let scheduleId: string;
+  const recipients: string[] = [];
+
+  const sendBatch = async (n: number) => {
+    const ids = await Promise.all(
+      Array.from({ length: n }, async () => {
+        const to = `+4474009${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}`;
+        recipients.push(to);
+        const res = await p.send({ to, body: 'Your code is 818181', purpose: 'otp', sender });
+        expect(res.status).toBe(202);
+        return ((await res.json()) as { id: string }).id;
+      }),
+    );
+    return p.waitFinal(ids);
+  };
+
+  /** Triggers the schedule once and waits for that run's result. */
+  const runDetector = async () => {
+    const handle = temporal.schedule.getHandle(scheduleId);
+    const before = (await handle.describe()).info.recentActions.length;
+    await handle.trigger();
+    let actions = (await handle.describe()).info.recentActions;
+    while (actions.length <= before) {
+      await new Promise((r) => setTimeout(r, 200));
+      actions = (await handle.describe()).info.recentActions;
+    }
+    const run = actions[actions.length - 1]!.action;
+    return temporal.workflow
+      .getHandle(run.workflow.workflowId, run.workflow.firstExecutionRunId)
+      .result() as Promise<{ alerts: { kind: string; subject: string }[] }>;
+  };
+
+  const alertsFor = async (subject: string) =>
+    (
+      await p.db.query<{ kind: string; quarantined: string[] }>(
+        `select kind, quarantined from anomaly_alerts where detector = $1 and subject = $2`,
+        [scheduleId, subject],
+      )
+    ).rows;
+
+  beforeAll(async () => {
+    webhook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        posted.push(JSON.parse(body) as (typeof posted)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    const log = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          logLines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    p = await startPipeline({
+      log,
+      env: {
+        ANOMALY_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/alerts`,
+      },
+      carriers: ([smsc]) => [
+        {
+          kind: 'smpp',
+          name: carrier,
+          priority: 10,
+          countries: [],
+          host: '127.0.0.1',
+          port: smsc!.port,
+          systemId: 'sms',
+          password: 'sms',
+          windowSize: 10,
+          throughputPerSecond: 1000,
+        },
+      ],
+    });
+    const vault = new VaultClient({ ...p.config.vault, log: silentLog });
+    temporal = await createTemporalClient(
+      p.config,
+      vault,
+      createDataConverter(p.config, vault).dataConverter,
+    );
+    // A long interval: the test triggers each run itself, so windows do not depend on timing.
+    scheduleId = await ensureAnomalySchedule(temporal, p.config, {
+      scheduleId: unique('anomaly'),
+      intervalSeconds: 3600,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await temporal?.schedule
+      .getHandle(scheduleId)
+      .delete()
+      .catch(() => undefined);
+    await temporal?.connection.close();
+    await p?.close();
+    await new Promise((r) => webhook?.close(r));
+  });
+
+  test('a failure spike on one sender number raises exactly one alert and quarantines that number', async () => {
+    const subject = `${p.tenant}/${sender}`;
+    // A healthy window teaches the baseline.
+    const healthy = await sendBatch(6);
+    expect([...healthy.values()].map((m) => m.status)).toEqual(Array(6).fill('delivered'));
+    await runDetector();
+    expect(await alertsFor(subject)).toEqual([]);
+
+    // The spike: the carrier reports every message undeliverable.
+    p.smscs[0]!.setBehaviour({ receiptOutcome: () => 'UNDELIV' });
+    const spike = await sendBatch(6);
+    expect([...spike.values()].map((m) => m.status)).toEqual(Array(6).fill('undelivered'));
+    const run = await runDetector();
+    expect(run.alerts.filter((a) => a.subject === subject)).toHaveLength(1);
+
+    const numbers = await p.db.query<{ number: string; status: string; reason: string }>(
+      `select n.number, n.status, n.quarantine_reason as reason from pool_numbers n
+         join number_pools p on p.id = n.pool_id where p.tenant = $1 and p.purpose = 'otp' order by n.number`,
+      [p.tenant],
+    );
+    expect(numbers.rows.map((r) => [r.number, r.status])).toEqual([
+      ['+447000000003', 'active'],
+      [sender, 'quarantined'],
+      ['+447000000023', 'active'],
+    ]);
+    expect(numbers.rows[1]!.reason).toMatch(/^anomaly: failure rate 100%/);
+
+    // Still failing in the next window (the number released by hand, the carrier still broken):
+    // the episode is open, so no second alert.
+    await p.db.query(
+      `update pool_numbers set status = 'active', quarantined_at = null, quarantine_reason = null
+        where number = $1 and pool_id in (select id from number_pools where tenant = $2)`,
+      [sender, p.tenant],
+    );
+    const more = await sendBatch(6);
+    expect([...more.values()].map((m) => m.status)).toEqual(Array(6).fill('undelivered'));
+    const again = await runDetector();
+    expect(again.alerts.filter((a) => a.subject === subject)).toEqual([]);
+
+    const senderAlerts = await alertsFor(subject);
+    expect(senderAlerts).toEqual([
+      { kind: 'sender_failure', quarantined: [`pool_${p.tenant}_otp`] },
+    ]);
+    const carrierAlerts = await alertsFor(carrier);
+    expect(carrierAlerts).toEqual([{ kind: 'carrier_failure', quarantined: [] }]);
+
+    // The same one alert as a structured log line and a webhook POST.
+    const logged = logLines
+      .map((l) => JSON.parse(l) as { msg: string; alert?: { subject: string } })
+      .filter((l) => l.msg === 'anomaly detected' && l.alert?.subject === subject);
+    expect(logged).toHaveLength(1);
+    expect(posted.filter((a) => a.subject === subject)).toEqual([
+      expect.objectContaining({ kind: 'sender_failure', quarantined: [`pool_${p.tenant}_otp`] }),
+    ]);
+    expect(posted.filter((a) => a.subject === carrier)).toHaveLength(1);
+
+    // Neither the alerts, the logs nor the tables hold a recipient.
+    const needles = recipients.flatMap(needleVariants);
+    expect(await scanForLeaks({ needles, logLines, db: p.db })).toEqual([]);
+    for (const n of needles) expect(JSON.stringify(posted)).not.toContain(n);
+  }, 300_000);
+});
