@@ -35,9 +35,9 @@ export async function addApiKeyUsage(
 ): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
-    `insert into api_key_usage (key_id, tenant, minute, requests)
+    `insert into api_key_volume (key_id, tenant, minute, requests)
      select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])
-     on conflict (key_id, minute) do update set requests = api_key_usage.requests + excluded.requests`,
+     on conflict (key_id, minute) do update set requests = api_key_volume.requests + excluded.requests`,
     [
       rows.map((r) => r.keyId),
       rows.map((r) => r.tenant),
@@ -129,7 +129,7 @@ export async function observe(
      select 'key_volume', key_id, sum(requests)::float8
               / greatest(extract(epoch from date_trunc('minute', $2::timestamptz) - date_trunc('minute', $1::timestamptz)) / 60, 1),
             sum(requests)::int
-       from api_key_usage
+       from api_key_volume
       where minute >= date_trunc('minute', $1::timestamptz) and minute < date_trunc('minute', $2::timestamptz)
       group by key_id`,
     [from, to],

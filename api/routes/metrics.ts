@@ -23,7 +23,7 @@ const USAGE_FLUSH_MS = 5_000;
  * Registered on the root instance (not in a child scope), so the usage hook sees every route.
  * `GET /metrics` (Prometheus text, no authentication: expose it to the scraper's network only; it
  * holds no tenant data) and the per-key request counter: every authenticated request counts for its
- * API key in `api_key_usage`, buffered in memory and flushed every few seconds and on close.
+ * API key in `api_key_volume`, buffered in memory and flushed every few seconds and on close.
  */
 export async function metricsRoutes(
   app: FastifyInstance,

@@ -18,14 +18,14 @@ CREATE TABLE dispatch_outcomes (
 CREATE INDEX dispatch_outcomes_at ON dispatch_outcomes (at);
 
 -- API requests per key and minute (the key id, never the secret).
-CREATE TABLE api_key_usage (
+CREATE TABLE api_key_volume (
   key_id    text NOT NULL,
   tenant    text NOT NULL,
   minute    timestamptz NOT NULL,
   requests  integer NOT NULL DEFAULT 0,
   PRIMARY KEY (key_id, minute)
 );
-CREATE INDEX api_key_usage_minute ON api_key_usage (minute);
+CREATE INDEX api_key_volume_minute ON api_key_volume (minute);
 
 -- The EWMA baseline of one series (kind: carrier_failure, country_failure, sender_failure, key_volume)
 -- of one detector, and whether an anomaly episode is open (one alert per episode).
@@ -64,5 +64,5 @@ CREATE INDEX anomaly_alerts_detector ON anomaly_alerts (detector, raised_at);
 DROP TABLE anomaly_alerts;
 DROP TABLE anomaly_watermarks;
 DROP TABLE anomaly_baselines;
-DROP TABLE api_key_usage;
+DROP TABLE api_key_volume;
 DROP TABLE dispatch_outcomes;
