@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--no-record]`
+ * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--no-record] [--out file.json]`
  *
  * Brings up (or reuses) the local stack, runs a global-region worker, the API and a carrier
  * simulator (no latency, no errors) in this process, sends N messages through the API with C in
@@ -41,6 +41,8 @@ const C = Number(arg('concurrency', '50'));
 const carrierKind = arg('carrier', 'smpp');
 const RATE = Number(arg('rate', '0'));
 const RECORD = !process.argv.includes('--no-record');
+/** Also write the JSON result to this file (stdout may carry the Temporal core's own warnings). */
+const OUT = arg('out', '');
 
 type Percentiles = { p50: number; p95: number; p99: number };
 interface BenchResult {
@@ -325,6 +327,7 @@ async function main() {
     },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (OUT) writeFileSync(OUT, JSON.stringify(result, null, 2));
   if (RECORD) record(result, commit);
 
   baseline.shutdown();

@@ -176,25 +176,28 @@ export async function reviewRoutes(app: FastifyInstance, deps: ReviewRouteDeps):
       .header('referrer-policy', 'no-referrer')
       .header('x-content-type-options', 'nosniff')
       .send(body);
+  // The page, its assets and the sign-in are public: they hold no data; everything else needs a session.
+  const open = { public: true } as const;
   app.get(
     '/review',
-    { schema: { hide: true } },
+    { config: open, schema: { hide: true } },
     asset('text/html; charset=utf-8', REVIEW_PAGE_HTML),
   );
   app.get(
     '/review/app.js',
-    { schema: { hide: true } },
+    { config: open, schema: { hide: true } },
     asset('text/javascript; charset=utf-8', REVIEW_PAGE_SCRIPT),
   );
   app.get(
     '/review/app.css',
-    { schema: { hide: true } },
+    { config: open, schema: { hide: true } },
     asset('text/css; charset=utf-8', REVIEW_PAGE_CSS),
   );
 
   app.post<{ Body: { apiKey: string } }>(
     '/review/login',
     {
+      config: open,
       schema: {
         tags: ['review'],
         summary: 'Opens an 8-hour browser session for the reviewer page (reviewer key)',
@@ -220,7 +223,7 @@ export async function reviewRoutes(app: FastifyInstance, deps: ReviewRouteDeps):
       reply.send(await openBrowserSession(app, db, req, reply, req.body.apiKey, REVIEW_SESSION)),
   );
 
-  app.post('/review/logout', { schema: { hide: true } }, async (req, reply) => {
+  app.post('/review/logout', { config: open, schema: { hide: true } }, async (req, reply) => {
     closeBrowserSession(app, req, reply, REVIEW_SESSION);
     return reply.code(204).send();
   });

@@ -80,6 +80,24 @@ const post =
     ...(payload ? { payload: payload(f) as object } : {}),
   });
 
+/** Any of `roles` gets in (with `own`/`other` statuses); other roles 403, no key 401. */
+const some = (roles: readonly Role[], cell: Cell): Expectation =>
+  Object.assign(
+    only(roles[0]!, cell),
+    ...roles.slice(1).map((r) => ({ [r]: cell })),
+  ) as Expectation;
+const send =
+  (method: 'PUT' | 'DELETE', url: string, payload?: unknown) =>
+  (_f: Fixtures, k: string | undefined): InjectOptions => ({
+    method,
+    url,
+    headers: auth(k),
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
+/** A number nobody else uses, so each caller's request acts on its own subscriber. */
+const freshSubscriber = () => `+447400${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+const NO_SUCH_ID = '01J0000000000000000000000Z';
+
 const MATRIX: Record<string, Row> = {
   // --- public: health, docs, the codec sign-in page, signed webhooks ---
   'GET /healthz': { expect: open(200), request: get('/healthz') },
@@ -119,6 +137,21 @@ const MATRIX: Record<string, Row> = {
       () => ({ id: 'x', status: 'delivered' }),
     ),
   },
+
+  // Prometheus metrics: public, with no tenant, key or personal value in any label.
+  'GET /metrics': { expect: open(200), request: get('/metrics') },
+  // The reviewer page and its assets hold no data; the sign-in takes a reviewer key in its body.
+  'GET /review': { expect: open(200), request: get('/review') },
+  'GET /review/app.js': { expect: open(200), request: get('/review/app.js') },
+  'GET /review/app.css': { expect: open(200), request: get('/review/app.css') },
+  'POST /review/login': {
+    expect: { ...only('reviewer', all(200)), anonymous: 401 },
+    request: post(
+      () => '/review/login',
+      () => undefined,
+    ),
+  },
+  'POST /review/logout': { expect: open(204), request: post(() => '/review/logout') },
 
   // --- operator: the codec server (Temporal UI); payloads of every tenant, redacted ---
   'POST /codec/decode': {
@@ -192,6 +225,127 @@ const MATRIX: Record<string, Row> = {
   'POST /v1/pools/:id/numbers/:number/release': {
     expect: only('admin', [200, 404]),
     request: post((f) => `/v1/pools/${f.poolId}/numbers/${encodeURIComponent(f.number)}/release`),
+  },
+
+  // --- reviewer: the caller's tenant's review queue; a task is readable only under its lease ---
+  'GET /review/tasks': { expect: only('reviewer', all(200)), request: get('/review/tasks') },
+  // No open task in a fresh tenant's queue.
+  'POST /review/tasks/claim': {
+    expect: only('reviewer', all(404)),
+    request: post(
+      () => '/review/tasks/claim',
+      () => ({}),
+    ),
+  },
+  'GET /review/tasks/:id': {
+    expect: only('reviewer', all(404)),
+    request: get(`/review/tasks/rev_${NO_SUCH_ID}`),
+  },
+  'POST /review/tasks/:id/complete': {
+    expect: only('reviewer', all(404)),
+    request: post(
+      () => `/review/tasks/rev_${NO_SUCH_ID}/complete`,
+      () => ({ verdict: 'approve', reasonCode: 'ok' }),
+    ),
+  },
+  'POST /review/tasks/:id/release': {
+    expect: only('reviewer', all(404)),
+    request: post(() => `/review/tasks/rev_${NO_SUCH_ID}/release`),
+  },
+
+  // --- admin or operator: the caller's tenant's review and sending policies ---
+  'GET /v1/review-policies': {
+    expect: some(['admin', 'operator'], all(200)),
+    request: get('/v1/review-policies'),
+  },
+  'PUT /v1/review-policies': {
+    expect: some(['admin', 'operator'], all(200)),
+    request: send('PUT', '/v1/review-policies', {
+      campaign: 'matrix',
+      mode: 'post_delivery',
+      sampleRate: 0,
+    }),
+  },
+  // Callers run in role order: the operator's delete removes what the PUT row made; the admin's finds nothing.
+  'DELETE /v1/review-policies': {
+    expect: { ...some(['admin', 'operator'], all(204)), admin: all(404) },
+    request: send('DELETE', '/v1/review-policies?campaign=matrix'),
+  },
+  'GET /v1/policy/countries': {
+    expect: some(['admin', 'operator'], all(200)),
+    request: get('/v1/policy/countries'),
+  },
+  'PUT /v1/policy/countries/:country': {
+    expect: some(['admin', 'operator'], all(200)),
+    request: send('PUT', '/v1/policy/countries/FR', { action: 'allow' }),
+  },
+  'DELETE /v1/policy/countries/:country': {
+    expect: { ...some(['admin', 'operator'], all(204)), admin: all(404) },
+    request: send('DELETE', '/v1/policy/countries/FR'),
+  },
+  'GET /v1/policy/spend-cap': {
+    expect: some(['admin', 'operator'], all(200)),
+    request: get('/v1/policy/spend-cap'),
+  },
+  'PUT /v1/policy/spend-cap': {
+    expect: some(['admin', 'operator'], all(200)),
+    request: send('PUT', '/v1/policy/spend-cap', { monthlyCap: null }),
+  },
+  'GET /v1/prices': {
+    expect: some(['sender', 'admin', 'operator'], all(200)),
+    request: get('/v1/prices'),
+  },
+  'GET /v1/usage': {
+    expect: some(['sender', 'admin', 'operator'], all(200)),
+    request: get('/v1/usage'),
+  },
+  // Prices are the platform's: only operators set them.
+  'PUT /v1/prices/:carrier/:country': {
+    expect: only('operator', all(200)),
+    request: send('PUT', '/v1/prices/matrix-carrier/FR', { perSegment: 0.01 }),
+  },
+  'DELETE /v1/prices/:carrier/:country': {
+    expect: only('operator', all(204)),
+    request: send('DELETE', '/v1/prices/matrix-carrier/FR'),
+  },
+
+  // --- dpo: erasure of a subject at the caller's tenant ---
+  'POST /v1/subjects/erasure': {
+    expect: only('dpo', all(202)),
+    request: post(
+      () => '/v1/subjects/erasure',
+      () => ({ number: freshSubscriber() }),
+    ),
+  },
+  'GET /v1/subjects/erasure/:id': {
+    expect: only('dpo', all(404)),
+    request: get(`/v1/subjects/erasure/era_${NO_SUCH_ID}`),
+  },
+
+  // --- sender or admin: the caller's tenant's opt-outs; admin: its privacy policy ---
+  'POST /v1/opt-outs': {
+    expect: some(['sender', 'admin'], all(201)),
+    request: post(
+      () => '/v1/opt-outs',
+      () => ({ number: freshSubscriber() }),
+    ),
+  },
+  'GET /v1/opt-outs': { expect: some(['sender', 'admin'], all(200)), request: get('/v1/opt-outs') },
+  'DELETE /v1/opt-outs/:id': {
+    expect: some(['sender', 'admin'], all(404)),
+    request: send('DELETE', '/v1/opt-outs/999999999'),
+  },
+  'POST /v1/opt-outs/remove': {
+    expect: some(['sender', 'admin'], all(404)),
+    request: post(
+      () => '/v1/opt-outs/remove',
+      () => ({ number: freshSubscriber() }),
+    ),
+  },
+  'GET /v1/privacy-policy': { expect: only('admin', all(200)), request: get('/v1/privacy-policy') },
+  'PUT /v1/privacy-policy': {
+    expect: only('admin', all(200)),
+    request: send('PUT', '/v1/privacy-policy', {}),
   },
 };
 
@@ -274,8 +428,8 @@ describe('authorization matrix: every route × every role × own and other tenan
     for (const [route, row] of Object.entries(MATRIX)) {
       const check = async (who: string, apiKey: string | undefined, expected: number) => {
         let options = await row.request(fixtures, apiKey);
-        // The codec sign-in carries the caller's key in its body, not in a header.
-        if (route === 'POST /codec/login')
+        // The sign-ins carry the caller's key in their body, not in a header.
+        if (route === 'POST /codec/login' || route === 'POST /review/login')
           options = { ...options, headers: {}, payload: { apiKey: apiKey ?? 'sk_not-a-key' } };
         const res = await api.app.inject(options);
         if (res.statusCode !== expected)

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stack } from '../helpers/stack';
@@ -15,7 +16,8 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
   const benchmarks = readFileSync(join(stack.rootDir, 'BENCHMARKS.md'), 'utf8');
   const results = readdirSync(join(stack.rootDir, 'bench', 'results'));
 
-  const { stdout } = await run(
+  const out = join(mkdtempSync(join(tmpdir(), 'bench-smoke-')), 'result.json');
+  await run(
     process.execPath,
     [
       '--import',
@@ -26,10 +28,12 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
       '--concurrency',
       '10',
       '--no-record',
+      '--out',
+      out,
     ],
     { cwd: stack.rootDir, env: process.env, maxBuffer: 16 * 1024 * 1024, timeout: 280_000 },
   );
-  const result = JSON.parse(stdout) as {
+  const result = JSON.parse(readFileSync(out, 'utf8')) as {
     messages: number;
     delivered: number;
     throughput: { pipeline: number; baseline: number; ratio: number };
