@@ -115,6 +115,15 @@ const payloadsSchema = {
   },
 } as const;
 const problem = { $ref: 'Problem#' } as const;
+/**
+ * The codec-server protocol reads only the path's last segment; clients add query parameters
+ * (the Temporal UI sends `?preserveStorageRefs=true`, preflight included), so these routes accept
+ * any, unlike the rest of the API (api/plugins/limits.ts).
+ */
+const codecQuery = {
+  type: 'object',
+  properties: { preserveStorageRefs: { type: 'string', enum: ['true', 'false'] } },
+} as const;
 
 /** Payload batches from the UI (a whole history) are far bigger than the API's usual 64 KiB. */
 const CODEC_BODY_LIMIT = 8 * 1024 * 1024;
@@ -209,8 +218,10 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
   });
 
   const open = { public: true } as const;
-  app.options('/codec/*', { config: open, schema: { hide: true } }, async (_req, reply) =>
-    reply.code(204).send(),
+  app.options(
+    '/codec/*',
+    { config: open, schema: { hide: true, querystring: codecQuery } },
+    async (_req, reply) => reply.code(204).send(),
   );
 
   app.get('/codec/login', { config: open, schema: { hide: true } }, async (_req, reply) =>
@@ -271,6 +282,7 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
       schema: {
         tags: ['codec'],
         summary: 'Decodes Temporal payloads for the UI and CLI, redacted (operator)',
+        querystring: codecQuery,
         body: payloadsSchema,
         response: { 200: payloadsSchema, 400: problem, 401: problem, 403: problem },
       },
@@ -308,6 +320,7 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
       schema: {
         tags: ['codec'],
         summary: 'Encodes payloads (signal inputs typed in the UI) with the Vault codec (operator)',
+        querystring: codecQuery,
         body: payloadsSchema,
         response: { 200: payloadsSchema, 401: problem, 403: problem },
       },
