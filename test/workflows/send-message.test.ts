@@ -384,7 +384,12 @@ describe('sendMessageWorkflow: sending policy (velocity hold, spend release)', (
       // No receipt comes: the time-skipped wait ends `unconfirmed`, a billed status.
       expect((await handle.result()).status).toBe('unconfirmed');
       const order = calls.order.filter((c) => c !== 'notifyClient');
-      expect(order.slice(0, 3)).toEqual(['tokenizeMessage', 'recordStatus', 'pickSender']);
+      expect(order.slice(0, 4)).toEqual([
+        'tokenizeMessage',
+        'checkSuppression',
+        'recordStatus',
+        'pickSender',
+      ]);
       expect(calls.recordStatus[0]).toMatchObject({ status: 'held', final: false });
       expect(released).toEqual([]);
     });
