@@ -257,6 +257,7 @@ async function main() {
     dataConverter,
     activities: {
       tokenize: async () => ({ token: 't' }),
+      suppression: async () => false,
       pick: async () => ({ sender: 's' }),
       route: async () => ({ carriers: ['c'] }),
       submit: async ({ id }: { id: string }) => {
@@ -270,6 +271,7 @@ async function main() {
         return { ids: [id] };
       },
       record: async () => undefined,
+      schedulePurge: async () => undefined,
     },
   });
   const baselineRun = baseline.run();
