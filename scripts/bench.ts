@@ -155,6 +155,8 @@ async function main() {
     CARRIERS: JSON.stringify(carriers),
     LOG_LEVEL: 'warn',
     RECEIPT_TIMEOUT_SECONDS: '600',
+    // Any free port: a running `npm start` worker may hold the default one.
+    WORKER_METRICS_PORT: '0',
     // The bench measures the pipeline, not the per-key rate limiter (one key sends everything).
     API_RATE_LIMIT_MAX: '1000000000',
   };
