@@ -1,7 +1,7 @@
-import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
 import { CODE_MASK } from '../../domain/masking';
 import { needleVariants } from '../../scripts/leak-scan';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
@@ -28,14 +28,6 @@ type BrowserGlobals = {
   localStorage: { length: number };
   sessionStorage: { length: number };
 };
-
-function chromiumPath(): string {
-  try {
-    return execSync('command -v chromium', { encoding: 'utf8', shell: '/bin/sh' }).trim();
-  } catch {
-    throw new Error('chromium is not installed: run `bash scripts/ensure-chromium.sh`');
-  }
-}
 
 describe('the reviewer page, keyboard only, with nothing personal in the browser', () => {
   let p: Pipeline;
@@ -87,19 +79,7 @@ describe('the reviewer page, keyboard only, with nothing personal in the browser
       slaSeconds: 3,
       defaultDecision: 'approve',
     });
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
     page = await context.newPage();
     page.on('request', (r) => requested.push(r.url()));
