@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, chownSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import type { StackConfig } from '../../config/stack';
-import { canConnect, run, waitFor, which } from './process';
+import { canConnect, isAlive, run, waitFor, which } from './process';
 import type { Service } from './service';
 
 const isRoot = () => process.getuid?.() === 0;
@@ -57,6 +57,10 @@ export function postgresService(cfg: StackConfig, log: (s: string) => void): Ser
   const pidFile = join(pg.dataDir, 'postmaster.pid');
   // The server writes its own log, so the folder must belong to the user it runs as.
   const logDir = join(cfg.logDir, 'postgres');
+  // The first line of postmaster.pid is the server's PID; a file left by a killed server (a machine
+  // that stopped without `stack down`) names a dead process, and pg_ctl start replaces it.
+  const serverAlive = () =>
+    existsSync(pidFile) && isAlive(Number(readFileSync(pidFile, 'utf8').split('\n')[0]));
 
   async function healthy() {
     if (!(await canConnect(cfg.host, pg.port))) return false;
@@ -105,7 +109,7 @@ export function postgresService(cfg: StackConfig, log: (s: string) => void): Ser
     name: 'postgres',
     describe: () => `postgres://sms@${cfg.host}:${pg.port}/sms (data ${pg.dataDir})`,
     healthy,
-    running: () => existsSync(pidFile),
+    running: serverAlive,
     async start() {
       if (!existsSync(join(pg.dataDir, 'PG_VERSION'))) {
         if (isRoot()) {
@@ -148,7 +152,7 @@ export function postgresService(cfg: StackConfig, log: (s: string) => void): Ser
     },
     configure,
     async stop() {
-      if (!existsSync(pidFile)) return false;
+      if (!serverAlive()) return false;
       asPostgres(bin('pg_ctl'), ['-D', pg.dataDir, '-m', 'fast', '-w', 'stop']);
       return true;
     },
