@@ -31,6 +31,7 @@ import { installRuntime } from '../workers/temporal-logging';
 import { baselineReceipt } from '../bench/baseline-workflow';
 import { createApiKey } from './keys';
 import { bundleWorkflows } from '../workers/bundle';
+import { purgeSweepWorkflowId } from '../workflows/retention';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -334,6 +335,11 @@ async function main() {
   if (OUT) writeFileSync(OUT, JSON.stringify(result, null, 2));
   if (RECORD) record(result, commit);
 
+  // The bench's own purge sweeper polls a queue no worker serves after this run: end it.
+  await temporal.workflow
+    .getHandle(purgeSweepWorkflowId('global', prefix))
+    .terminate('benchmark finished')
+    .catch(() => undefined);
   baseline.shutdown();
   worker.worker.shutdown();
   await Promise.all([baselineRun, running]);

@@ -58,6 +58,21 @@ export const FINAL_STATUSES: readonly MessageStatus[] = [
 ];
 
 /**
+ * The statuses the `MessageStatus` search attribute takes: those a message can stay in (a durable wait
+ * or the end). `tokenized` and `routed` last milliseconds; indexing them would cost the server a
+ * visibility write each for nothing an operator could filter on. They stay in the status query, the
+ * API's history and PostgreSQL.
+ */
+export const INDEXED_STATUSES: readonly MessageStatus[] = [
+  MessageStatus.ACCEPTED,
+  MessageStatus.SCHEDULED,
+  MessageStatus.HELD,
+  MessageStatus.IN_REVIEW,
+  MessageStatus.SUBMITTED,
+  ...FINAL_STATUSES,
+];
+
+/**
  * The SendMessage workflow's input. `to` and `body` are the only personal values: the payload codec
  * encrypts them in Temporal's storage, and the workflow drops them after the tokenize step.
  */

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /** Error types (ApplicationFailure.type) the activities throw; retry policies match on these strings. */
 export const ErrorType = {
@@ -27,6 +27,19 @@ export const bookkeeping: ActivityOptions = {
     maximumInterval: '30s',
     nonRetryableErrorTypes: [ErrorType.NO_SENDER_AVAILABLE, ErrorType.MESSAGE_PURGED],
   },
+};
+
+/**
+ * The same bookkeeping, run as local activities: in the worker that runs the workflow task, recorded as
+ * one marker, with no activity task through the server. A message's own steps (tokenize, opt-out check,
+ * pick sender, status rows, purge scheduling) are short, idempotent database and Vault calls in the
+ * region's worker, so they fit; a carrier submit (heartbeats, long retries) and client callbacks do not.
+ * The benchmark (BENCHMARKS.md) measured the difference. After a minute of retries the backoff moves
+ * to durable timers (the SDK's local retry threshold), so an outage still only delays the message.
+ */
+export const localBookkeeping: LocalActivityOptions = {
+  startToCloseTimeout: bookkeeping.startToCloseTimeout,
+  retry: bookkeeping.retry,
 };
 
 /**

@@ -17,6 +17,7 @@ import {
   deliveryReceiptSignal,
   FINAL_STATUSES,
   getStatusQuery,
+  INDEXED_STATUSES,
   MessageStatus,
   searchAttributes,
   type DeliveryReceiptSignal,
@@ -24,7 +25,7 @@ import {
   type SendMessageInput,
   type StatusEvent,
 } from './definitions';
-import { bookkeeping, clientCallback, ErrorType } from './options';
+import { clientCallback, ErrorType, localBookkeeping } from './options';
 import { dispatchDeadline } from '../domain/sending-controls';
 import {
   cutByDeadline,
@@ -39,16 +40,16 @@ import { holdForVelocity, releaseUnbilledCharge } from './sending-policy';
 import { reviewBeforeSend, type ReviewGate } from './review';
 
 // Summaries are what an operator reads in the Temporal UI's event history: fixed text, never a value.
-const { tokenizeMessage } = proxyActivities<VaultActivities>({
-  ...bookkeeping,
+const { tokenizeMessage } = proxyLocalActivities<VaultActivities>({
+  ...localBookkeeping,
   summary: 'tokenize: encrypt number and body in the region (Vault transit)',
 });
-const { pickSender } = proxyActivities<PoolActivities>({
-  ...bookkeeping,
+const { pickSender } = proxyLocalActivities<PoolActivities>({
+  ...localBookkeeping,
   summary: 'pick sender: reserve a pool number',
 });
-const { recordStatus } = proxyActivities<BookkeepingActivities>({
-  ...bookkeeping,
+const { recordStatus } = proxyLocalActivities<BookkeepingActivities>({
+  ...localBookkeeping,
   summary: 'record status (PostgreSQL)',
 });
 const { notifyClient } = proxyActivities<BookkeepingActivities>({
@@ -122,7 +123,14 @@ export async function sendMessageWorkflow(
     view.status = status;
     view.history.push({ status, at: new Date().toISOString(), ...extra });
     if (extra.carrier) view.carrier = extra.carrier;
-    upsertSearchAttributes([{ key: searchAttributes.status, value: status }]);
+    if (!INDEXED_STATUSES.includes(status)) return;
+    // One upsert per indexed status, with the carrier once there is one (a visibility write each).
+    upsertSearchAttributes([
+      { key: searchAttributes.status, value: status },
+      ...(status === MessageStatus.SUBMITTED && view.carrier
+        ? [{ key: searchAttributes.carrier, value: view.carrier }]
+        : []),
+    ]);
   };
 
   const finish = async (status: MessageStatus, reason?: string): Promise<SendMessageResult> => {
@@ -208,7 +216,7 @@ export async function sendMessageWorkflow(
   if (isPastDeadline(deadline)) return expire();
 
   // 4. pick sender and route.
-  let sender: { sender: string; notBefore: number };
+  let sender: { sender: string; notBefore: number; waitMs: number };
   try {
     sender = await pickSender({
       messageId: meta.messageId,
@@ -226,8 +234,7 @@ export async function sendMessageWorkflow(
   const { carriers } = await routeCarriers({ country: meta.country });
   step(MessageStatus.ROUTED, { detail: `sender reserved; ${carriers.length} carrier(s) eligible` });
   if (deadline !== undefined && sender.notBefore >= deadline) return expire();
-  const wait = sender.notBefore - Date.now();
-  if (wait > 0 && (await condition(() => cancelRequested, wait)))
+  if (sender.waitMs > 0 && (await condition(() => cancelRequested, sender.waitMs)))
     return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
   if (cancelRequested) return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
 
@@ -277,7 +284,6 @@ export async function sendMessageWorkflow(
       return finish(MessageStatus.FAILED, lastReason);
     }
     step(MessageStatus.SUBMITTED, { carrier, detail: `${result.parts} part(s)` });
-    upsertSearchAttributes([{ key: searchAttributes.carrier, value: carrier }]);
 
     // 6. receipt: every part must reach a final state, or the timeout ends the wait.
     const ids = result.carrierMessageIds;
@@ -311,8 +317,13 @@ export async function sendMessageWorkflow(
   }
 }
 
-/** The ApplicationFailure type behind an activity failure (e.g. CARRIER_PERMANENT), if any. */
+/**
+ * The ApplicationFailure type behind an activity failure (e.g. CARRIER_PERMANENT), if any. An activity
+ * fails with an ActivityFailure whose cause is the ApplicationFailure; a local activity (pickSender)
+ * fails with the ApplicationFailure itself.
+ */
 function failureType(err: unknown): string | undefined {
+  if (err instanceof ApplicationFailure) return err.type ?? undefined;
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
     return err.cause.type ?? undefined;
   return undefined;

@@ -3,15 +3,21 @@
  * admission, and, at the end, giving back the spend reservation of a message that never reached a
  * carrier. Called from `send-message.ts`; deterministic workflow code only.
  */
-import { condition, proxyActivities } from '@temporalio/workflow';
+import { condition, proxyLocalActivities } from '@temporalio/workflow';
 import type { BookkeepingActivities } from '../activities/bookkeeping';
 import type { SpendActivities } from '../activities/spend';
 import { BILLED_STATUSES } from '../domain/sending-policy';
 import { MessageStatus, type SendMessageInput, type StatusEvent } from './definitions';
-import { bookkeeping } from './options';
+import { localBookkeeping } from './options';
 
-const { recordStatus } = proxyActivities<BookkeepingActivities>(bookkeeping);
-const { releaseCharge } = proxyActivities<SpendActivities>(bookkeeping);
+const { recordStatus } = proxyLocalActivities<BookkeepingActivities>({
+  ...localBookkeeping,
+  summary: 'record status (PostgreSQL)',
+});
+const { releaseCharge } = proxyLocalActivities<SpendActivities>({
+  ...localBookkeeping,
+  summary: 'release the spend reservation (PostgreSQL)',
+});
 
 type Meta = Omit<SendMessageInput, 'to' | 'body'>;
 

@@ -37,8 +37,14 @@ export interface PickSenderResult {
   numberId: string;
   /** The strategy of the pool the number came from. */
   strategy: 'lru' | 'sticky';
-  /** Epoch ms of the reserved send slot; the workflow sleeps until then when it is in the future. */
+  /** Epoch ms of the reserved send slot. */
   notBefore: number;
+  /**
+   * How long after this activity ends the slot opens (0 when it is already open): the workflow sleeps
+   * that long. Measured here, not in the workflow, whose clock is the start of its workflow task, so
+   * earlier than any slot reserved during that task (a local activity's) by the task's own duration.
+   */
+  waitMs: number;
 }
 
 export interface PoolActivityDeps {
@@ -82,6 +88,7 @@ export function createPoolActivities({ db, log }: PoolActivityDeps) {
       numberId: picked.numberId,
       strategy: picked.strategy,
       notBefore: picked.notBefore,
+      waitMs: Math.max(0, picked.notBefore - Date.now()),
     };
     log.debug(
       {
@@ -89,7 +96,7 @@ export function createPoolActivities({ db, log }: PoolActivityDeps) {
         poolId: result.poolId,
         numberId: result.numberId,
         strategy: result.strategy,
-        waitMs: Math.max(0, result.notBefore - Date.now()),
+        waitMs: result.waitMs,
       },
       'sender picked',
     );

@@ -71,6 +71,7 @@ function stubs(suppressed: boolean): { activities: Activities; store: Store } {
       numberId: '1',
       strategy: 'lru',
       notBefore: 0,
+      waitMs: 0,
     }),
     routeCarriers: async () => ({ carriers: ['alpha'] }),
     submitToCarrier: async (input) => {

@@ -89,12 +89,13 @@ const oneId: SubmitBehaviour = (input) => ({
   encoding: 'GSM7',
 });
 
-const picked = (notBefore = 0): PickSenderResult => ({
+const picked = (notBefore = 0, waitMs = 0): PickSenderResult => ({
   sender: SENDER,
   poolId: 'pool_otp_gb',
   numberId: 'num_1',
   strategy: 'lru',
   notBefore,
+  waitMs,
 });
 
 /** Plain-function activities that record what they were given, in the order they ran. */
@@ -415,7 +416,7 @@ describe('sendMessageWorkflow: sending policy (velocity hold, spend release)', (
 describe('sendMessageWorkflow', () => {
   let happyHistory: Awaited<ReturnType<Handle['fetchHistory']>> | undefined;
 
-  test('happy path: tokenize, pick, route (local), submit, receipts → delivered; nothing personal after tokenize', async () => {
+  test('happy path: tokenize, pick, route (local activities), submit, receipts → delivered; nothing personal after tokenize', async () => {
     const { submit, results } = remembering();
     const { activities, calls } = stubActivities({ submit, carriers: ['alpha', 'beta'] });
     await withWorker(activities, async (run) => {
@@ -481,22 +482,15 @@ describe('sendMessageWorkflow', () => {
     ]);
     expect(calls.notifyClient).toHaveLength(0); // no callbackUrl
 
-    // routeCarriers ran as a local activity: a marker, not a scheduled activity task.
+    // The carrier submit is the one activity task; the bookkeeping ran as local activities (markers).
     const events = happyHistory!.events ?? [];
     const scheduled = events.flatMap((e) =>
       e.activityTaskScheduledEventAttributes
         ? [e.activityTaskScheduledEventAttributes.activityType?.name]
         : [],
     );
-    expect(scheduled).toEqual([
-      'tokenizeMessage',
-      'checkSuppression',
-      'pickSender',
-      'submitToCarrier',
-      'recordStatus',
-      'schedulePurge',
-    ]);
-    expect(events.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(1);
+    expect(scheduled).toEqual(['submitToCarrier']);
+    expect(events.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(6);
   });
 
   test('replay: the happy-path history replays against the current bundle', async () => {
@@ -682,7 +676,7 @@ describe('sendMessageWorkflow', () => {
 
   test('cancel while waiting for the send slot → cancelled, nothing submitted', async () => {
     const { activities, calls } = stubActivities({
-      pickSender: async () => picked((await env.currentTimeMs()) + 3600_000),
+      pickSender: async () => picked((await env.currentTimeMs()) + 3600_000, 3600_000),
     });
     await withWorker(activities, async (run) => {
       const handle = await run.start();
