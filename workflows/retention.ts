@@ -3,16 +3,10 @@
  * finishes (step 7), and the per-region purge sweeper. See README "Retention, purge and erasure" for
  * why one sweeper per region beats a timer or a purge workflow per message.
  */
-import {
-  continueAsNew,
-  proxyActivities,
-  proxyLocalActivities,
-  sleep,
-  type ActivityOptions,
-} from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, sleep, type ActivityOptions } from '@temporalio/workflow';
 import type { PrivacyActivities } from '../activities/privacy';
 import type { Purpose, Region } from './definitions';
-import { localBookkeeping } from './options';
+import { checkSuppression, schedulePurge } from './message-steps';
 
 /** A purge batch: Temporal history deletions and a PostgreSQL transaction; heartbeats per message. */
 export const purgeBatch: ActivityOptions = {
@@ -21,14 +15,6 @@ export const purgeBatch: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
-const { checkSuppression } = proxyLocalActivities<PrivacyActivities>({
-  ...localBookkeeping,
-  summary: 'opt-out check (PostgreSQL)',
-});
-const { schedulePurge } = proxyLocalActivities<PrivacyActivities>({
-  ...localBookkeeping,
-  summary: 'schedule purge: due after the retention period',
-});
 const { purgeDueMessages } = proxyActivities<PrivacyActivities>(purgeBatch);
 
 /** True when the tenant's suppression list (and its otp policy) stops this message before dispatch. */

@@ -10,8 +10,6 @@ import {
 } from '@temporalio/workflow';
 import type { BookkeepingActivities } from '../activities/bookkeeping';
 import type { CarrierActivities, SubmitToCarrierResult } from '../activities/carriers';
-import type { PoolActivities } from '../activities/pools';
-import type { VaultActivities } from '../activities/vault';
 import {
   cancelSignal,
   deliveryReceiptSignal,
@@ -25,7 +23,8 @@ import {
   type SendMessageInput,
   type StatusEvent,
 } from './definitions';
-import { clientCallback, ErrorType, localBookkeeping } from './options';
+import { clientCallback, ErrorType } from './options';
+import { pickSender, recordStatus, tokenizeMessage } from './message-steps';
 import { dispatchDeadline } from '../domain/sending-controls';
 import {
   cutByDeadline,
@@ -40,18 +39,6 @@ import { holdForVelocity, releaseUnbilledCharge } from './sending-policy';
 import { reviewBeforeSend, type ReviewGate } from './review';
 
 // Summaries are what an operator reads in the Temporal UI's event history: fixed text, never a value.
-const { tokenizeMessage } = proxyLocalActivities<VaultActivities>({
-  ...localBookkeeping,
-  summary: 'tokenize: encrypt number and body in the region (Vault transit)',
-});
-const { pickSender } = proxyLocalActivities<PoolActivities>({
-  ...localBookkeeping,
-  summary: 'pick sender: reserve a pool number',
-});
-const { recordStatus } = proxyLocalActivities<BookkeepingActivities>({
-  ...localBookkeeping,
-  summary: 'record status (PostgreSQL)',
-});
 const { notifyClient } = proxyActivities<BookkeepingActivities>({
   ...clientCallback,
   summary: "status callback to the client's URL",

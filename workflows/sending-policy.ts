@@ -3,21 +3,10 @@
  * admission, and, at the end, giving back the spend reservation of a message that never reached a
  * carrier. Called from `send-message.ts`; deterministic workflow code only.
  */
-import { condition, proxyLocalActivities } from '@temporalio/workflow';
-import type { BookkeepingActivities } from '../activities/bookkeeping';
-import type { SpendActivities } from '../activities/spend';
+import { condition } from '@temporalio/workflow';
 import { BILLED_STATUSES } from '../domain/sending-policy';
 import { MessageStatus, type SendMessageInput, type StatusEvent } from './definitions';
-import { localBookkeeping } from './options';
-
-const { recordStatus } = proxyLocalActivities<BookkeepingActivities>({
-  ...localBookkeeping,
-  summary: 'record status (PostgreSQL)',
-});
-const { releaseCharge } = proxyLocalActivities<SpendActivities>({
-  ...localBookkeeping,
-  summary: 'release the spend reservation (PostgreSQL)',
-});
+import { recordStatus, releaseCharge } from './message-steps';
 
 type Meta = Omit<SendMessageInput, 'to' | 'body'>;
 
