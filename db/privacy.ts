@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { Purpose } from '../workflows/definitions';
+import { PURPOSES, type Purpose } from '../workflows/definitions';
 
 /**
  * Retention, purge, opt-outs and erasures in PostgreSQL (tables in
@@ -23,18 +23,27 @@ export const PERSONAL_MESSAGE_TABLES = [
   'review_tasks',
 ] as const;
 
-/** The tenant's retention for `purpose` (its override, else the default), in seconds. */
-export async function retentionSeconds(
+/**
+ * Records when a finished message is due for purge: `finishedAt` plus the tenant's retention for the
+ * purpose (its override, else `defaultSeconds`), in one statement. Returns the due time (epoch ms), or
+ * undefined when the message is gone or purged already.
+ */
+export async function setPurgeAfter(
   db: Db,
-  tenant: string,
-  purpose: Purpose,
-  defaults: RetentionDefaults,
-): Promise<number> {
-  const { rows } = await db.query<{ s: number | null }>(
-    `select ${purpose}_retention_seconds as s from tenant_privacy_policies where tenant = $1`,
-    [tenant],
+  m: { messageId: string; tenant: string; purpose: Purpose; finishedAt: number },
+  defaultSeconds: number,
+): Promise<number | undefined> {
+  // The purpose names a column: only the known ones (the workflow input is typed, not trusted).
+  if (!PURPOSES.includes(m.purpose)) throw new Error(`unknown purpose ${String(m.purpose)}`);
+  const { rows } = await db.query<{ at: number }>(
+    `update messages
+        set purge_after = to_timestamp($3::double precision / 1000) + make_interval(secs =>
+              coalesce((select ${m.purpose}_retention_seconds from tenant_privacy_policies where tenant = $2), $4))
+      where id = $1 and purged_at is null
+      returning (extract(epoch from purge_after) * 1000)::float8 as at`,
+    [m.messageId, m.tenant, m.finishedAt, defaultSeconds],
   );
-  return rows[0]?.s ?? defaults[purpose];
+  return rows[0]?.at;
 }
 
 /** A tenant's privacy policy as stored (null = the default). */

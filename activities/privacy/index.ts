@@ -12,7 +12,7 @@ import {
   claimDuePurges,
   isSuppressed,
   purgeMessageRows,
-  retentionSeconds,
+  setPurgeAfter,
   subjectMessageIds,
   type RetentionDefaults,
 } from '../../db/privacy';
@@ -139,13 +139,9 @@ export function createPrivacyActivities({
      * Records when a finished message is due for purge: finishedAt + the tenant's retention for its
      * purpose. The region's sweeper purges it then. Idempotent; a purged message stays purged.
      */
-    async schedulePurge(input: SchedulePurgeInput): Promise<{ purgeAfter: number }> {
-      const seconds = await retentionSeconds(db, input.tenant, input.purpose, retentionDefaults);
-      const purgeAfter = input.finishedAt + seconds * 1000;
-      await db.query(`update messages set purge_after = $2 where id = $1 and purged_at is null`, [
-        input.messageId,
-        new Date(purgeAfter),
-      ]);
+    async schedulePurge(input: SchedulePurgeInput): Promise<{ purgeAfter?: number }> {
+      // One statement: the tenant's retention override (else the default) and the update together.
+      const purgeAfter = await setPurgeAfter(db, input, retentionDefaults[input.purpose]);
       return { purgeAfter };
     },
 
