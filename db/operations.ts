@@ -28,6 +28,28 @@ export async function recordDispatchOutcome(
   );
 }
 
+/**
+ * A carrier accepted the message: its status becomes `submitted` (row and history event) and the
+ * outcome is counted for the anomaly detector, in one statement.
+ */
+export async function recordSubmitted(
+  db: Db,
+  s: { messageId: string; carrier: string; sender: string; detail: string },
+): Promise<void> {
+  await db.query(
+    `with m as (
+       update messages set status = 'submitted', carrier = $2, sender = $3, submitted_at = now(), updated_at = now()
+        where id = $1
+        returning id, tenant, country
+     ), e as (
+       insert into message_events (message_id, status, carrier, detail) values ($1, 'submitted', $2, $4)
+     )
+     insert into dispatch_outcomes (message_id, tenant, carrier, sender, country, outcome, error_type)
+     select m.id, m.tenant, $2, $3, m.country, 'submitted', null from m`,
+    [s.messageId, s.carrier, s.sender, s.detail],
+  );
+}
+
 /** Adds request counts per (key, tenant, minute), as the API's usage buffer flushes them. */
 export async function addApiKeyUsage(
   db: Db,

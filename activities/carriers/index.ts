@@ -10,7 +10,7 @@ import { appendAudit } from '../../db/audit';
 import { testNumberBehaviour } from '../../domain/test-numbers';
 import { ErrorType } from '../../workflows/options';
 import { secondsSince, type Metrics } from '../../clients/metrics';
-import { recordDispatchOutcome } from '../../db/operations';
+import { recordDispatchOutcome, recordSubmitted } from '../../db/operations';
 import { transitKeys } from '../vault';
 import { assertRegion, WRONG_REGION, type Residency } from '../residency';
 import { CircuitBreaker } from './breaker';
@@ -196,29 +196,17 @@ export function createCarrierActivities({
           { carrier: input.carrier, outcome: 'ok' },
           secondsSince(started),
         );
-        await recordDispatchOutcome(db, {
-          messageId: input.messageId,
-          carrier: input.carrier,
-          sender: input.sender,
-          outcome: 'submitted',
-        });
         metrics?.dispatched.inc({
           carrier: input.carrier,
           country: secrets.country,
           purpose: secrets.purpose,
         });
-        await db.query(
-          `with u as (
-             update messages set status = 'submitted', carrier = $2, sender = $3, submitted_at = now(), updated_at = now() where id = $1
-           )
-           insert into message_events (message_id, status, carrier, detail) values ($1, 'submitted', $2, $4)`,
-          [
-            input.messageId,
-            input.carrier,
-            input.sender,
-            `${result.parts} part(s), ${result.encoding}`,
-          ],
-        );
+        await recordSubmitted(db, {
+          messageId: input.messageId,
+          carrier: input.carrier,
+          sender: input.sender,
+          detail: `${result.parts} part(s), ${result.encoding}`,
+        });
         return result;
       } catch (err) {
         if (!acknowledged)
