@@ -254,6 +254,16 @@ export async function messageRoutes(
         );
         return reply.status(200).send(answer);
       }
+      // Messages of tenants without a review policy skip the review step altogether. Looked up while
+      // admission runs (it never rejects). If the lookup fails, accepting must not: the workflow's
+      // review activity then decides, with retries.
+      const reviewLookup = findReviewPolicy(db, tenant, b.campaign).then(
+        (policy) => policy !== undefined,
+        (err: Error) => {
+          req.log.warn({ error: err.name }, 'review policy lookup failed; the workflow will check');
+          return true;
+        },
+      );
       const admission = await admitSend({ config, db }, facts).catch((err: unknown) => {
         const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
         if (retryAfter) reply.header('retry-after', String(retryAfter));
@@ -294,15 +304,7 @@ export async function messageRoutes(
           { 'retry-after': String(quota.retryAfterSeconds) },
         );
       }
-      // Messages of tenants without a review policy skip the review step altogether. If the lookup
-      // fails, accepting must not: the workflow's review activity then decides, with retries.
-      const review = await findReviewPolicy(db, tenant, b.campaign).then(
-        (policy) => policy !== undefined,
-        (err: Error) => {
-          req.log.warn({ error: err.name }, 'review policy lookup failed; the workflow will check');
-          return true;
-        },
-      );
+      const review = await reviewLookup;
       try {
         await temporal.workflow.start('sendMessageWorkflow', {
           workflowId: messageId,
