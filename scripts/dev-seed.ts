@@ -30,14 +30,19 @@ async function main() {
         );
       }
     }
-    // The platform's price list for the local simulators (per segment; any destination).
+    // The demo tenant's price list for the local simulators (per segment; any destination). Not the
+    // platform's ('*'): that would price every tenant on this database, the tests' too.
+    await db.query(
+      `delete from carrier_prices where tenant = '*' and carrier in ('smsc-a', 'http-a') and country = '*'
+          and price_per_segment in (0.04, 0.05)`,
+    );
     for (const [carrier, price] of [
       ['smsc-a', '0.0400'],
       ['http-a', '0.0500'],
     ] as const) {
       await db.query(
-        `insert into carrier_prices (tenant, carrier, country, price_per_segment) values ('*', $1, '*', $2) on conflict do nothing`,
-        [carrier, price],
+        `insert into carrier_prices (tenant, carrier, country, price_per_segment) values ($1, $2, '*', $3) on conflict do nothing`,
+        [TENANT, carrier, price],
       );
     }
     let secret: string | undefined;
