@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--no-record] [--out file.json]`
+ * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--baseline-messages M] [--no-record] [--out file.json]`
  *
  * Brings up (or reuses) the local stack, runs a global-region worker, the API and a carrier
  * simulator (no latency, no errors) in this process, sends N messages through the API with C in
@@ -7,7 +7,9 @@
  * flight — run at 80% of a closed-loop run's throughput to measure accept latency below saturation),
  * and reports throughput, API accept latency, end-to-end latency, Vault requests and
  * database transactions per message, and memory. Then runs the baseline — a no-op workflow of the
- * same shape on the same client, worker settings and server — and reports pipeline ÷ baseline.
+ * same shape on the same client, worker settings and server, started at the same pacing (M of
+ * them, default N) — and reports pipeline ÷ baseline and the baseline's own start latency, the
+ * floor under the API's accept latency.
  * Results go to bench/results/<date>-<commit>-<N>.json and a line in BENCHMARKS.md (not with
  * `--no-record`, which the smoke test in `npm test` uses).
  */
@@ -41,6 +43,8 @@ const N = Number(arg('messages', '1000'));
 const C = Number(arg('concurrency', '50'));
 const carrierKind = arg('carrier', 'smpp');
 const RATE = Number(arg('rate', '0'));
+/** Baseline size; default N. A 20,000 run may take a smaller baseline (it measures the same shape). */
+const BASELINE_N = Number(arg('baseline-messages', String(N)));
 const RECORD = !process.argv.includes('--no-record');
 /** Also write the JSON result to this file (stdout may carry the Temporal core's own warnings). */
 const OUT = arg('out', '');
@@ -57,6 +61,9 @@ interface BenchResult {
   delivered: number;
   throughput: { pipeline: number; baseline: number; ratio: number };
   acceptLatencyMs: Percentiles;
+  /** The baseline's StartWorkflowExecution latency at the same pacing: Temporal's own floor under accept. */
+  baselineStartLatencyMs: Percentiles;
+  baselineMessages: number;
   endToEndMs: { submitted: Percentiles; delivered: Percentiles };
   vaultRequestsPerMessage: number;
   dbTransactionsPerMessage: number;
@@ -279,19 +286,26 @@ async function main() {
   });
   const baselineRun = baseline.run();
   const bStart = performance.now();
+  const starts: number[] = [];
+  await pool(
+    BASELINE_N,
+    C,
+    async (i) => {
+      const id = `${prefix}b-${i}`;
+      const t0 = performance.now();
+      await temporal.workflow.start('baselineWorkflow', {
+        taskQueue: baselineQueue,
+        workflowId: id,
+        args: [{ id, to: '+440000000000', body: 'x' }],
+      });
+      starts.push(performance.now() - t0);
+    },
+    RATE,
+  );
   let bDone = 0;
-  await pool(N, C, async (i) => {
-    const id = `${prefix}b-${i}`;
-    await temporal.workflow.start('baselineWorkflow', {
-      taskQueue: baselineQueue,
-      workflowId: id,
-      args: [{ id, to: '+440000000000', body: 'x' }],
-    });
-    bDone++;
-  });
-  await pool(N, C, async (i) => {
+  await pool(BASELINE_N, C, async (i) => {
     await temporal.workflow.getHandle(`${prefix}b-${i}`).result();
-    progress('baseline ', ++bDone - N, N);
+    progress('baseline ', ++bDone, BASELINE_N);
   });
   const baselineSeconds = (performance.now() - bStart) / 1000;
 
@@ -314,10 +328,12 @@ async function main() {
     delivered: lat.filter((r) => r.status === 'delivered').length,
     throughput: {
       pipeline: N / pipelineSeconds,
-      baseline: N / baselineSeconds,
-      ratio: baselineSeconds / pipelineSeconds,
+      baseline: BASELINE_N / baselineSeconds,
+      ratio: N / pipelineSeconds / (BASELINE_N / baselineSeconds),
     },
     acceptLatencyMs: summary(accept),
+    baselineStartLatencyMs: summary(starts),
+    baselineMessages: BASELINE_N,
     endToEndMs: {
       submitted: summary(lat.map((r) => Number(r.submitted))),
       delivered: summary(lat.map((r) => Number(r.delivered))),
@@ -363,13 +379,13 @@ function record(result: BenchResult, commit: string) {
   if (!existsSync(md)) {
     writeFileSync(
       md,
-      '# Benchmarks\n\n`npm run bench -- --messages N --concurrency C`; one line per run, newest last. Everything on one machine.\n\n| date | commit | machine | N | C | carrier | msg/s | baseline msg/s | ratio | accept p50/p95/p99 ms | e2e delivered p50/p95/p99 ms | Vault req/msg | DB tx/msg | RSS MiB before→after |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
+      '# Benchmarks\n\n`npm run bench -- --messages N --concurrency C`; one line per run, newest last. Everything on one machine.\n\n| date | commit | machine | N | C | carrier | msg/s | baseline msg/s | ratio | accept p50/p95/p99 ms | baseline start p50/p95/p99 ms | e2e delivered p50/p95/p99 ms | Vault req/msg | DB tx/msg | RSS MiB before→after |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
     );
   }
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 0) : '–');
   appendFileSync(
     md,
-    `| ${result.date.slice(0, 16)} | ${commit} | ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB | ${N} | ${C}${RATE ? ` @ ${RATE}/s` : ''} | ${carrierKind} | ${f(result.throughput.pipeline)} | ${f(result.throughput.baseline)} | ${f(result.throughput.ratio)} | ${[result.acceptLatencyMs.p50, result.acceptLatencyMs.p95, result.acceptLatencyMs.p99].map(f).join(' / ')} | ${[result.endToEndMs.delivered.p50, result.endToEndMs.delivered.p95, result.endToEndMs.delivered.p99].map(f).join(' / ')} | ${f(result.vaultRequestsPerMessage)} | ${f(result.dbTransactionsPerMessage)} | ${result.memoryMiB.rssBefore}→${result.memoryMiB.rssAfter} |\n`,
+    `| ${result.date.slice(0, 16)} | ${commit} | ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB | ${N} | ${C}${RATE ? ` @ ${RATE}/s` : ''} | ${carrierKind} | ${f(result.throughput.pipeline)} | ${f(result.throughput.baseline)}${BASELINE_N !== N ? ` (${BASELINE_N})` : ''} | ${f(result.throughput.ratio)} | ${[result.acceptLatencyMs.p50, result.acceptLatencyMs.p95, result.acceptLatencyMs.p99].map(f).join(' / ')} | ${[result.baselineStartLatencyMs.p50, result.baselineStartLatencyMs.p95, result.baselineStartLatencyMs.p99].map(f).join(' / ')} | ${[result.endToEndMs.delivered.p50, result.endToEndMs.delivered.p95, result.endToEndMs.delivered.p99].map(f).join(' / ')} | ${f(result.vaultRequestsPerMessage)} | ${f(result.dbTransactionsPerMessage)} | ${result.memoryMiB.rssBefore}→${result.memoryMiB.rssAfter} |\n`,
   );
 }
 
