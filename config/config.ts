@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DATA_DIR } from './paths';
-import { ConfigError, host, optionalString, parseEnv, port } from './env';
+import { ConfigError, host, optionalInt, optionalString, parseEnv, port } from './env';
 
 const carrierSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -151,6 +152,12 @@ const schema = z.object({
         .optional(),
     ),
   TEMPORAL_UI_PORT: port(8233),
+  // --- Worker concurrency (the Temporal SDK's slots). Unset: 5 workflow tasks per core and twice
+  //     that many local activities (BENCHMARKS.md: on 2 cores, 10/20 gave 11% more than the SDK's
+  //     40/100), and the SDK's 100 activities (carrier submits wait on the network). ---
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: optionalInt(2, 1000),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: optionalInt(1, 10000),
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: optionalInt(1, 10000),
   // --- Operations: metrics, anomaly detection, per-region services -----------------------------
   /** Port of each worker's `/metrics` (0 = any free port; one worker per host on the default). */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
@@ -287,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   if (e.API_TLS_CA && !e.API_TLS_CERT)
     unpaired.push('API_TLS_CA: needs API_TLS_CERT and API_TLS_KEY');
   if (unpaired.length) throw new ConfigError(unpaired);
+  const workflowTasks = e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS ?? 5 * availableParallelism();
   return Object.freeze({
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -373,6 +381,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     database: Object.freeze({
       url: e.DATABASE_URL ?? `postgres://sms:sms@${e.STACK_HOST}:${e.STACK_POSTGRES_PORT}/sms`,
       poolSize: e.DATABASE_POOL_SIZE,
+    }),
+    worker: Object.freeze({
+      maxConcurrentWorkflowTaskExecutions: workflowTasks,
+      maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES ?? 100,
+      maxConcurrentLocalActivityExecutions:
+        e.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES ?? 2 * workflowTasks,
     }),
     metrics: Object.freeze({
       host: e.METRICS_HOST,

@@ -33,3 +33,7 @@ export const optionalString = () =>
     .string()
     .optional()
     .transform((v) => (v === '' ? undefined : v));
+
+/** An optional integer setting; empty (as `.env.example` leaves it) counts as unset. */
+export const optionalInt = (min: number, max: number) =>
+  optionalString().pipe(z.coerce.number().int().min(min).max(max).optional());

@@ -265,6 +265,7 @@ async function main() {
     taskQueue: baselineQueue,
     workflowBundle: baselineBundle,
     dataConverter,
+    ...workerConfig.worker,
     activities: {
       tokenize: async () => ({ token: 't' }),
       suppression: async () => false,

@@ -149,6 +149,7 @@ export async function createPipelineWorker({
     },
     shutdownGraceTime: '30s',
     dataConverter,
+    ...config.worker,
   });
   const metricsServer = await startMetricsServer({
     host: config.metrics.host,

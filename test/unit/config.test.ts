@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '../../config/env';
 import { loadConfig } from '../../config/config';
 import { loadStackConfig } from '../../config/stack';
@@ -11,6 +12,35 @@ describe('configuration', () => {
     expect(c.database.url).toBe('postgres://sms:sms@127.0.0.1:5433/sms');
     expect(c.vault.auth).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  test('worker concurrency: 5 workflow tasks per core and twice that many local activities unless set', () => {
+    const cores = availableParallelism();
+    expect(loadConfig({}).worker).toEqual({
+      maxConcurrentWorkflowTaskExecutions: 5 * cores,
+      maxConcurrentActivityTaskExecutions: 100,
+      maxConcurrentLocalActivityExecutions: 10 * cores,
+    });
+    // Empty, as .env.example leaves them, is unset.
+    expect(loadConfig({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '' }).worker).toEqual(
+      loadConfig({}).worker,
+    );
+    expect(
+      loadConfig({
+        WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '7',
+        WORKER_MAX_CONCURRENT_ACTIVITIES: '30',
+      }).worker,
+    ).toEqual({
+      maxConcurrentWorkflowTaskExecutions: 7,
+      maxConcurrentActivityTaskExecutions: 30,
+      maxConcurrentLocalActivityExecutions: 14,
+    });
+    expect(() => loadConfig({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(
+      /WORKER_MAX_CONCURRENT_WORKFLOW_TASKS/,
+    );
+    expect(() => loadConfig({ WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: 'many' })).toThrow(
+      /WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES/,
+    );
   });
 
   test('a wrong value stops with a message naming the variable, not its value', () => {
