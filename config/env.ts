@@ -36,4 +36,7 @@ export const optionalString = () =>
 
 /** An optional integer setting; empty (as `.env.example` leaves it) counts as unset. */
 export const optionalInt = (min: number, max: number) =>
-  optionalString().pipe(z.coerce.number().int().min(min).max(max).optional());
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(min).max(max).optional(),
+  );

@@ -18,6 +18,7 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import pg from 'pg';
 import pino from 'pino';
 import { buildApp } from '../api/app';
 import { startHttpCarrierSimulator } from '../carriers/http/simulator';
@@ -66,9 +67,23 @@ interface BenchResult {
   baselineMessages: number;
   endToEndMs: { submitted: Percentiles; delivered: Percentiles };
   vaultRequestsPerMessage: number;
+  /** Committed and rolled-back transactions in the database (pg_stat_database), all clients. */
   dbTransactionsPerMessage: number;
+  /** Statements the API and the worker sent (BEGIN/COMMIT included), the bench's own reads not. */
+  dbStatementsPerMessage: number;
   memoryMiB: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number };
 }
+
+const MONITOR_APP = 'sms-bench-monitor';
+/** Every statement the API and the worker send to PostgreSQL (BEGIN and COMMIT included). */
+let statements = 0;
+const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const app = (this as unknown as { connectionParameters?: { application_name?: string } })
+    .connectionParameters?.application_name;
+  if (app !== MONITOR_APP) statements++;
+  return clientQuery.apply(this, args);
+} as typeof pg.Client.prototype.query;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -170,6 +185,9 @@ async function main() {
   };
   const config = loadConfig(env);
   const db = createDbPool(config.database, 'sms-bench');
+  // The bench's own reads (progress, latencies, counters) go through a pool of their own, which the
+  // statement counter leaves out.
+  const monitor = createDbPool(config.database, MONITOR_APP);
   const tenant = `bench-${Date.now().toString(36)}`;
   const { secret } = await createApiKey(db, tenant, ['sender']);
   await db.query(
@@ -199,12 +217,13 @@ async function main() {
   const memBefore = process.memoryUsage();
   const txBefore = Number(
     (
-      await db.query(
+      await monitor.query(
         `select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`,
       )
     ).rows[0].n,
   );
   const vaultBefore = apiVault.requests + worker.vault.requests;
+  const statementsBefore = statements;
 
   // Pipeline run.
   const accept: number[] = [];
@@ -232,7 +251,7 @@ async function main() {
     RATE,
   );
   for (;;) {
-    const { rows } = await db.query(
+    const { rows } = await monitor.query(
       `select count(*)::int as n from messages where tenant = $1 and completed_at is not null`,
       [tenant],
     );
@@ -241,19 +260,20 @@ async function main() {
     await new Promise((r) => setTimeout(r, 250));
   }
   const pipelineSeconds = (performance.now() - started) / 1000;
-  const { rows: lat } = await db.query(
+  const { rows: lat } = await monitor.query(
     `select extract(epoch from submitted_at - created_at) * 1000 as submitted, extract(epoch from completed_at - created_at) * 1000 as delivered, status
        from messages where tenant = $1`,
     [tenant],
   );
   const txAfter = Number(
     (
-      await db.query(
+      await monitor.query(
         `select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`,
       )
     ).rows[0].n,
   );
   const vaultAfter = apiVault.requests + worker.vault.requests;
+  const statementsAfter = statements;
   const memAfter = process.memoryUsage();
 
   // Baseline: same shape, no work, same client, same worker settings, same server.
@@ -341,6 +361,7 @@ async function main() {
     },
     vaultRequestsPerMessage: (vaultAfter - vaultBefore) / N,
     dbTransactionsPerMessage: (txAfter - txBefore) / N,
+    dbStatementsPerMessage: (statementsAfter - statementsBefore) / N,
     memoryMiB: {
       rssBefore: mb(memBefore.rss),
       rssAfter: mb(memAfter.rss),
@@ -366,6 +387,7 @@ async function main() {
   await smsc.close();
   await http?.close();
   await db.end();
+  await monitor.end();
 }
 
 /** Writes the result to bench/results/ and appends its line to BENCHMARKS.md. */
@@ -380,13 +402,13 @@ function record(result: BenchResult, commit: string) {
   if (!existsSync(md)) {
     writeFileSync(
       md,
-      '# Benchmarks\n\n`npm run bench -- --messages N --concurrency C`; one line per run, newest last. Everything on one machine.\n\n| date | commit | machine | N | C | carrier | msg/s | baseline msg/s | ratio | accept p50/p95/p99 ms | baseline start p50/p95/p99 ms | e2e delivered p50/p95/p99 ms | Vault req/msg | DB tx/msg | RSS MiB before→after |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
+      '# Benchmarks\n\n`npm run bench -- --messages N --concurrency C`; one line per run, newest last. Everything on one machine.\n\n| date | commit | machine | N | C | carrier | msg/s | baseline msg/s | ratio | accept p50/p95/p99 ms | baseline start p50/p95/p99 ms | e2e delivered p50/p95/p99 ms | Vault req/msg | DB statements/msg | DB tx/msg | RSS MiB before→after |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
     );
   }
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 0) : '–');
   appendFileSync(
     md,
-    `| ${result.date.slice(0, 16)} | ${commit} | ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB | ${N} | ${C}${RATE ? ` @ ${RATE}/s` : ''} | ${carrierKind} | ${f(result.throughput.pipeline)} | ${f(result.throughput.baseline)}${BASELINE_N !== N ? ` (${BASELINE_N})` : ''} | ${f(result.throughput.ratio)} | ${[result.acceptLatencyMs.p50, result.acceptLatencyMs.p95, result.acceptLatencyMs.p99].map(f).join(' / ')} | ${[result.baselineStartLatencyMs.p50, result.baselineStartLatencyMs.p95, result.baselineStartLatencyMs.p99].map(f).join(' / ')} | ${[result.endToEndMs.delivered.p50, result.endToEndMs.delivered.p95, result.endToEndMs.delivered.p99].map(f).join(' / ')} | ${f(result.vaultRequestsPerMessage)} | ${f(result.dbTransactionsPerMessage)} | ${result.memoryMiB.rssBefore}→${result.memoryMiB.rssAfter} |\n`,
+    `| ${result.date.slice(0, 16)} | ${commit} | ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB | ${N} | ${C}${RATE ? ` @ ${RATE}/s` : ''} | ${carrierKind} | ${f(result.throughput.pipeline)} | ${f(result.throughput.baseline)}${BASELINE_N !== N ? ` (${BASELINE_N})` : ''} | ${f(result.throughput.ratio)} | ${[result.acceptLatencyMs.p50, result.acceptLatencyMs.p95, result.acceptLatencyMs.p99].map(f).join(' / ')} | ${[result.baselineStartLatencyMs.p50, result.baselineStartLatencyMs.p95, result.baselineStartLatencyMs.p99].map(f).join(' / ')} | ${[result.endToEndMs.delivered.p50, result.endToEndMs.delivered.p95, result.endToEndMs.delivered.p99].map(f).join(' / ')} | ${f(result.vaultRequestsPerMessage)} | ${f(result.dbStatementsPerMessage)} | ${f(result.dbTransactionsPerMessage)} | ${result.memoryMiB.rssBefore}→${result.memoryMiB.rssAfter} |\n`,
   );
 }
 

@@ -27,6 +27,8 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
       '50',
       '--concurrency',
       '10',
+      '--baseline-messages',
+      '20',
       '--no-record',
       '--out',
       out,
@@ -38,14 +40,18 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
     delivered: number;
     throughput: { pipeline: number; baseline: number; ratio: number };
     acceptLatencyMs: Record<'p50' | 'p95' | 'p99', number>;
+    baselineStartLatencyMs: Record<'p50' | 'p95' | 'p99', number>;
+    baselineMessages: number;
     endToEndMs: Record<'submitted' | 'delivered', Record<'p50' | 'p95' | 'p99', number>>;
     vaultRequestsPerMessage: number;
     dbTransactionsPerMessage: number;
+    dbStatementsPerMessage: number;
     memoryMiB: Record<string, number>;
   };
 
   expect(result.messages).toBe(50);
   expect(result.delivered).toBe(50);
+  expect(result.baselineMessages).toBe(20);
   for (const n of [
     result.throughput.pipeline,
     result.throughput.baseline,
@@ -55,6 +61,8 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
     result.endToEndMs.delivered.p99,
     result.vaultRequestsPerMessage,
     result.dbTransactionsPerMessage,
+    result.dbStatementsPerMessage,
+    result.baselineStartLatencyMs.p99,
     result.memoryMiB.rssAfter!,
   ])
     expect(n).toBeGreaterThan(0);
