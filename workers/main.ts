@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { REGIONS, type Region } from '../domain/regions';
+import { prebuiltWorkflowBundle } from './bundle';
 import { createPipelineWorker } from './pipeline';
 import { ensureAnomalySchedule } from './schedules';
 import { installRuntime } from './temporal-logging';
@@ -17,7 +18,9 @@ async function main() {
   if (!REGIONS.includes(region)) throw new Error(`--region must be one of ${REGIONS.join(', ')}`);
   const log = createLogger(`worker-${region}`, config.logLevel);
   installRuntime(log, 'INFO', config.metrics.sdkAddress);
-  const pipeline = await createPipelineWorker({ config, log, region });
+  const workflowBundle = prebuiltWorkflowBundle();
+  log.info({ prebuiltBundle: workflowBundle !== undefined }, 'workflow code');
+  const pipeline = await createPipelineWorker({ config, log, region, workflowBundle });
   if (region === 'global' && config.anomaly.intervalSeconds > 0) {
     const scheduleId = await ensureAnomalySchedule(pipeline.temporal, config);
     log.info({ scheduleId }, 'anomaly detection scheduled');
