@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { scanForLeaks } from '../../scripts/leak-scan';
 import { createApiKey } from '../../scripts/keys';
+import { callWithKey } from '../helpers/api';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient } from '../helpers/stack';
 
@@ -33,23 +34,13 @@ describe('sending policy: dry runs, country rules, velocity, prices and spend ca
   let operatorKey: string;
   let temporal: Client;
 
-  const call = async (
+  const call = (
     key: string,
     method: string,
     path: string,
     body?: unknown,
-  ): Promise<{ status: number; json: unknown; headers: Headers }> => {
-    const res = await fetch(`${p.base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
-  };
+  ): Promise<{ status: number; json: unknown; headers: Headers }> =>
+    callWithKey(p.base, key, method, path, body);
   const send = async (body: Record<string, unknown>) => {
     const res = await p.send(body);
     return { status: res.status, json: (await res.json()) as Record<string, unknown>, res };

@@ -11,6 +11,7 @@ import { createLogger } from '../../config/logger';
 import { verifyAuditChain } from '../../db/audit';
 import { createApiKey } from '../../scripts/keys';
 import { findLogFiles, needleVariants, scanForLeaks } from '../../scripts/leak-scan';
+import { callWithKey } from '../helpers/api';
 import { eventually, workflowGone } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient, newVault, stack } from '../helpers/stack';
@@ -48,19 +49,11 @@ describe('data-subject rights: erasure, opt-out, MO STOP', () => {
   const F = `+4475004${run}`; // a bystander whose message must survive A's erasure
 
   const call = async (method: string, path: string, key: string, body?: unknown) => {
-    const res = await fetch(`${p.base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
+    const res = await callWithKey(p.base, key, method, path, body);
     return {
       status: res.status,
       type: res.headers.get('content-type'),
-      json: (text ? JSON.parse(text) : {}) as Answer,
+      json: (res.json ?? {}) as Answer,
     };
   };
 

@@ -67,3 +67,27 @@ export async function startApi(
     },
   };
 }
+
+/**
+ * One request to the API at `base` with `key` as its bearer token and `body` (when given) as JSON:
+ * the status, the headers and the parsed body (undefined when the answer is empty).
+ */
+export async function callWithKey(
+  base: string,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert on its shape
+): Promise<{ status: number; headers: Headers; json: any }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
+}

@@ -1,4 +1,5 @@
 import { createApiKey } from '../../scripts/keys';
+import { callWithKey } from './api';
 import type { Pipeline } from './pipeline';
 
 /** A reviewer of the pipeline's tenant, calling the reviewer API with its own key. */
@@ -16,16 +17,14 @@ export async function newReviewer(p: Pipeline): Promise<Reviewer> {
     keyId: key.id,
     secret: key.secret,
     async call(method, path, body) {
-      const res = await fetch(`${p.base}/review/${path}`, {
+      const { status, json } = await callWithKey(
+        p.base,
+        key.secret,
         method,
-        headers: {
-          authorization: `Bearer ${key.secret}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, json: text ? JSON.parse(text) : undefined };
+        `/review/${path}`,
+        body,
+      );
+      return { status, json };
     },
   };
 }
