@@ -10,6 +10,7 @@ import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
 import { limitsPlugin } from './plugins/limits';
 import { problemPlugin } from './plugins/problem';
+import { serverTimingPlugin } from './plugins/server-timing';
 import { httpsOptions } from './tls';
 import { createReceiptRouter } from '../clients/receipt-router';
 import { carrierReceiptRoutes } from './routes/carrier-receipts';
@@ -22,6 +23,7 @@ import type { Metrics } from '../clients/metrics';
 import { privacyRoutes } from './routes/privacy';
 import { sendingPolicyRoutes } from './routes/sending-policy';
 import { reviewRoutes } from './routes/review';
+import { StartRelay } from './start-relay';
 
 /** What the API needs from the outside world; the process (server.ts) or a test builds these. */
 export interface AppDeps {
@@ -34,6 +36,13 @@ export interface AppDeps {
   codec: VaultPayloadCodec;
   /** The API's metrics (`createApiMetrics`); created here when not given. */
   metrics?: Metrics;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Starts the workflows of accepted messages (api/start-relay.ts); tests wait on `drain()`. */
+    startRelay: StartRelay;
+  }
 }
 
 /** The OpenAPI UI's routes: public as a whole (they describe the API, they hold no data). */
@@ -55,6 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }) as unknown as FastifyInstance;
 
+  await app.register(serverTimingPlugin);
   await app.register(problemPlugin);
   await app.register(authPlugin, { db: deps.db, publicPrefixes: [DOCS_PREFIX] });
   await app.register(limitsPlugin, {
@@ -73,10 +83,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
   const metrics = deps.metrics ?? createApiMetrics(deps.db);
   await metricsRoutes(app, { metrics, db: deps.db });
+  // Starts the workflows of accepted messages; its last round finishes before the app closes.
+  const startRelay = new StartRelay({
+    db: deps.db,
+    temporal: deps.temporal,
+    log: deps.log,
+  }).start();
+  app.decorate('startRelay', startRelay);
+  app.addHook('onClose', async () => startRelay.close());
 
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
-  await app.register(async (scope) => messageRoutes(scope, { ...deps, metrics }));
+  await app.register(async (scope) => messageRoutes(scope, { ...deps, metrics, startRelay }));
   await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));
   await app.register(async (scope) => privacyRoutes(scope, deps));

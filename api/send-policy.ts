@@ -11,6 +11,7 @@ import { pickSenderSlot } from '../db/pools';
 import {
   admitMessage,
   findCharge,
+  type StartFor,
   loadPolicySnapshot,
   monthSpend,
   velocityCount,
@@ -29,11 +30,17 @@ import {
 } from '../domain/sending-policy';
 import type { Purpose } from '../workflows/definitions';
 import { HttpProblem } from './plugins/problem';
+import type { RequestTiming } from './plugins/server-timing';
 
 export interface SendPolicyDeps {
   config: Config;
   db: Pool;
+  /** The request's Server-Timing phases: `policy` (the reads) and `admit` (the writes). */
+  timing?: RequestTiming;
 }
+
+const timed = <T>(deps: SendPolicyDeps, name: string, fn: () => Promise<T>): Promise<T> =>
+  deps.timing ? deps.timing.measure(name, fn) : fn();
 
 /** The policy facts of one send request (no personal data). */
 export interface SendFacts {
@@ -142,32 +149,44 @@ export interface Admission {
 }
 
 /**
- * Admits a real send: the read-only checks, then in one transaction the velocity count (or hold)
- * and the spend reservation (`admitMessage`). Throws the documented refusals.
+ * Admits a real send: the read-only checks, then atomically (`admitMessage`) the velocity count (or
+ * hold), the daily quota, the spend reservation and the workflow start `startFor` gives. Throws the
+ * documented refusals.
  */
-export async function admitSend(deps: SendPolicyDeps, f: SendFacts): Promise<Admission> {
+export async function admitSend(
+  deps: SendPolicyDeps,
+  f: SendFacts,
+  startFor: StartFor,
+): Promise<Admission> {
   // A retried request (same Idempotency-Key) was admitted already: answer it as before.
   const earlier = f.idempotent ? await findCharge(deps.db, f.messageId) : undefined;
   if (earlier) return { countryRule: 'allow', price: earlier.price ?? undefined, fresh: false };
-  const e = await evaluate(deps, f);
-  const result = await admitMessage(deps.db, {
-    messageId: f.messageId,
-    tenant: f.tenant,
-    month: e.month,
-    country: f.country,
-    purpose: f.purpose,
-    segments: f.segments,
-    carrier: e.quote.carrier,
-    perSegment: e.quote.perSegment,
-    price: e.quote.price,
-    countryRule: e.countryRule,
-    cap: e.cap,
-    velocity: e.velocity && {
-      ...e.velocity,
-      windowMs: deps.config.sendingPolicy.velocityWindowMs,
-      now: f.now,
-    },
-  });
+  const e = await timed(deps, 'policy', () => evaluate(deps, f));
+  const result = await timed(deps, 'admit', () =>
+    admitMessage(
+      deps.db,
+      {
+        messageId: f.messageId,
+        tenant: f.tenant,
+        month: e.month,
+        country: f.country,
+        purpose: f.purpose,
+        segments: f.segments,
+        carrier: e.quote.carrier,
+        perSegment: e.quote.perSegment,
+        price: e.quote.price,
+        countryRule: e.countryRule,
+        cap: e.cap,
+        velocity: e.velocity && {
+          ...e.velocity,
+          windowMs: deps.config.sendingPolicy.velocityWindowMs,
+          now: f.now,
+        },
+        quota: { defaultPerDay: deps.config.api.sendQuotaPerDay, now: new Date(f.now) },
+      },
+      startFor,
+    ),
+  );
   switch (result.kind) {
     case 'velocity_exceeded':
       throw PolicyProblem.velocity(f.country, result.retryAfterMs);
@@ -177,6 +196,14 @@ export async function admitSend(deps: SendPolicyDeps, f: SendFacts): Promise<Adm
         await monthSpend(deps.db, f.tenant, e.month),
         e.quote.price ?? 0,
         e.cap ?? 0,
+      );
+    case 'quota_exceeded':
+      throw new HttpProblem(
+        429,
+        'Send quota exceeded',
+        `this tenant may send ${result.limit} messages per UTC day`,
+        undefined,
+        { 'retry-after': String(result.retryAfterSeconds) },
       );
     case 'duplicate':
       return { countryRule: e.countryRule, price: e.quote.price, fresh: false };

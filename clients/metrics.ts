@@ -20,6 +20,8 @@ export const METRIC_NAMES = {
   failovers: 'sms_carrier_failovers_total',
   reviewDepth: 'sms_review_queue_depth',
   reviewAge: 'sms_review_queue_oldest_age_seconds',
+  startsPending: 'sms_workflow_starts_pending',
+  startsAge: 'sms_workflow_starts_oldest_age_seconds',
   vaultSeconds: 'sms_vault_request_duration_seconds',
   dbSeconds: 'sms_db_query_duration_seconds',
   activities: 'sms_activity_executions_total',

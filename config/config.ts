@@ -231,6 +231,8 @@ const schema = z.object({
   API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
   /** Messages a tenant may send per UTC day unless tenant_quotas says otherwise. */
   SEND_QUOTA_PER_DAY: z.coerce.number().int().min(0).default(1_000_000),
+  /** How often the API's start relay looks for accepted messages whose workflow is not started (other processes', failed starts). */
+  WORKFLOW_START_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
   /** TLS to the Temporal frontend: `true`, or implied by any TEMPORAL_TLS_* path. */
   TEMPORAL_TLS: z
     .enum(['true', 'false'])
@@ -317,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000,
       }),
       sendQuotaPerDay: e.SEND_QUOTA_PER_DAY,
+      startRelayPollMs: e.WORKFLOW_START_POLL_MS,
     }),
     temporal: Object.freeze({
       address: e.TEMPORAL_ADDRESS ?? `${e.STACK_HOST}:${e.TEMPORAL_PORT}`,

@@ -5,6 +5,8 @@
  * `domain/sending-policy.ts`.
  */
 import type { Pool, PoolClient } from 'pg';
+import { secondsToUtcMidnight } from './quotas';
+import type { PendingStart } from './workflow-starts';
 import {
   MAX_HOLD_WINDOWS,
   toMicros,
@@ -230,6 +232,8 @@ export interface AdmitInput {
   cap?: number;
   /** Count this OTP against the country's velocity limit. */
   velocity?: { limit: number; overLimit: OverLimit; windowMs: number; now: number };
+  /** The daily send quota: the limit where `tenant_quotas` has no row, and the time (its UTC day counts). */
+  quota: { defaultPerDay: number; now: Date };
 }
 
 export type AdmitResult =
@@ -237,28 +241,41 @@ export type AdmitResult =
   /** The message id was admitted before (a retried request): nothing counted twice. */
   | { kind: 'duplicate' }
   | { kind: 'velocity_exceeded'; retryAfterMs: number }
-  | { kind: 'spend_cap_exceeded' };
+  | { kind: 'spend_cap_exceeded' }
+  | { kind: 'quota_exceeded'; limit: number; retryAfterSeconds: number };
+
+/** The workflow start of an admitted message, given the time it is held until (if any). */
+export type StartFor = (holdUntil: number | undefined) => Promise<PendingStart>;
 
 /**
- * Admits one message in one transaction: records its charge row (a second admission of the same id
- * changes nothing), counts it against the OTP velocity limit — in the current window, or with
- * `overLimit: hold` in the first later window with room (up to {@link MAX_HOLD_WINDOWS}) — and
- * reserves its price under the monthly cap. Each counter is a conditional upsert
- * (`on conflict … do update … where count < limit`), which locks the row and re-checks the latest
- * value, so neither limit can be overshot by concurrent requests on any number of API replicas.
- * Any refusal rolls the whole transaction back.
+ * Admits one message atomically: its charge row (a second admission of the same id changes
+ * nothing), one send from the tenant's daily quota (`tenant_quotas.sends_per_day`, else
+ * `quota.defaultPerDay`), the price reserved under the monthly cap, and its workflow start
+ * (`workflow_starts`, which the API's start relay takes from there). That is one statement: its
+ * counters are conditional upserts (`on conflict … do update … where count < limit`), which lock the
+ * row and re-check the latest value, so no limit can be overshot by concurrent requests on any number
+ * of API replicas, and a refusal raises inside the statement (`admission_refused`), which undoes all
+ * of it. The tenant's rows stay locked only for that one statement.
+ *
+ * With an OTP velocity limit the message is first counted in the current window, or with
+ * `overLimit: hold` in the first later window with room (up to {@link MAX_HOLD_WINDOWS}), in a
+ * transaction around the same statement.
  */
-export async function admitMessage(db: Pool, a: AdmitInput): Promise<AdmitResult> {
-  // Nothing to count or reserve: the charge row alone, one statement.
-  if (!a.velocity && a.price === undefined) {
-    const { rowCount } = await insertCharge(db, a);
-    return rowCount ? { kind: 'admitted' } : { kind: 'duplicate' };
-  }
+export async function admitMessage(
+  db: Pool,
+  a: AdmitInput,
+  startFor: StartFor,
+): Promise<AdmitResult> {
+  if (!a.velocity) return admitStatement(db, db, a, undefined, await startFor(undefined));
   const tx = await db.connect();
   let broken: Error | undefined;
   try {
     await tx.query('begin');
-    const result = await admitIn(tx, a);
+    const counted = await countVelocity(tx, a, a.velocity);
+    const result =
+      counted.kind === 'counted'
+        ? await admitStatement(db, tx, a, counted.holdUntil, await startFor(counted.holdUntil))
+        : counted;
     await tx.query(result.kind === 'admitted' ? 'commit' : 'rollback');
     return result;
   } catch (err) {
@@ -269,68 +286,104 @@ export async function admitMessage(db: Pool, a: AdmitInput): Promise<AdmitResult
   }
 }
 
-const insertCharge = (db: Pool | PoolClient, a: AdmitInput) =>
-  db.query(
-    `insert into message_charges (message_id, tenant, month, country, purpose, segments, carrier,
-                                  price_per_segment, price, country_rule)
-     values ($1, $2, $3, $4, $5, $6, $7, $8::numeric / 1000000, $9::numeric / 1000000, $10)
-     on conflict (message_id) do nothing`,
-    [
-      a.messageId,
-      a.tenant,
-      a.month,
-      a.country,
-      a.purpose,
-      a.segments,
-      a.carrier ?? null,
-      a.perSegment ?? null,
-      a.price ?? null,
-      a.countryRule,
-    ],
-  );
-
-async function admitIn(tx: PoolClient, a: AdmitInput): Promise<AdmitResult> {
-  const inserted = await insertCharge(tx, a);
-  if (!inserted.rowCount) return { kind: 'duplicate' };
-
-  let holdUntil: number | undefined;
-  if (a.velocity) {
-    const { limit, overLimit, windowMs, now } = a.velocity;
-    const windows = overLimit === 'hold' ? MAX_HOLD_WINDOWS : 1;
-    let admittedIn: number | undefined;
-    for (let k = 0; k < windows && admittedIn === undefined; k++) {
-      const start = windowStart(now, windowMs, k);
-      const { rowCount } = await tx.query(
-        `insert into otp_velocity as v (tenant, country, window_start, count)
-         values ($1, $2, to_timestamp($3::float8 / 1000), 1)
-         on conflict (tenant, country, window_start) do update set count = v.count + 1
-           where v.count < $4`,
-        [a.tenant, a.country, start, limit],
-      );
-      if (rowCount) admittedIn = k;
-    }
-    if (admittedIn === undefined)
-      return { kind: 'velocity_exceeded', retryAfterMs: windowStart(now, windowMs, 1) - now };
-    if (admittedIn > 0) {
-      holdUntil = windowStart(now, windowMs, admittedIn);
-      await tx.query(
-        `update message_charges set held_until = to_timestamp($2::float8 / 1000) where message_id = $1`,
-        [a.messageId, holdUntil],
-      );
-    }
-  }
-
-  if (a.price !== undefined) {
+async function countVelocity(
+  tx: PoolClient,
+  a: AdmitInput,
+  { limit, overLimit, windowMs, now }: NonNullable<AdmitInput['velocity']>,
+): Promise<
+  { kind: 'counted'; holdUntil?: number } | { kind: 'velocity_exceeded'; retryAfterMs: number }
+> {
+  const windows = overLimit === 'hold' ? MAX_HOLD_WINDOWS : 1;
+  for (let k = 0; k < windows; k++) {
+    const start = windowStart(now, windowMs, k);
     const { rowCount } = await tx.query(
-      `insert into tenant_spend as s (tenant, month, spent)
-       select $1, $2, $3::numeric / 1000000 where $4::numeric is null or $3::numeric <= $4::numeric
-       on conflict (tenant, month) do update set spent = s.spent + excluded.spent
-         where $4::numeric is null or s.spent + excluded.spent <= $4::numeric / 1000000`,
-      [a.tenant, a.month, a.price, a.cap ?? null],
+      `insert into otp_velocity as v (tenant, country, window_start, count)
+       values ($1, $2, to_timestamp($3::float8 / 1000), 1)
+       on conflict (tenant, country, window_start) do update set count = v.count + 1
+         where v.count < $4`,
+      [a.tenant, a.country, start, limit],
     );
-    if (!rowCount) return { kind: 'spend_cap_exceeded' };
+    if (rowCount) return { kind: 'counted', holdUntil: k > 0 ? start : undefined };
   }
-  return { kind: 'admitted', holdUntil };
+  return { kind: 'velocity_exceeded', retryAfterMs: windowStart(now, windowMs, 1) - now };
+}
+
+/** The admission statement (see `admitMessage`); `db` answers the quota's limit after a refusal. */
+async function admitStatement(
+  db: Pool,
+  q: Pool | PoolClient,
+  a: AdmitInput,
+  holdUntil: number | undefined,
+  start: PendingStart,
+): Promise<AdmitResult> {
+  try {
+    const { rows } = await q.query<{ verdict: 'admitted' | 'duplicate' }>(
+      `with c as (insert into message_charges (message_id, tenant, month, country, purpose, segments, carrier,
+                                               price_per_segment, price, country_rule, held_until)
+                  values ($1, $2, $3, $4, $5, $6, $7, $8::numeric / 1000000, $9::numeric / 1000000, $10,
+                          to_timestamp($11::float8 / 1000))
+                  on conflict (message_id) do nothing
+                  returning message_id),
+            q as (select coalesce((select sends_per_day from tenant_quotas where tenant = $2), $12::int) as lim),
+            u as (insert into tenant_send_usage as t (tenant, day, sends)
+                    select $2, ($13::timestamptz at time zone 'UTC')::date, 1 from c, q where q.lim > 0
+                    on conflict (tenant, day) do update set sends = t.sends + 1
+                      where t.sends < (select lim from q)
+                    returning t.sends),
+            s as (insert into tenant_spend as s (tenant, month, spent)
+                    select $2, $3, $9::numeric / 1000000 from c
+                     where $9::numeric is not null and ($14::numeric is null or $9::numeric <= $14::numeric)
+                    on conflict (tenant, month) do update set spent = s.spent + excluded.spent
+                      where $14::numeric is null or s.spent + excluded.spent <= $14::numeric / 1000000
+                    returning 1),
+            o as (insert into workflow_starts (message_id, tenant, workflow_type, task_queue, args, search_attributes)
+                    select $1, $2, $15, $16, $17, $18 from c
+                    returning 1)
+       select case when not exists (select 1 from c) then 'duplicate'
+                   when not exists (select 1 from u) then admission_refused('quota_exceeded')
+                   when $9::numeric is not null and not exists (select 1 from s)
+                     then admission_refused('spend_cap_exceeded')
+                   else 'admitted' end as verdict`,
+      [
+        a.messageId,
+        a.tenant,
+        a.month,
+        a.country,
+        a.purpose,
+        a.segments,
+        a.carrier ?? null,
+        a.perSegment ?? null,
+        a.price ?? null,
+        a.countryRule,
+        holdUntil ?? null,
+        a.quota.defaultPerDay,
+        a.quota.now,
+        a.cap ?? null,
+        start.workflowType,
+        start.taskQueue,
+        start.args,
+        JSON.stringify(start.searchAttributes),
+      ],
+    );
+    return rows[0]!.verdict === 'duplicate'
+      ? { kind: 'duplicate' }
+      : { kind: 'admitted', holdUntil };
+  } catch (err) {
+    const { code, message } = err as { code?: string; message?: string };
+    if (code === 'P0001' && message === 'spend_cap_exceeded') return { kind: 'spend_cap_exceeded' };
+    if (code === 'P0001' && message === 'quota_exceeded') {
+      const { rows } = await db.query<{ limit: number }>(
+        `select coalesce((select sends_per_day from tenant_quotas where tenant = $1), $2::int) as "limit"`,
+        [a.tenant, a.quota.defaultPerDay],
+      );
+      return {
+        kind: 'quota_exceeded',
+        limit: rows[0]!.limit,
+        retryAfterSeconds: secondsToUtcMidnight(a.quota.now),
+      };
+    }
+    throw err;
+  }
 }
 
 /**

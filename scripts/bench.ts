@@ -21,6 +21,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import pino from 'pino';
 import { buildApp } from '../api/app';
+import { parseServerTiming } from '../api/plugins/server-timing';
 import { startHttpCarrierSimulator } from '../carriers/http/simulator';
 import { startSmscSimulator } from '../carriers/smpp/simulator';
 import { createDbPool } from '../clients/db';
@@ -62,6 +63,8 @@ interface BenchResult {
   delivered: number;
   throughput: { pipeline: number; baseline: number; ratio: number };
   acceptLatencyMs: Percentiles;
+  /** The accept's phases as the API's Server-Timing header gave them (auth, policy, quota, review, start, total). */
+  acceptPhasesMs: Record<string, Percentiles>;
   /** The baseline's StartWorkflowExecution latency at the same pacing: Temporal's own floor under accept. */
   baselineStartLatencyMs: Percentiles;
   baselineMessages: number;
@@ -227,6 +230,7 @@ async function main() {
 
   // Pipeline run.
   const accept: number[] = [];
+  const phases = new Map<string, number[]>();
   const ids: string[] = [];
   const started = performance.now();
   await pool(
@@ -247,6 +251,8 @@ async function main() {
         }),
       });
       accept.push(performance.now() - t0);
+      for (const [name, ms] of Object.entries(parseServerTiming(res.headers.get('server-timing'))))
+        phases.set(name, [...(phases.get(name) ?? []), ms]);
       if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${await res.text()}`);
       ids.push(((await res.json()) as { id: string }).id);
       progress('accepted ', ids.length, N);
@@ -359,6 +365,7 @@ async function main() {
       ratio: N / pipelineSeconds / (BASELINE_N / baselineSeconds),
     },
     acceptLatencyMs: summary(accept),
+    acceptPhasesMs: Object.fromEntries([...phases].map(([name, xs]) => [name, summary(xs)])),
     baselineStartLatencyMs: summary(starts),
     baselineMessages: BASELINE_N,
     endToEndMs: {

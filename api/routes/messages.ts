@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
 import type { VaultClient } from '../../clients/vault';
 import type { Metrics } from '../../clients/metrics';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
-import { findCharge, releaseCharge } from '../../db/sending-policy';
+import { findCharge } from '../../db/sending-policy';
+import { findPendingStart } from '../../db/workflow-starts';
 import { fromMicros, toMicros } from '../../domain/sending-policy';
-import { consumeSendQuota, refundSendQuota } from '../../db/quotas';
 import { findReviewPolicy } from '../../db/review';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
@@ -25,9 +24,11 @@ import {
   type Purpose,
   type SendMessageInput,
 } from '../../workflows/definitions';
+import type { sendMessageWorkflow } from '../../workflows/send-message';
 import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
 import { admitSend, dryRunAnswer, dryRunSchema } from '../send-policy';
+import { encodeStartArgs, type SearchAttributeName, type StartRelay } from '../start-relay';
 import {
   applySendingControls,
   sendingControlsAcceptedProperties,
@@ -40,6 +41,8 @@ export interface MessageRouteDeps {
   temporal: Client;
   db: Pool;
   vault: VaultClient;
+  /** Starts the workflows of accepted messages (api/start-relay.ts). */
+  startRelay: StartRelay;
   metrics?: Metrics;
 }
 
@@ -175,7 +178,7 @@ function fingerprint(tenant: string, e164: string, b: SendBody): string {
 /** Sending: `POST /v1/messages`, `GET /v1/messages/:id`, `POST /v1/messages/:id/cancel` (role sender, own tenant only). */
 export async function messageRoutes(
   app: FastifyInstance,
-  { config, temporal, db, vault, metrics }: MessageRouteDeps,
+  { config, temporal, db, vault, startRelay, metrics }: MessageRouteDeps,
 ) {
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
@@ -264,14 +267,7 @@ export async function messageRoutes(
           return true;
         },
       );
-      const admission = await admitSend({ config, db }, facts).catch((err: unknown) => {
-        const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
-        if (retryAfter) reply.header('retry-after', String(retryAfter));
-        throw err;
-      });
-      const price = admission.price === undefined ? null : fromMicros(admission.price);
-      // --- end of sending policy ---
-      const input: SendMessageInput = {
+      const input: Omit<SendMessageInput, 'policy'> = {
         messageId,
         tenant,
         purpose: b.purpose,
@@ -287,30 +283,22 @@ export async function messageRoutes(
         sendAt: controls.sendAt,
         requestFingerprint,
         acceptedAt,
-        policy: { holdUntil: admission.holdUntil, charged: true },
         to: recipient.e164,
         body: controls.text,
       };
-      // The tenant's daily send quota (PostgreSQL, shared by every API process); given back below
-      // when no new message starts.
-      const quota = await consumeSendQuota(db, tenant, config.api.sendQuotaPerDay);
-      if (!quota.ok) {
-        if (admission.fresh) await releaseCharge(db, messageId);
-        throw new HttpProblem(
-          429,
-          'Send quota exceeded',
-          `this tenant may send ${quota.limit} messages per UTC day`,
-          undefined,
-          { 'retry-after': String(quota.retryAfterSeconds) },
-        );
-      }
-      const review = await reviewLookup;
-      try {
-        await temporal.workflow.start('sendMessageWorkflow', {
-          workflowId: messageId,
-          taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
-          args: [
-            input,
+      // One statement accepts the message (db/sending-policy.ts, admitMessage): its charge, a send from
+      // the tenant's daily quota (PostgreSQL, shared by every API process), its spend reservation and
+      // its workflow start (table workflow_starts, arguments codec-encrypted); an OTP velocity count
+      // joins it in a transaction. Any refusal undoes all of it. The start relay (api/start-relay.ts) starts the workflow right
+      // after the commit, so a slow or unreachable Temporal delays the send, never the 202.
+      // Each step's time goes into the answer's Server-Timing header (api/plugins/server-timing.ts).
+      const admission = await admitSend(
+        { config, db, timing: req.timing },
+        facts,
+        async (holdUntil) => {
+          const review = await reviewLookup;
+          const args = [
+            { ...input, policy: { holdUntil, charged: true } },
             {
               receiptTimeoutSeconds: config.receiptTimeoutSeconds,
               review,
@@ -319,50 +307,59 @@ export async function messageRoutes(
                 maxRedispatches: config.receiptFailover.maxRedispatches,
               },
             },
-          ],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-          typedSearchAttributes: [
-            { key: searchAttributes.status, value: 'accepted' },
-            { key: searchAttributes.tenant, value: tenant },
-            { key: searchAttributes.purpose, value: b.purpose },
-            { key: searchAttributes.country, value: recipient.country },
-            { key: searchAttributes.region, value: region },
-          ],
-        });
-      } catch (err) {
-        // Not started: give the reservation back (the velocity count stays used).
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError) && admission.fresh)
-          await releaseCharge(db, messageId);
-        await refundSendQuota(db, tenant);
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !key) throw err;
-        // The same Idempotency-Key again: the same request gets the same answer, another one a 409.
-        const existing = await temporal.workflow.getHandle(messageId).query(getStatusQuery);
-        if (existing.requestFingerprint !== requestFingerprint) {
-          throw new HttpProblem(
-            409,
-            'Idempotency-Key reused',
-            'this Idempotency-Key was used for a different request',
-          );
-        }
+          ] satisfies Parameters<typeof sendMessageWorkflow>;
+          return {
+            messageId,
+            tenant,
+            workflowType: 'sendMessageWorkflow',
+            taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
+            args: await encodeStartArgs(temporal, args),
+            searchAttributes: {
+              status: 'accepted',
+              tenant,
+              purpose: b.purpose,
+              country: recipient.country,
+              region,
+            } satisfies Partial<Record<SearchAttributeName, string>>,
+          };
+        },
+      ).catch((err: unknown) => {
+        const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+        if (retryAfter) reply.header('retry-after', String(retryAfter));
+        throw err;
+      });
+      const price = admission.price === undefined ? null : fromMicros(admission.price);
+      if (admission.fresh) {
+        startRelay.nudge();
+        metrics?.accepted.inc({ country: recipient.country, purpose: b.purpose, region });
         return reply.status(202).send({
           id: messageId,
-          status: existing.status,
+          status: 'accepted',
           encoding: m.encoding,
           segments: m.segments,
           price,
-          sendAt: controls.accepted.sendAt,
-          segmentsSaved: controls.accepted.segmentsSaved,
+          ...controls.accepted,
         });
       }
-      metrics?.accepted.inc({ country: recipient.country, purpose: b.purpose, region });
+      // The same Idempotency-Key again (nothing was counted twice): the same request gets the same
+      // answer, another one a 409. Its workflow is started first if the relay has not done so yet.
+      await startRelay.ensureStarted(messageId);
+      const existing = await temporal.workflow.getHandle(messageId).query(getStatusQuery);
+      if (existing.requestFingerprint !== requestFingerprint) {
+        throw new HttpProblem(
+          409,
+          'Idempotency-Key reused',
+          'this Idempotency-Key was used for a different request',
+        );
+      }
       return reply.status(202).send({
         id: messageId,
-        status: 'accepted',
+        status: existing.status,
         encoding: m.encoding,
         segments: m.segments,
         price,
-        ...controls.accepted,
+        sendAt: controls.accepted.sendAt,
+        segmentsSaved: controls.accepted.segmentsSaved,
       });
     },
   );
@@ -428,6 +425,18 @@ export async function messageRoutes(
           history: row.history,
         };
       }
+      // Accepted, its workflow not started yet (a moment after the 202, or longer while Temporal is unreachable).
+      const pending = await findPendingStart(db, id, tenant);
+      if (pending) {
+        const at = pending.createdAt.toISOString();
+        return {
+          id,
+          status: 'accepted',
+          attempts: 0,
+          createdAt: at,
+          history: [{ status: 'accepted', at }],
+        };
+      }
       // Accepted but not yet tokenized: only the workflow knows it (and only for its own tenant).
       try {
         const handle = temporal.workflow.getHandle(id);
@@ -476,6 +485,8 @@ export async function messageRoutes(
       const { tenant } = principalOf(req);
       const id = req.params.id;
       if (!isMessageId(id)) throw new HttpProblem(404, 'Not found');
+      // A message accepted a moment ago may still wait for its start: start it, then cancel.
+      await startRelay.ensureStarted(id);
       const handle = temporal.workflow.getHandle(id);
       let description;
       try {

@@ -1,15 +1,38 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { observeQueries } from '../../clients/db';
-import { createMetrics, type Metrics } from '../../clients/metrics';
+import { Gauge } from 'prom-client';
+import { createMetrics, METRIC_NAMES, type Metrics } from '../../clients/metrics';
+import { pendingStarts } from '../../db/workflow-starts';
 import { addApiKeyUsage, reviewQueueStats } from '../../db/operations';
 
 /**
- * The API's metrics: its own registry, with the review-queue gauges read from `db` at scrape time,
- * and `db`'s queries timed. Pass `vaultObserver(metrics)` to the API's Vault client.
+ * The API's metrics: its own registry, with the review-queue and workflow-start gauges read from
+ * `db` at scrape time, and `db`'s queries timed. Pass `vaultObserver(metrics)` to the API's Vault client.
  */
 export function createApiMetrics(db: Pool): Metrics {
   const metrics = createMetrics({ component: 'api', reviewQueue: () => reviewQueueStats(db) });
+  // Accepted messages whose workflow is not started yet (api/start-relay.ts): above zero for more
+  // than a moment means Temporal is unreachable or refusing starts. One read per scrape feeds both.
+  let starts: ReturnType<typeof pendingStarts> | undefined;
+  const readStarts = () =>
+    (starts ??= pendingStarts(db).finally(() => setImmediate(() => (starts = undefined))));
+  new Gauge({
+    name: METRIC_NAMES.startsPending,
+    help: 'Accepted messages whose workflow is not started yet',
+    registers: [metrics.registry],
+    async collect() {
+      this.set((await readStarts()).count);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.startsAge,
+    help: 'Age of the oldest accepted message whose workflow is not started yet (0 when none)',
+    registers: [metrics.registry],
+    async collect() {
+      this.set((await readStarts()).oldestSeconds);
+    },
+  });
   observeQueries(db, (seconds, ok) =>
     metrics.dbSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds),
   );

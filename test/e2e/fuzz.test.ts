@@ -378,7 +378,8 @@ describe('fuzz: malformed requests across the routes', () => {
       );
       // Every family was exercised.
       expect(seen.size).toBeGreaterThanOrEqual(20);
-      // No garbage accepted: no workflow started, nothing stored for the tenant.
+      // No garbage accepted: no workflow started (nor waiting to start), nothing stored for the tenant.
+      await api.app.startRelay.drain();
       expect(api.started).toEqual([]);
       const { rows } = await api.db.query<{ n: string }>(
         `select (select count(*) from messages where tenant = $1)

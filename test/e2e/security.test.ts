@@ -199,7 +199,8 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(over.headers['retry-after'])).toBeLessThanOrEqual(86_400);
     expect(over.json()).toMatchObject({ title: 'Send quota exceeded' });
-    // The refused third request reached no workflow.
+    // The refused third request reached no workflow (the relay has started every accepted one).
+    await api.app.startRelay.drain();
     expect(api.started.length - startedBefore).toBe(2);
     const { rows } = await api.db.query('select sends from tenant_send_usage where tenant = $1', [
       quotaTenant,
@@ -219,6 +220,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     expect(res.status).toBe(413);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(await res.json()).toMatchObject({ status: 413, title: 'Request body too large' });
+    await api.app.startRelay.drain();
     expect(api.started.length).toBe(startedBefore);
     // The handler never ran: it would have taken from the quota before starting anything.
     const { rowCount } = await api.db.query('select 1 from tenant_send_usage where tenant = $1', [
@@ -270,6 +272,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     const missing = await app.inject({ url: `/v1/nothing/${encodeURIComponent(PHONE)}` });
     expect(missing.statusCode).toBe(404);
     expect(missing.body).not.toContain('7400123987');
+    await api.app.startRelay.drain();
     expect(api.started.length).toBe(startedBefore);
   });
 
@@ -344,6 +347,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     expect(lines.length).toBeGreaterThan(0);
     expect(secrets.length).toBeGreaterThan(5);
     const needles = [...needleVariants(PHONE), CODE, ...secrets];
+    await api.app.startRelay.drain();
     const findings = await scanForLeaks({
       needles,
       logLines: lines,

@@ -1,0 +1,176 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import {
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  type SearchAttributePair,
+} from '@temporalio/common';
+import {
+  decodeArrayFromPayloads,
+  encodeToPayloads,
+} from '@temporalio/common/lib/internal-non-workflow';
+import { temporal as proto } from '@temporalio/proto';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import {
+  claimStart,
+  claimStarts,
+  finishStarts,
+  retryStartLater,
+  type ClaimedStart,
+} from '../db/workflow-starts';
+import { searchAttributes } from '../workflows/definitions';
+
+export type SearchAttributeName = keyof typeof searchAttributes;
+
+/** The start arguments as the outbox keeps them: Temporal payloads encoded (encrypted) by the client's codec. */
+export async function encodeStartArgs(temporal: Client, args: unknown[]): Promise<Buffer> {
+  const payloads = await encodeToPayloads(temporal.options.loadedDataConverter, ...args);
+  return Buffer.from(proto.api.common.v1.Payloads.encode({ payloads }).finish());
+}
+
+async function decodeStartArgs(temporal: Client, bytes: Buffer): Promise<unknown[]> {
+  const { payloads } = proto.api.common.v1.Payloads.decode(bytes);
+  return decodeArrayFromPayloads(temporal.options.loadedDataConverter, payloads);
+}
+
+export interface StartRelayOptions {
+  db: Pool;
+  temporal: Client;
+  log: Logger;
+  /** Starts leased per round trip (default 64). */
+  batchSize?: number;
+  /** How often due starts are looked for without a nudge: other processes' and failed ones (default 1 s). */
+  pollMs?: number;
+  /** How long a lease keeps other relays off a start (default 30 s). */
+  leaseMs?: number;
+}
+
+/**
+ * Starts the message workflows that POST /v1/messages accepted (table `workflow_starts`, written in
+ * the transaction that admits the message). The route nudges it after each commit, so a start follows
+ * within milliseconds; it also polls, so starts of a process that died, or that failed while Temporal
+ * was unreachable, are taken over (leases keep two relays off the same row; a start that happened
+ * twice is `WorkflowExecutionAlreadyStarted`, which counts as done). A failed start is retried with
+ * backoff (0.5 s doubling to 30 s) and nothing is ever dropped. Logs carry the message id and the
+ * error's name, never the arguments.
+ */
+export class StartRelay {
+  private readonly batchSize: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private timer?: NodeJS.Timeout;
+  private draining?: Promise<void>;
+  private again = false;
+  private closed = false;
+
+  constructor(private readonly opts: StartRelayOptions) {
+    this.batchSize = opts.batchSize ?? 64;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.pollMs = opts.pollMs ?? 1_000;
+  }
+
+  /** Begins polling for due starts. */
+  start(): this {
+    this.timer ??= setInterval(() => this.nudge(), this.pollMs).unref();
+    return this;
+  }
+
+  /** Starts what is due now (after a commit): one drain at a time, another right after if nudged meanwhile. */
+  nudge(): void {
+    if (this.closed) return;
+    if (this.draining) this.again = true;
+    else void this.run();
+  }
+
+  /** Resolves once every start that was due when called (and nudged meanwhile) has been tried. */
+  async drain(): Promise<void> {
+    while (this.draining) await this.draining;
+    await this.run();
+    while (this.draining) await this.draining;
+  }
+
+  private run(): Promise<void> {
+    const round = this.drainAll().finally(() => {
+      this.draining = undefined;
+      if (this.again) {
+        this.again = false;
+        this.nudge();
+      }
+    });
+    this.draining = round;
+    return round;
+  }
+
+  /**
+   * Starts one message's workflow now if it is still waiting (a retry with the same Idempotency-Key,
+   * a cancel): after this the workflow exists, or the start's error is thrown.
+   */
+  async ensureStarted(messageId: string): Promise<void> {
+    const s = await claimStart(this.opts.db, messageId, this.leaseMs);
+    if (!s) return;
+    const error = await this.startOne(s);
+    if (error) throw error;
+    await finishStarts(this.opts.db, [messageId]);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    // What this process accepted and nudged is started before it goes (else another relay would).
+    while (this.draining) await this.draining;
+    this.closed = true;
+  }
+
+  private async drainAll(): Promise<void> {
+    try {
+      for (;;) {
+        const batch = await claimStarts(this.opts.db, this.batchSize, this.leaseMs);
+        if (batch.length === 0) return;
+        const started: string[] = [];
+        await Promise.all(
+          batch.map(async (s) => {
+            if (!(await this.startOne(s))) started.push(s.messageId);
+          }),
+        );
+        await finishStarts(this.opts.db, started);
+        if (batch.length < this.batchSize) return;
+      }
+    } catch (err) {
+      // The database is unreachable: the poll tries again.
+      this.opts.log.warn({ error: (err as Error).name }, 'workflow start relay: claim failed');
+    }
+  }
+
+  /** Starts one workflow; undefined when it exists now, else the error (and the row's next try is set). */
+  private async startOne(s: ClaimedStart): Promise<Error | undefined> {
+    const { temporal, db, log } = this.opts;
+    try {
+      const args = await decodeStartArgs(temporal, s.args);
+      await temporal.workflow.start(s.workflowType, {
+        workflowId: s.messageId,
+        taskQueue: s.taskQueue,
+        args,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        typedSearchAttributes: Object.entries(s.searchAttributes).map(
+          ([name, value]) =>
+            ({
+              key: searchAttributes[name as SearchAttributeName],
+              value,
+            }) as SearchAttributePair,
+        ),
+      });
+      return undefined;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+      const e = err as Error & { code?: number };
+      const error = e.code === undefined ? e.name : `${e.name} (code ${e.code})`;
+      const retryInMs = Math.min(30_000, 500 * 2 ** Math.min(s.attempts - 1, 6));
+      log.warn(
+        { messageId: s.messageId, attempts: s.attempts, error, retryInMs },
+        'workflow start failed; retrying',
+      );
+      await retryStartLater(db, s.messageId, error, retryInMs).catch(() => undefined);
+      return e;
+    }
+  }
+}

@@ -1,0 +1,141 @@
+import { Client, Connection } from '@temporalio/client';
+import { buildApp } from '../../api/app';
+import { parseServerTiming } from '../../api/plugins/server-timing';
+import { createDataConverter } from '../../clients/temporal';
+import { VaultClient } from '../../clients/vault';
+import { loadConfig } from '../../config/config';
+import { eventually } from '../helpers/eventually';
+import { freePort, startPipeline, type Pipeline } from '../helpers/pipeline';
+import { silentLog } from '../helpers/stack';
+
+const PHONE = '+447400765432';
+const CODE = '739184';
+
+/**
+ * The outbox of POST /v1/messages (table workflow_starts, api/start-relay.ts): a 202 means the
+ * message is in PostgreSQL with its workflow start, whether or not Temporal answered in time.
+ */
+describe('workflow starts: accepted in PostgreSQL, started by the relay', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    // The pipeline's relay polls only once an hour here: in this file it starts what it is told to.
+    p = await startPipeline({ env: { WORKFLOW_START_POLL_MS: '3600000' } });
+  });
+  afterAll(async () => p?.close());
+
+  const pendingRow = async (id: string) =>
+    (
+      await p.db.query<{ args: Buffer; attempts: number; last_error: string | null }>(
+        'select args, attempts, last_error from workflow_starts where message_id = $1',
+        [id],
+      )
+    ).rows[0];
+
+  test('a send accepted while Temporal is unreachable waits encrypted, answers GET as accepted, and is delivered once Temporal is back', async () => {
+    // A second API process whose Temporal is unreachable (nothing listens on its port; no gRPC retries).
+    const config = loadConfig({
+      ...process.env,
+      TASK_QUEUE_PREFIX: p.config.temporal.taskQueuePrefix,
+      CARRIERS: JSON.stringify(p.config.carriers),
+      LOG_LEVEL: 'silent',
+    });
+    const vault = new VaultClient({ ...config.vault, log: silentLog });
+    const { codec, dataConverter } = createDataConverter(config, vault);
+    const connection = Connection.lazy({
+      address: `127.0.0.1:${await freePort()}`,
+      interceptors: [],
+    });
+    const temporal = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter,
+    });
+    const down = await buildApp({ config, log: silentLog, temporal, db: p.db, vault, codec });
+    try {
+      const res = await down.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: { authorization: `Bearer ${p.apiKey}` },
+        payload: { to: PHONE, body: `Your code is ${CODE}`, purpose: 'otp' },
+      });
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toMatchObject({ status: 'accepted' });
+      const timing = parseServerTiming(res.headers['server-timing'] as string);
+      expect(Object.keys(timing)).toEqual(
+        expect.arrayContaining(['auth', 'policy', 'admit', 'total']),
+      );
+      const { id } = res.json() as { id: string };
+
+      // The relay of the process that accepted it tried, failed, and kept it.
+      await down.startRelay.drain();
+      const row = await pendingRow(id);
+      expect(row).toMatchObject({ attempts: 1, last_error: expect.any(String) });
+      expect(row!.last_error).not.toContain(PHONE.slice(1));
+      // The start arguments are stored encrypted: no digit run of the number, no code.
+      const stored = row!.args.toString('latin1');
+      expect(stored).not.toContain('7400765432');
+      expect(stored).not.toContain(CODE);
+      expect(stored).toContain('binary/encrypted');
+
+      // Operators see it waiting.
+      const metrics = await down.inject({ url: '/metrics' });
+      const pending = /^sms_workflow_starts_pending (\d+)$/m.exec(metrics.body);
+      expect(Number(pending?.[1])).toBeGreaterThanOrEqual(1);
+
+      // Asked now, the API says accepted (not 404) and the charge is already counted.
+      const got = await p.get(id);
+      expect(got).toMatchObject({ id, status: 'accepted', attempts: 0 });
+      const charge = await p.db.query('select state from message_charges where message_id = $1', [
+        id,
+      ]);
+      expect(charge.rows).toEqual([{ state: 'charged' }]);
+
+      // Another API process whose Temporal answers takes it over once the failed try's backoff is over.
+      await eventually('the start taken over', async () => {
+        await p.app.startRelay.drain();
+        return (await pendingRow(id)) === undefined ? true : undefined;
+      });
+      const final = await p.waitFinal([id], 60_000);
+      expect(final.get(id)).toMatchObject({ status: 'delivered', carrier: 'smsc-a' });
+      expect(p.smscs[0]!.messages().filter((m) => m.destination === PHONE)).toHaveLength(1);
+    } finally {
+      await down.close();
+      await connection.close().catch(() => undefined);
+    }
+  });
+
+  test('a retried request and a cancel start a waiting workflow at once; the retry sends once', async () => {
+    const body = { to: '+447400765433', body: 'Your code is 550112', purpose: 'otp' };
+    const key = { 'idempotency-key': `start-${Date.now()}` };
+    const first = await p.send(body, key);
+    expect(first.status).toBe(202);
+    const { id } = (await first.json()) as { id: string };
+    // The same request again, possibly before the relay got to it: the same message, once.
+    const again = await p.send(body, key);
+    expect(again.status).toBe(202);
+    expect(((await again.json()) as { id: string }).id).toBe(id);
+    expect(await pendingRow(id)).toBeUndefined();
+    const other = await p.send({ ...body, body: 'Your code is 550113' }, key);
+    expect(other.status).toBe(409);
+    const final = await p.waitFinal([id], 60_000);
+    expect(final.get(id)).toMatchObject({ status: 'delivered' });
+    expect(p.smscs[0]!.messages().filter((m) => m.destination === body.to)).toHaveLength(1);
+
+    // A scheduled send cancelled right after its 202: the cancel starts it and stops it.
+    const later = await p.send({
+      to: '+447400765434',
+      body: 'Your appointment is tomorrow',
+      purpose: 'transactional',
+      sendAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(later.status).toBe(202);
+    const { id: laterId } = (await later.json()) as { id: string };
+    const cancel = await fetch(`${p.base}/v1/messages/${laterId}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.apiKey}` },
+    });
+    expect(cancel.status).toBe(202);
+    const cancelled = await p.waitFinal([laterId], 60_000);
+    expect(cancelled.get(laterId)).toMatchObject({ status: 'cancelled' });
+  });
+});
