@@ -381,6 +381,7 @@ describe('authorization matrix: every route × every role × own and other tenan
     });
     expect(accepted.statusCode).toBe(202);
     const messageId = accepted.json<{ id: string }>().id;
+    await api.app.startRelay.drain();
     await api.temporal.workflow.getHandle(messageId).terminate('matrix fixture');
     await api.db.query(
       `insert into messages (id, tenant, purpose, region, encoding, segments, status)

@@ -79,7 +79,7 @@ describe('workflow starts: accepted in PostgreSQL, started by the relay', () => 
 
       // Operators see it waiting.
       const metrics = await down.inject({ url: '/metrics' });
-      const pending = /^sms_workflow_starts_pending (\d+)$/m.exec(metrics.body);
+      const pending = /^sms_workflow_starts_pending(?:\{[^}]*\})? (\d+)$/m.exec(metrics.body);
       expect(Number(pending?.[1])).toBeGreaterThanOrEqual(1);
 
       // Asked now, the API says accepted (not 404) and the charge is already counted.
