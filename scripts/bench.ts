@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--baseline-messages M] [--no-record] [--out file.json]`
  *
- * Brings up (or reuses) the local stack, runs a global-region worker, the API and a carrier
- * simulator (no latency, no errors) in this process, sends N messages through the API with C in
+ * Brings up (or reuses) the local stack, runs the API and a carrier simulator (no latency, no
+ * errors) in this process and a global-region worker in a child process (bench/worker-process.ts:
+ * the API and the workers are separate processes, as with `npm start`), sends N messages through the API with C in
  * flight (closed loop; with `--rate R`, open loop: one request every 1/R s, still at most C in
  * flight — run at 80% of a closed-loop run's throughput to measure accept latency below saturation),
  * and reports throughput, API accept latency, end-to-end latency, Vault requests and
@@ -13,12 +14,10 @@
  * Results go to bench/results/<date>-<commit>-<N>[-at-<R>].json and a line in BENCHMARKS.md (not with
  * `--no-record`, which the smoke test in `npm test` uses).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import pg from 'pg';
 import pino from 'pino';
 import { buildApp } from '../api/app';
 import { parseServerTiming } from '../api/plugins/server-timing';
@@ -30,11 +29,9 @@ import { VaultClient } from '../clients/vault';
 import { loadConfig, type CarrierConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { ROOT_DIR } from '../config/paths';
-import { createPipelineWorker } from '../workers/pipeline';
-import { installRuntime } from '../workers/temporal-logging';
-import { baselineReceipt } from '../bench/baseline-workflow';
+import { countStatements, MONITOR_APP } from '../bench/statement-counter';
+import type { FromWorker, ToWorker } from '../bench/worker-process';
 import { createApiKey } from './keys';
-import { bundleWorkflows } from '../workers/bundle';
 import { purgeSweepWorkflowId } from '../workflows/retention';
 
 const arg = (name: string, fallback: string) => {
@@ -74,19 +71,9 @@ interface BenchResult {
   dbTransactionsPerMessage: number;
   /** Statements the API and the worker sent (BEGIN/COMMIT included), the bench's own reads not. */
   dbStatementsPerMessage: number;
+  /** The worker process's, before and after the pipeline run. */
   memoryMiB: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number };
 }
-
-const MONITOR_APP = 'sms-bench-monitor';
-/** Every statement the API and the worker send to PostgreSQL (BEGIN and COMMIT included). */
-let statements = 0;
-const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  const app = (this as unknown as { connectionParameters?: { application_name?: string } })
-    .connectionParameters?.application_name;
-  if (app !== MONITOR_APP) statements++;
-  return clientQuery.apply(this, args);
-} as typeof pg.Client.prototype.query;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -135,7 +122,7 @@ async function main() {
   );
   // Logs go to stderr, so stdout carries only the JSON result.
   const log = createLogger('bench', 'warn', pino.destination(2));
-  installRuntime(log, 'WARN');
+  const apiStatements = countStatements();
 
   const smsc = await startSmscSimulator({ port: 0, log, systemId: 'sms', password: 'sms' });
   const http =
@@ -208,16 +195,31 @@ async function main() {
   const temporal = await createTemporalClient(config, apiVault, dataConverter);
   const app = await buildApp({ config, log, temporal, db, vault: apiVault, codec });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const workflowBundle = await bundleWorkflows(require.resolve('../workflows'));
-  const workerConfig = loadConfig({ ...env, API_PUBLIC_URL: base });
-  const worker = await createPipelineWorker({
-    config: workerConfig,
-    log,
-    region: 'global',
-    workflowBundle,
+  // The workers run in a process of their own (bench/worker-process.ts), as with `npm start`.
+  const child = fork(join(ROOT_DIR, 'bench', 'worker-process.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...env, API_PUBLIC_URL: base },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const running = worker.run();
-  const memBefore = process.memoryUsage();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const next = <T extends FromWorker['type']>(type: T) =>
+    new Promise<Extract<FromWorker, { type: T }>>((resolve, reject) => {
+      const onMessage = (m: FromWorker) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        resolve(m as Extract<FromWorker, { type: T }>);
+      };
+      child.on('message', onMessage);
+      void exited.then((code) => reject(new Error(`the bench worker exited (${code})`)));
+    });
+  const tell = (m: ToWorker) => child.send(m);
+  await next('ready');
+  const workerStats = async () => {
+    const answer = next('stats');
+    tell({ type: 'stats' });
+    return answer;
+  };
+  const before = await workerStats();
   const txBefore = Number(
     (
       await monitor.query(
@@ -225,8 +227,8 @@ async function main() {
       )
     ).rows[0].n,
   );
-  const vaultBefore = apiVault.requests + worker.vault.requests;
-  const statementsBefore = statements;
+  const vaultBefore = apiVault.requests + before.vaultRequests;
+  const statementsBefore = apiStatements() + before.statements;
 
   // Pipeline run.
   const accept: number[] = [];
@@ -281,40 +283,15 @@ async function main() {
       )
     ).rows[0].n,
   );
-  const vaultAfter = apiVault.requests + worker.vault.requests;
-  const statementsAfter = statements;
-  const memAfter = process.memoryUsage();
+  const after = await workerStats();
+  const vaultAfter = apiVault.requests + after.vaultRequests;
+  const statementsAfter = apiStatements() + after.statements;
 
   // Baseline: same shape, no work, same client, same worker settings, same server.
   const baselineQueue = `${prefix}baseline`;
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const baselineBundle = await bundleWorkflows(require.resolve('../bench/baseline-workflow'));
-  const baseline = await Worker.create({
-    connection,
-    taskQueue: baselineQueue,
-    workflowBundle: baselineBundle,
-    dataConverter,
-    ...workerConfig.worker,
-    activities: {
-      tokenize: async () => ({ token: 't' }),
-      suppression: async () => false,
-      pick: async () => ({ sender: 's' }),
-      route: async () => ({ carriers: ['c'] }),
-      submit: async ({ id }: { id: string }) => {
-        setImmediate(
-          () =>
-            void temporal.workflow
-              .getHandle(id)
-              .signal(baselineReceipt, { id })
-              .catch(() => undefined),
-        );
-        return { ids: [id] };
-      },
-      record: async () => undefined,
-      schedulePurge: async () => undefined,
-    },
-  });
-  const baselineRun = baseline.run();
+  const baselineReady = next('baseline-ready');
+  tell({ type: 'baseline', taskQueue: baselineQueue });
+  await baselineReady;
   const bStart = performance.now();
   const starts: number[] = [];
   await pool(
@@ -376,10 +353,10 @@ async function main() {
     dbTransactionsPerMessage: (txAfter - txBefore) / N,
     dbStatementsPerMessage: (statementsAfter - statementsBefore) / N,
     memoryMiB: {
-      rssBefore: mb(memBefore.rss),
-      rssAfter: mb(memAfter.rss),
-      heapBefore: mb(memBefore.heapUsed),
-      heapAfter: mb(memAfter.heapUsed),
+      rssBefore: mb(before.rss),
+      rssAfter: mb(after.rss),
+      heapBefore: mb(before.heapUsed),
+      heapAfter: mb(after.heapUsed),
     },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -391,12 +368,10 @@ async function main() {
     .getHandle(purgeSweepWorkflowId('global', prefix))
     .terminate('benchmark finished')
     .catch(() => undefined);
-  baseline.shutdown();
-  worker.worker.shutdown();
-  await Promise.all([baselineRun, running]);
+  tell({ type: 'shutdown' });
+  await exited;
   await app.close();
   await temporal.connection.close();
-  await connection.close();
   await smsc.close();
   await http?.close();
   await db.end();
