@@ -18,6 +18,8 @@ export interface Daemon {
   args: string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** CPU niceness (`nice -n`), for a process that should yield the CPU to latency-sensitive ones. */
+  nice?: number;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,7 +46,12 @@ export function startDaemon(d: Daemon, runDir: string, logDir: string): number {
   mkdirSync(runDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
   const out = openSync(join(logDir, `${d.name}.log`), 'a');
-  const child = spawn(d.command, d.args, {
+  // `nice -n N cmd` lowers the CPU priority of the process and of every thread it starts.
+  const [command, args] =
+    d.nice === undefined
+      ? [d.command, d.args]
+      : ['nice', ['-n', String(d.nice), d.command, ...d.args]];
+  const child = spawn(command, args, {
     cwd: d.cwd,
     env: d.env ?? process.env,
     detached: true,
