@@ -344,7 +344,20 @@ export async function messageRoutes(
       // The same Idempotency-Key again (nothing was counted twice): the same request gets the same
       // answer, another one a 409. Its workflow is started first if the relay has not done so yet.
       await startRelay.ensureStarted(messageId);
-      const existing = await temporal.workflow.getHandle(messageId).query(getStatusQuery);
+      const existing = await temporal.workflow
+        .getHandle(messageId)
+        .query(getStatusQuery)
+        .catch(async (err: Error) => {
+          if (err.name !== 'WorkflowNotFoundError') throw err;
+          // Its history is gone (purged after retention): its record says what became of it. The
+          // request itself can no longer be compared, and the message is never sent again.
+          const { rows } = await db.query<{ status: string }>(
+            'select status from messages where id = $1 and tenant = $2',
+            [messageId, tenant],
+          );
+          if (!rows[0]) throw err;
+          return { status: rows[0].status, requestFingerprint };
+        });
       if (existing.requestFingerprint !== requestFingerprint) {
         throw new HttpProblem(
           409,

@@ -4,7 +4,7 @@ import { parseServerTiming } from '../../api/plugins/server-timing';
 import { createDataConverter } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { loadConfig } from '../../config/config';
-import { eventually } from '../helpers/eventually';
+import { eventually, workflowGone } from '../helpers/eventually';
 import { freePort, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { silentLog } from '../helpers/stack';
 
@@ -119,6 +119,23 @@ describe('workflow starts: accepted in PostgreSQL, started by the relay', () => 
     expect(other.status).toBe(409);
     const final = await p.waitFinal([id], 60_000);
     expect(final.get(id)).toMatchObject({ status: 'delivered' });
+    expect(p.smscs[0]!.messages().filter((m) => m.destination === body.to)).toHaveLength(1);
+
+    // Once its history is gone (as after the retention purge), the same key still names that
+    // message: its recorded status comes back and nothing is sent again.
+    const temporal = p.workers[0]!.temporal;
+    await temporal.workflowService.deleteWorkflowExecution({
+      namespace: p.config.temporal.namespace,
+      workflowExecution: { workflowId: id },
+    });
+    await eventually('the history deleted', async () =>
+      (await workflowGone(temporal, id)) ? true : undefined,
+    );
+    const afterPurge = await p.send(body, key);
+    expect(afterPurge.status).toBe(202);
+    expect(await afterPurge.json()).toMatchObject({ id, status: 'delivered' });
+    await p.app.startRelay.drain();
+    expect(await pendingRow(id)).toBeUndefined();
     expect(p.smscs[0]!.messages().filter((m) => m.destination === body.to)).toHaveLength(1);
 
     // A scheduled send cancelled right after its 202: the cancel starts it and stops it.
