@@ -88,6 +88,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     db: deps.db,
     temporal: deps.temporal,
     log: deps.log,
+    pollMs: deps.config.api.startRelayPollMs,
+    maxBacklog: deps.config.api.startRelayMaxBacklog,
   }).start();
   app.decorate('startRelay', startRelay);
   app.addHook('onClose', async () => startRelay.close());

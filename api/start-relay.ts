@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import {
   claimStart,
   claimStarts,
+  deferStarts,
   finishStarts,
   retryStartLater,
   type ClaimedStart,
@@ -43,7 +44,15 @@ export interface StartRelayOptions {
   pollMs?: number;
   /** How long a lease keeps other relays off a start (default 30 s). */
   leaseMs?: number;
+  /**
+   * Starts for a task queue wait in PostgreSQL while that queue has at least this many workflow
+   * tasks backlogged in Temporal (default 100; 0: no limit).
+   */
+  maxBacklog?: number;
 }
+
+/** How long a task queue's backlog reading is trusted. */
+const BACKLOG_READ_MS = 250;
 
 /**
  * Starts the message workflows that POST /v1/messages accepted (table `workflow_starts`, written in
@@ -58,6 +67,9 @@ export class StartRelay {
   private readonly batchSize: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
+  private readonly maxBacklog: number;
+  /** Task queue → its last backlog reading: whether it was full, and when it was read. */
+  private readonly backlogs = new Map<string, { full: boolean; at: number }>();
   private timer?: NodeJS.Timeout;
   private draining?: Promise<void>;
   private again = false;
@@ -67,6 +79,7 @@ export class StartRelay {
     this.batchSize = opts.batchSize ?? 64;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.pollMs = opts.pollMs ?? 1_000;
+    this.maxBacklog = opts.maxBacklog ?? 100;
   }
 
   /** Begins polling for due starts. */
@@ -123,13 +136,26 @@ export class StartRelay {
   private async drainAll(): Promise<void> {
     try {
       for (;;) {
-        const batch = await claimStarts(this.opts.db, this.batchSize, this.leaseMs);
+        const batch = await claimStarts(this.opts.db, this.batchSize, this.leaseMs, this.full());
         if (batch.length === 0) return;
+        // Backpressure: a task queue whose workers are behind gets no more starts for now; they
+        // wait here, in order, rather than as a backlog in Temporal.
+        const full = new Set<string>();
+        for (const queue of new Set(batch.map((s) => s.taskQueue)))
+          if (await this.isFull(queue)) full.add(queue);
+        const waiting = batch.filter((s) => full.has(s.taskQueue));
+        await deferStarts(
+          this.opts.db,
+          waiting.map((s) => s.messageId),
+          BACKLOG_READ_MS,
+        );
         const started: string[] = [];
         await Promise.all(
-          batch.map(async (s) => {
-            if (!(await this.startOne(s))) started.push(s.messageId);
-          }),
+          batch
+            .filter((s) => !full.has(s.taskQueue))
+            .map(async (s) => {
+              if (!(await this.startOne(s))) started.push(s.messageId);
+            }),
         );
         await finishStarts(this.opts.db, started);
         if (batch.length < this.batchSize) return;
@@ -138,6 +164,34 @@ export class StartRelay {
       // The database is unreachable: the poll tries again.
       this.opts.log.warn({ error: (err as Error).name }, 'workflow start relay: claim failed');
     }
+  }
+
+  /** Task queues whose last reading, still fresh, said full. */
+  private full(): string[] {
+    const now = Date.now();
+    return [...this.backlogs]
+      .filter(([, b]) => b.full && now - b.at < BACKLOG_READ_MS)
+      .map(([queue]) => queue);
+  }
+
+  /** Whether a task queue has `maxBacklog` workflow tasks or more waiting (Temporal's approximate count). */
+  private async isFull(taskQueue: string): Promise<boolean> {
+    if (!this.maxBacklog) return false;
+    const known = this.backlogs.get(taskQueue);
+    if (known && Date.now() - known.at < BACKLOG_READ_MS) return known.full;
+    const { temporal } = this.opts;
+    const answer = await temporal.workflowService
+      .describeTaskQueue({
+        namespace: temporal.options.namespace,
+        taskQueue: { name: taskQueue },
+        taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        reportStats: true,
+      })
+      // No reading (Temporal unreachable): the start itself will fail and be retried.
+      .catch(() => undefined);
+    const full = Number(answer?.stats?.approximateBacklogCount ?? 0) >= this.maxBacklog;
+    this.backlogs.set(taskQueue, { full, at: Date.now() });
+    return full;
   }
 
   /** Starts one workflow; undefined when it exists now, else the error (and the row's next try is set). */

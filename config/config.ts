@@ -233,6 +233,8 @@ const schema = z.object({
   SEND_QUOTA_PER_DAY: z.coerce.number().int().min(0).default(1_000_000),
   /** How often the API's start relay looks for accepted messages whose workflow is not started (other processes', failed starts). */
   WORKFLOW_START_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
+  /** Accepted messages wait in PostgreSQL while their task queue has this many workflow tasks backlogged in Temporal (0: no limit). */
+  WORKFLOW_START_MAX_BACKLOG: z.coerce.number().int().min(0).default(100),
   /** TLS to the Temporal frontend: `true`, or implied by any TEMPORAL_TLS_* path. */
   TEMPORAL_TLS: z
     .enum(['true', 'false'])
@@ -320,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       }),
       sendQuotaPerDay: e.SEND_QUOTA_PER_DAY,
       startRelayPollMs: e.WORKFLOW_START_POLL_MS,
+      startRelayMaxBacklog: e.WORKFLOW_START_MAX_BACKLOG,
     }),
     temporal: Object.freeze({
       address: e.TEMPORAL_ADDRESS ?? `${e.STACK_HOST}:${e.TEMPORAL_PORT}`,

@@ -24,20 +24,23 @@ const COLUMNS = `message_id as "messageId", tenant, workflow_type as "workflowTy
                  args, search_attributes as "searchAttributes", attempts, created_at as "createdAt"`;
 
 /**
- * Leases up to `limit` due starts, oldest first, for `leaseMs`: another relay (another API process)
- * skips them meanwhile, and takes them over if this one dies before it finishes.
+ * Leases up to `limit` due starts, oldest first, for `leaseMs` (none for the task queues in
+ * `skipQueues`): another relay (another API process) skips them meanwhile, and takes them over if
+ * this one dies before it finishes.
  */
 export async function claimStarts(
   db: Pool,
   limit: number,
   leaseMs: number,
+  skipQueues: readonly string[] = [],
 ): Promise<ClaimedStart[]> {
   const { rows } = await db.query<ClaimedStart>(
     `update workflow_starts set lease_until = now() + $2 * interval '1 millisecond', attempts = attempts + 1
-      where message_id in (select message_id from workflow_starts where lease_until <= now()
+      where message_id in (select message_id from workflow_starts
+                            where lease_until <= now() and not (task_queue = any($3))
                             order by created_at limit $1 for update skip locked)
       returning ${COLUMNS}`,
-    [limit, leaseMs],
+    [limit, leaseMs, skipQueues],
   );
   return rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 }
@@ -60,6 +63,20 @@ export async function claimStart(
 export async function finishStarts(db: Pool, messageIds: readonly string[]): Promise<void> {
   if (messageIds.length === 0) return;
   await db.query(`delete from workflow_starts where message_id = any($1)`, [messageIds]);
+}
+
+/** Puts leased starts back, due again in `inMs`, without counting the lease as an attempt. */
+export async function deferStarts(
+  db: Pool,
+  messageIds: readonly string[],
+  inMs: number,
+): Promise<void> {
+  if (messageIds.length === 0) return;
+  await db.query(
+    `update workflow_starts set lease_until = now() + $2 * interval '1 millisecond', attempts = attempts - 1
+      where message_id = any($1)`,
+    [messageIds, inMs],
+  );
 }
 
 /** Records a failed attempt (the error's name and code only) and when to try again. */

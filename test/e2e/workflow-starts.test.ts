@@ -1,12 +1,17 @@
 import { Client, Connection } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import { buildApp } from '../../api/app';
+import { StartRelay } from '../../api/start-relay';
+import { createApiKey } from '../../db/api-keys';
 import { parseServerTiming } from '../../api/plugins/server-timing';
 import { createDataConverter } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { loadConfig } from '../../config/config';
+import { taskQueueFor } from '../../workflows/definitions';
 import { eventually, workflowGone } from '../helpers/eventually';
 import { freePort, startPipeline, type Pipeline } from '../helpers/pipeline';
-import { silentLog } from '../helpers/stack';
+import { startApi, type TestApi } from '../helpers/api';
+import { silentLog, unique } from '../helpers/stack';
 
 const PHONE = '+447400765432';
 const CODE = '739184';
@@ -154,5 +159,76 @@ describe('workflow starts: accepted in PostgreSQL, started by the relay', () => 
     expect(cancel.status).toBe(202);
     const cancelled = await p.waitFinal([laterId], 60_000);
     expect(cancelled.get(laterId)).toMatchObject({ status: 'cancelled' });
+  });
+});
+
+describe('workflow starts: backpressure', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    // No worker polls this API's task queue, so every started workflow's first task stays backlogged.
+    api = await startApi({ WORKFLOW_START_MAX_BACKLOG: '1', WORKFLOW_START_POLL_MS: '3600000' });
+  });
+  afterAll(async () => api?.close());
+
+  test('while the task queue has maxBacklog tasks waiting, new starts wait in PostgreSQL, in order, and go once it has room', async () => {
+    const tenant = unique('bp').toLowerCase();
+    const { secret } = await createApiKey(api.db, tenant, ['sender']);
+    const send = async (n: number) => {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: { authorization: `Bearer ${secret}` },
+        payload: { to: `+44740076544${n}`, body: `Your code is 77310${n}`, purpose: 'otp' },
+      });
+      expect(res.statusCode).toBe(202);
+      return res.json<{ id: string }>().id;
+    };
+    const first = await send(1);
+    await api.app.startRelay.drain();
+    expect(api.started).toContain(first);
+    const queue = taskQueueFor('global', api.config.temporal.taskQueuePrefix);
+    await eventually('the first task backlogged', async () => {
+      const r = await api.temporal.workflowService.describeTaskQueue({
+        namespace: api.config.temporal.namespace,
+        taskQueue: { name: queue },
+        taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        reportStats: true,
+      });
+      return Number(r.stats?.approximateBacklogCount ?? 0) >= 1 ? true : undefined;
+    });
+    // The relay's earlier reading (empty queue) is too old by now.
+    await new Promise((r) => setTimeout(r, 400));
+
+    const second = await send(2);
+    const third = await send(3);
+    await api.app.startRelay.drain();
+    expect(api.started).not.toContain(second);
+    expect(api.started).not.toContain(third);
+    const { rows } = await api.db.query<{ message_id: string; attempts: number }>(
+      'select message_id, attempts from workflow_starts where message_id = any($1) order by created_at',
+      [[second, third]],
+    );
+    // Waiting is not failing: no attempt counted, no error.
+    expect(rows).toEqual([
+      { message_id: second, attempts: 0 },
+      { message_id: third, attempts: 0 },
+    ]);
+
+    // A relay without the limit (as if the workers had caught up) starts them.
+    const unlimited = new StartRelay({
+      db: api.db,
+      temporal: api.temporal,
+      log: silentLog,
+      maxBacklog: 0,
+    });
+    await eventually('the waiting starts taken', async () => {
+      await unlimited.drain();
+      return api.started.includes(second) && api.started.includes(third) ? true : undefined;
+    });
+    await unlimited.close();
+    const left = await api.db.query('select 1 from workflow_starts where message_id = any($1)', [
+      [second, third],
+    ]);
+    expect(left.rowCount).toBe(0);
   });
 });
