@@ -124,31 +124,48 @@ export function createMetrics({
     }),
   };
   if (reviewQueue) {
-    // One read per scrape feeds both gauges.
-    let pending: Promise<{ depth: number; oldestAgeSeconds: number }> | undefined;
-    const read = () =>
-      (pending ??= reviewQueue().finally(() => setImmediate(() => (pending = undefined))));
-    new Gauge({
-      name: METRIC_NAMES.reviewDepth,
-      help: 'Review tasks waiting for a decision',
+    queueGauges(
       registers,
-      async collect() {
-        this.set((await read()).depth);
+      { name: METRIC_NAMES.reviewDepth, help: 'Review tasks waiting for a decision' },
+      {
+        name: METRIC_NAMES.reviewAge,
+        help: 'Age of the oldest review task waiting for a decision (0 when none)',
       },
-    });
-    new Gauge({
-      name: METRIC_NAMES.reviewAge,
-      help: 'Age of the oldest review task waiting for a decision (0 when none)',
-      registers,
-      async collect() {
-        this.set((await read()).oldestAgeSeconds);
-      },
-    });
+      reviewQueue,
+    );
   }
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A queue's two gauges, its depth and the age of its oldest item, read at scrape time: one read
+ * per scrape feeds both.
+ */
+export function queueGauges(
+  registers: Registry[],
+  depth: { name: string; help: string },
+  age: { name: string; help: string },
+  read: ReviewQueueReader,
+): void {
+  let pending: ReturnType<ReviewQueueReader> | undefined;
+  const once = () => (pending ??= read().finally(() => setImmediate(() => (pending = undefined))));
+  new Gauge({
+    ...depth,
+    registers,
+    async collect() {
+      this.set((await once()).depth);
+    },
+  });
+  new Gauge({
+    ...age,
+    registers,
+    async collect() {
+      this.set((await once()).oldestAgeSeconds);
+    },
+  });
+}
 
 /** Seconds since `start` (a `process.hrtime.bigint()` value). */
 export const secondsSince = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { observeQueries } from '../../clients/db';
-import { Gauge } from 'prom-client';
-import { createMetrics, METRIC_NAMES, type Metrics } from '../../clients/metrics';
+import { createMetrics, METRIC_NAMES, queueGauges, type Metrics } from '../../clients/metrics';
 import { pendingStarts } from '../../db/workflow-starts';
 import { addApiKeyUsage, reviewQueueStats } from '../../db/operations';
 
@@ -13,26 +12,22 @@ import { addApiKeyUsage, reviewQueueStats } from '../../db/operations';
 export function createApiMetrics(db: Pool): Metrics {
   const metrics = createMetrics({ component: 'api', reviewQueue: () => reviewQueueStats(db) });
   // Accepted messages whose workflow is not started yet (api/start-relay.ts): above zero for more
-  // than a moment means Temporal is unreachable or refusing starts. One read per scrape feeds both.
-  let starts: ReturnType<typeof pendingStarts> | undefined;
-  const readStarts = () =>
-    (starts ??= pendingStarts(db).finally(() => setImmediate(() => (starts = undefined))));
-  new Gauge({
-    name: METRIC_NAMES.startsPending,
-    help: 'Accepted messages whose workflow is not started yet',
-    registers: [metrics.registry],
-    async collect() {
-      this.set((await readStarts()).count);
+  // than a moment means Temporal is unreachable or refusing starts, or backpressure holds them.
+  queueGauges(
+    [metrics.registry],
+    {
+      name: METRIC_NAMES.startsPending,
+      help: 'Accepted messages whose workflow is not started yet',
     },
-  });
-  new Gauge({
-    name: METRIC_NAMES.startsAge,
-    help: 'Age of the oldest accepted message whose workflow is not started yet (0 when none)',
-    registers: [metrics.registry],
-    async collect() {
-      this.set((await readStarts()).oldestSeconds);
+    {
+      name: METRIC_NAMES.startsAge,
+      help: 'Age of the oldest accepted message whose workflow is not started yet (0 when none)',
     },
-  });
+    async () => {
+      const { count, oldestSeconds } = await pendingStarts(db);
+      return { depth: count, oldestAgeSeconds: oldestSeconds };
+    },
+  );
   observeQueries(db, (seconds, ok) =>
     metrics.dbSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds),
   );
