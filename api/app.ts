@@ -5,7 +5,10 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { VaultPayloadCodec } from '../clients/codec';
-import type { VaultClient } from '../clients/vault';
+import { createDbPool } from '../clients/db';
+import { vaultObserver } from '../clients/metrics';
+import { createDataConverter, createTemporalClient } from '../clients/temporal';
+import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
 import { limitsPlugin } from './plugins/limits';
@@ -18,12 +21,13 @@ import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
-import { createApiMetrics, metricsRoutes } from './routes/metrics';
+import { configCacheMetrics, createApiMetrics, metricsRoutes } from './routes/metrics';
 import type { Metrics } from '../clients/metrics';
 import { privacyRoutes } from './routes/privacy';
 import { sendingPolicyRoutes } from './routes/sending-policy';
 import { reviewRoutes } from './routes/review';
 import { StartRelay } from './start-relay';
+import { ConfigCache } from '../db/config-cache';
 
 /** What the API needs from the outside world; the process (server.ts) or a test builds these. */
 export interface AppDeps {
@@ -42,6 +46,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Starts the workflows of accepted messages (api/start-relay.ts); tests wait on `drain()`. */
     startRelay: StartRelay;
+    /** API keys, rules, prices, caps and review policies between requests (db/config-cache.ts). */
+    configCache: ConfigCache;
   }
 }
 
@@ -64,9 +70,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }) as unknown as FastifyInstance;
 
+  // The configuration rows requests read, kept while PostgreSQL can tell this process they changed.
+  const configCache = new ConfigCache({ connection: deps.db.options, log: deps.log }).start();
+  app.decorate('configCache', configCache);
+  app.addHook('onClose', async () => configCache.close());
+
   await app.register(serverTimingPlugin);
   await app.register(problemPlugin);
-  await app.register(authPlugin, { db: deps.db, publicPrefixes: [DOCS_PREFIX] });
+  await app.register(authPlugin, {
+    db: deps.db,
+    cache: configCache,
+    publicPrefixes: [DOCS_PREFIX],
+  });
   await app.register(limitsPlugin, {
     ...deps.config.api.rateLimit,
     exemptPrefixes: [DOCS_PREFIX],
@@ -82,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
   const metrics = deps.metrics ?? createApiMetrics(deps.db);
+  configCacheMetrics(metrics.registry, configCache);
   await metricsRoutes(app, { metrics, db: deps.db });
   // Starts the workflows of accepted messages; its last round finishes before the app closes.
   const startRelay = new StartRelay({
@@ -96,7 +112,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
-  await app.register(async (scope) => messageRoutes(scope, { ...deps, metrics, startRelay }));
+  await app.register(async (scope) =>
+    messageRoutes(scope, { ...deps, metrics, startRelay, configCache }),
+  );
   await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));
   await app.register(async (scope) => privacyRoutes(scope, deps));
@@ -106,4 +124,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     carrierReceiptRoutes(scope, { config: deps.config, db: deps.db, routeReceipt }),
   );
   return app;
+}
+
+/**
+ * The API as a process runs it (api/server.ts, and the bench's API process): reads nothing but
+ * `config`, wires the clients (one codec per process: the Temporal client's and the codec server's),
+ * and builds the app; `close` shuts the app and its clients down. `vault` is its Vault client (the
+ * bench counts its requests).
+ */
+export async function createApi(
+  config: Config,
+  log: Logger,
+): Promise<{ app: FastifyInstance; vault: VaultClient; close: () => Promise<void> }> {
+  const db = createDbPool(config.database, 'sms-api');
+  const metrics = createApiMetrics(db);
+  const vault = new VaultClient({ ...config.vault, log, observe: vaultObserver(metrics) });
+  const { codec, dataConverter } = createDataConverter(config, vault);
+  const temporal = await createTemporalClient(config, vault, dataConverter);
+  const app = await buildApp({ config, log, temporal, db, vault, codec, metrics });
+  const close = async () => {
+    await app.close();
+    await temporal.connection.close();
+    await db.end();
+  };
+  return { app, vault, close };
 }

@@ -7,12 +7,13 @@
 import type { Pool } from 'pg';
 import type { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
+import type { ConfigCache } from '../db/config-cache';
 import { pickSenderSlot } from '../db/pools';
 import {
   admitMessage,
   findCharge,
   type StartFor,
-  loadPolicySnapshot,
+  loadPolicyRules,
   monthSpend,
   velocityCount,
 } from '../db/sending-policy';
@@ -35,6 +36,8 @@ import type { RequestTiming } from './plugins/server-timing';
 export interface SendPolicyDeps {
   config: Config;
   db: Pool;
+  /** Keeps the tenant's rules, prices and cap between requests (forgotten when they change). */
+  cache: ConfigCache;
   /** The request's Server-Timing phases: `policy` (the reads) and `admit` (the writes). */
   timing?: RequestTiming;
 }
@@ -46,6 +49,8 @@ const timed = <T>(deps: SendPolicyDeps, name: string, fn: () => Promise<T>): Pro
 export interface SendFacts {
   messageId: string;
   tenant: string;
+  /** The API key sending it (admission checks it is still live). */
+  keyId: string;
   country: string;
   purpose: Purpose;
   segments: number;
@@ -106,17 +111,25 @@ interface Evaluation {
   month: string;
 }
 
-/** The checks that read only: country rule, route, price, maxPrice, cap. Throws the refusals. */
-async function evaluate({ config, db }: SendPolicyDeps, f: SendFacts): Promise<Evaluation> {
+/**
+ * The checks that read only: country rule, route, price, maxPrice, cap. Throws the refusals. The
+ * rules come from the configuration cache; the month's spend is read only when `spent` asks for it
+ * (a dry run reports it): a real send checks the cap against the live spend in its admission
+ * statement, so here only a price above the whole cap is refused early.
+ */
+async function evaluate(
+  { config, db, cache }: SendPolicyDeps,
+  f: SendFacts,
+  { spent: readSpent }: { spent: boolean },
+): Promise<Evaluation> {
   const carriers = eligibleCarriers(config.carriers, f.country);
   const month = billingMonth(f.now);
-  const { rule, prices, cap, spent } = await loadPolicySnapshot(
-    db,
-    f.tenant,
-    f.country,
-    carriers,
-    month,
-  );
+  const [{ rule, prices, cap }, spent] = await Promise.all([
+    cache.read(`policy:${f.tenant}|${f.country}|${carriers.join(',')}`, () =>
+      loadPolicyRules(db, f.tenant, f.country, carriers),
+    ),
+    readSpent ? monthSpend(db, f.tenant, month) : 0,
+  ]);
   const decision = evaluateCountryRule(rule, f.country, f.purpose);
   if (decision.kind === 'blocked') throw PolicyProblem.countryBlocked(f.country);
   const q = quote(prices, f.tenant, carriers, f.country, f.segments);
@@ -161,13 +174,14 @@ export async function admitSend(
   // A retried request (same Idempotency-Key) was admitted already: answer it as before.
   const earlier = f.idempotent ? await findCharge(deps.db, f.messageId) : undefined;
   if (earlier) return { countryRule: 'allow', price: earlier.price ?? undefined, fresh: false };
-  const e = await timed(deps, 'policy', () => evaluate(deps, f));
+  const e = await timed(deps, 'policy', () => evaluate(deps, f, { spent: false }));
   const result = await timed(deps, 'admit', () =>
     admitMessage(
       deps.db,
       {
         messageId: f.messageId,
         tenant: f.tenant,
+        keyId: f.keyId,
         month: e.month,
         country: f.country,
         purpose: f.purpose,
@@ -188,6 +202,8 @@ export async function admitSend(
     ),
   );
   switch (result.kind) {
+    case 'key_revoked':
+      throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
     case 'velocity_exceeded':
       throw PolicyProblem.velocity(f.country, result.retryAfterMs);
     case 'spend_cap_exceeded':
@@ -239,7 +255,7 @@ export async function dryRunSend(
   deps: SendPolicyDeps & { vault: VaultClient },
   f: SendFacts & { to: string; campaign?: string; requestedSender?: string },
 ): Promise<DryRunDecision> {
-  const e = await evaluate(deps, f);
+  const e = await evaluate(deps, f, { spent: true });
   let holdUntil: number | undefined;
   if (e.velocity) {
     const windowMs = deps.config.sendingPolicy.velocityWindowMs;

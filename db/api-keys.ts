@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
 import { appendAudit } from './audit';
+import { configChanged } from './config-cache';
 
 /** The roles an API key can hold (DESIGN.md invariant 4). */
 export const ROLES = ['sender', 'reviewer', 'operator', 'dpo', 'admin'] as const;
@@ -18,6 +19,8 @@ export interface KeyRow {
   roles: Role[];
   /** False when the key has an IP allowlist that does not hold the caller's address. */
   ipAllowed: boolean;
+  /** Epoch ms the key expires at; null = never. A cached row is kept no longer than that. */
+  expiresAt: number | null;
 }
 
 export interface CreatedKey {
@@ -43,6 +46,7 @@ export class ApiKeyError extends Error {
 
 const LIVE_KEY = 'k.revoked_at is null and (k.expires_at is null or k.expires_at > now())';
 const KEY_COLUMNS = `k.id, k.tenant, k.roles,
+  (extract(epoch from k.expires_at) * 1000)::float8 as "expiresAt",
   (k.allowed_ips is null or ($2::inet is not null and $2::inet <<= any(k.allowed_ips))) as "ipAllowed"`;
 
 /** The caller's address as PostgreSQL's inet reads it (an IPv4-mapped IPv6 address as IPv4); undefined if none. */
@@ -54,8 +58,9 @@ export function normalizeIp(ip: string | undefined): string | null {
 }
 
 /**
- * The live (not revoked, not expired) API key with this secret. Read from the database on every
- * request, never cached: a revocation holds from the next request on, in every API process.
+ * The live (not revoked, not expired) API key with this secret. The API reads it through its
+ * configuration cache (db/config-cache.ts, api/plugins/auth.ts), which forgets it when `api_keys`
+ * changes; admitting a message checks again in the database that the key is live.
  */
 export async function findApiKey(
   db: Pool,
@@ -154,13 +159,18 @@ export async function createApiKey(
   return { id, secret, tenant, roles };
 }
 
-/** Revokes a key: refused from its next request on. Audited as `api_key.revoke`. */
+/**
+ * Revokes a key. From its commit on, no message is admitted with it (the admission statement checks
+ * the key); every other request refuses it as soon as the API process hears of the change: at once in
+ * this process, within milliseconds in others (db/config-cache.ts). Audited as `api_key.revoke`.
+ */
 export async function revokeApiKey(db: Pool, id: string, actor = 'cli:keys'): Promise<void> {
   const { rows } = await db.query<{ tenant: string }>(
     'update api_keys set revoked_at = now() where id = $1 and revoked_at is null returning tenant',
     [id],
   );
   if (!rows[0]) throw new ApiKeyError('no such active key');
+  configChanged();
   await appendAudit(db, { actor, tenant: rows[0].tenant, action: 'api_key.revoke', subject: id });
 }
 

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { configChanged } from './config-cache';
 import {
   MODE_DEFAULTS,
   type ReasonCode,
@@ -105,6 +106,7 @@ export async function putReviewPolicy(
       p.updatedBy,
     ],
   );
+  configChanged();
   return policyOf(rows[0]!);
 }
 
@@ -117,6 +119,7 @@ export async function deleteReviewPolicy(
     'delete from review_policies where tenant = $1 and campaign = $2',
     [tenant, campaign ?? ''],
   );
+  configChanged();
   return (rowCount ?? 0) > 0;
 }
 

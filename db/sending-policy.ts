@@ -5,6 +5,7 @@
  * `domain/sending-policy.ts`.
  */
 import type { Pool, PoolClient } from 'pg';
+import { configChanged } from './config-cache';
 import { secondsToUtcMidnight } from './quotas';
 import type { PendingStart } from './workflow-starts';
 import {
@@ -56,6 +57,7 @@ export async function putCountryRule(
      returning ${RULE_COLUMNS}`,
     [tenant, rule.country, rule.action, rule.otpPerWindow ?? null, rule.overLimit],
   );
+  configChanged();
   return ruleOf(rows[0]!);
 }
 
@@ -69,6 +71,7 @@ export async function deleteCountryRule(
     tenant,
     country,
   ]);
+  configChanged();
   return (r.rowCount ?? 0) > 0;
 }
 
@@ -107,6 +110,7 @@ export async function putPrice(
        set price_per_segment = excluded.price_per_segment, updated_at = now()`,
     [row.tenant, row.carrier, row.country, row.perSegment],
   );
+  configChanged();
 }
 
 /** Removes one of the tenant's prices. False if there was none. */
@@ -120,6 +124,7 @@ export async function deletePrice(
     'delete from carrier_prices where tenant = $1 and carrier = $2 and country = $3',
     [tenant, carrier, country],
   );
+  configChanged();
   return (r.rowCount ?? 0) > 0;
 }
 
@@ -134,15 +139,14 @@ export async function findSpendCap(db: Pool, tenant: string): Promise<number | u
 
 /** Sets (micro-units) or, with null, removes the tenant's monthly cap. */
 export async function putSpendCap(db: Pool, tenant: string, cap: number | null): Promise<void> {
-  if (cap === null) {
-    await db.query('delete from spend_caps where tenant = $1', [tenant]);
-    return;
-  }
-  await db.query(
-    `insert into spend_caps (tenant, monthly_cap) values ($1, $2::numeric / 1000000)
-     on conflict (tenant) do update set monthly_cap = excluded.monthly_cap, updated_at = now()`,
-    [tenant, cap],
-  );
+  if (cap === null) await db.query('delete from spend_caps where tenant = $1', [tenant]);
+  else
+    await db.query(
+      `insert into spend_caps (tenant, monthly_cap) values ($1, $2::numeric / 1000000)
+       on conflict (tenant) do update set monthly_cap = excluded.monthly_cap, updated_at = now()`,
+      [tenant, cap],
+    );
+  configChanged();
 }
 
 /** What the tenant has spent (charged, not released) in the month starting `month`, in micro-units. */
@@ -171,54 +175,51 @@ export async function velocityCount(
 // ---------------------------------------------------------------------------------------------
 // Admission (hot path)
 
-/** What admission needs to know of a tenant, read in one round trip. */
-export interface PolicySnapshot {
+/**
+ * What admission needs to know of a tenant's configuration, read in one round trip. It changes only
+ * when an admin changes it, so the API keeps it in its configuration cache (db/config-cache.ts); the
+ * month's spend is not part of it (the admission statement checks the cap against the live value).
+ */
+export interface PolicyRules {
   rule?: CountryRule;
   prices: PriceRow[];
   /** Micro-units. */
   cap?: number;
-  /** This month's spend so far, micro-units. */
-  spent: number;
 }
 
-/**
- * The tenant's rule for `country`, its prices for `carriers`, its cap and this month's spend, in
- * one statement (the send path reads them for every message).
- */
-export async function loadPolicySnapshot(
+/** The tenant's rule for `country`, its prices for `carriers` and its cap, in one statement. */
+export async function loadPolicyRules(
   db: Pool,
   tenant: string,
   country: string,
   carriers: readonly string[],
-  month: string,
-): Promise<PolicySnapshot> {
+): Promise<PolicyRules> {
   const { rows } = await db.query<{
     rule: RuleRow | null;
     cap: string | null;
-    spent: string | null;
     prices: { tenant: string; carrier: string; country: string; price: string }[];
   }>(
     `select (select row_to_json(r) from (select ${RULE_COLUMNS} from country_rules
                                            where tenant = $1 and country = $2) r) as rule,
             (select monthly_cap::text from spend_caps where tenant = $1) as cap,
-            (select spent::text from tenant_spend where tenant = $1 and month = $3) as spent,
             (select coalesce(json_agg(json_build_object('tenant', tenant, 'carrier', carrier,
                                       'country', country, 'price', price_per_segment::text)), '[]')
-               from carrier_prices where tenant in ($1, '*') and carrier = any($4)) as prices`,
-    [tenant, country, month, carriers],
+               from carrier_prices where tenant in ($1, '*') and carrier = any($3)) as prices`,
+    [tenant, country, carriers],
   );
   const r = rows[0]!;
   return {
     rule: r.rule ? ruleOf(r.rule) : undefined,
     prices: r.prices.map((p) => ({ ...p, perSegment: toMicros(p.price) })),
     cap: r.cap === null ? undefined : toMicros(r.cap),
-    spent: r.spent === null ? 0 : toMicros(r.spent),
   };
 }
 
 export interface AdmitInput {
   messageId: string;
   tenant: string;
+  /** The API key sending it: the statement refuses it unless the key is live at that moment. */
+  keyId: string;
   month: string;
   country: string;
   purpose: string;
@@ -242,6 +243,8 @@ export type AdmitResult =
   | { kind: 'duplicate' }
   | { kind: 'velocity_exceeded'; retryAfterMs: number }
   | { kind: 'spend_cap_exceeded' }
+  /** The API key was revoked or expired after the request was authenticated (from the cache). */
+  | { kind: 'key_revoked' }
   | { kind: 'quota_exceeded'; limit: number; retryAfterSeconds: number };
 
 /** The workflow start of an admitted message, given the time it is held until (if any). */
@@ -255,7 +258,9 @@ export type StartFor = (holdUntil: number | undefined) => Promise<PendingStart>;
  * counters are conditional upserts (`on conflict … do update … where count < limit`), which lock the
  * row and re-check the latest value, so no limit can be overshot by concurrent requests on any number
  * of API replicas, and a refusal raises inside the statement (`admission_refused`), which undoes all
- * of it. The tenant's rows stay locked only for that one statement.
+ * of it. The tenant's rows stay locked only for that one statement. The same statement checks that
+ * the sending API key is still live, so a revoked key sends nothing from its revocation's commit on,
+ * whatever an API process's cache still holds.
  *
  * With an OTP velocity limit the message is first counted in the current window, or with
  * `overLimit: hold` in the first later window with room (up to {@link MAX_HOLD_WINDOWS}), in a
@@ -336,10 +341,13 @@ async function admitStatement(
                     on conflict (tenant, month) do update set spent = s.spent + excluded.spent
                       where $14::numeric is null or s.spent + excluded.spent <= $14::numeric / 1000000
                     returning 1),
+            k as (select 1 from api_keys where id = $19 and revoked_at is null
+                    and (expires_at is null or expires_at > now())),
             o as (insert into workflow_starts (message_id, tenant, workflow_type, task_queue, args, search_attributes)
                     select $1, $2, $15, $16, $17, $18 from c
                     returning 1)
-       select case when not exists (select 1 from c) then 'duplicate'
+       select case when not exists (select 1 from k) then admission_refused('key_revoked')
+                   when not exists (select 1 from c) then 'duplicate'
                    when not exists (select 1 from u) then admission_refused('quota_exceeded')
                    when $9::numeric is not null and not exists (select 1 from s)
                      then admission_refused('spend_cap_exceeded')
@@ -363,6 +371,7 @@ async function admitStatement(
         start.taskQueue,
         start.args,
         JSON.stringify(start.searchAttributes),
+        a.keyId,
       ],
     );
     return rows[0]!.verdict === 'duplicate'
@@ -371,6 +380,7 @@ async function admitStatement(
   } catch (err) {
     const { code, message } = err as { code?: string; message?: string };
     if (code === 'P0001' && message === 'spend_cap_exceeded') return { kind: 'spend_cap_exceeded' };
+    if (code === 'P0001' && message === 'key_revoked') return { kind: 'key_revoked' };
     if (code === 'P0001' && message === 'quota_exceeded') {
       const { rows } = await db.query<{ limit: number }>(
         `select coalesce((select sends_per_day from tenant_quotas where tenant = $1), $2::int) as "limit"`,

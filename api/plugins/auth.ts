@@ -12,6 +12,7 @@ import {
   type Role,
 } from '../../db/api-keys';
 import { appendAudit } from '../../db/audit';
+import type { ConfigCache } from '../../db/config-cache';
 import { KeyUsageRecorder } from '../../db/key-usage';
 import { HttpProblem } from './problem';
 
@@ -122,6 +123,8 @@ export interface DeclaredRoute {
 
 export interface AuthOptions {
   db: Pool;
+  /** Where key lookups are kept between requests (forgotten when `api_keys` or certificates change). */
+  cache: ConfigCache;
   /** Route prefixes of third-party plugins that are public as a whole (the OpenAPI UI). */
   publicPrefixes?: readonly string[];
   /** How often key usage counters are written (default 5 s). */
@@ -149,8 +152,11 @@ function checkDeclared(route: RouteOptions, publicPrefixes: readonly string[]): 
  * `cookieAuth: true`, as the session cookie opened with a key (`app.sessions`), or as a client
  * certificate (mutual TLS) registered for a key in `client_certificates`.
  *
- * The key is read from PostgreSQL on every request (no cache), so revocation and expiry hold from
- * the next request on. Unknown, revoked or expired keys and sessions get 401; a key used from an
+ * The key is read through the process's configuration cache (db/config-cache.ts): PostgreSQL tells
+ * every API process when `api_keys` or `client_certificates` change, so a revocation holds from the
+ * next request in the process that made it and within milliseconds in the others; an expired key
+ * leaves the cache when it expires; unknown keys are never kept. Sends check the key again in the
+ * statement that admits them. Unknown, revoked or expired keys and sessions get 401; a key used from an
  * address outside its IP allowlist, a certificate and a key of different tenants, or a key without
  * the role get 403. Key use is counted and its first use per hour audited ({@link KeyUsageRecorder}).
  */
@@ -172,6 +178,10 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
     else await authenticate(req, roles);
   });
 
+  /** A key lookup through the cache: found keys are kept until they expire, unknown ones not at all. */
+  const cached = (key: string, load: () => Promise<KeyRow | undefined>) =>
+    opts.cache.read(key, load, (row) => (row ? (row.expiresAt ?? Infinity) : 0));
+
   async function authenticate(req: FastifyRequest, roles: readonly Role[]): Promise<void> {
     const header = req.headers.authorization;
     const fingerprint = clientCertificateFingerprint(req);
@@ -188,11 +198,16 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
           'Unauthenticated',
           'send an API key as "Authorization: Bearer <key>"',
         );
-      key = await findApiKey(opts.db, match[1]!, req.ip);
+      const secret = match[1]!;
+      key = await cached(`key:${hashApiKey(secret)}|${req.ip}`, () =>
+        findApiKey(opts.db, secret, req.ip),
+      );
       if (!key)
         throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
       if (fingerprint) {
-        const certKey = await findApiKeyByCertificate(opts.db, fingerprint, req.ip);
+        const certKey = await cached(`cert:${fingerprint}|${req.ip}`, () =>
+          findApiKeyByCertificate(opts.db, fingerprint, req.ip),
+        );
         if (certKey && certKey.tenant !== key.tenant)
           throw new HttpProblem(
             403,
@@ -202,13 +217,16 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
       }
     } else if (session !== undefined) {
       const keyId = app.sessions.keyIdOf(session);
-      if (keyId) key = await findApiKeyById(opts.db, keyId, req.ip);
+      if (keyId)
+        key = await cached(`id:${keyId}|${req.ip}`, () => findApiKeyById(opts.db, keyId, req.ip));
       if (!key) {
         app.sessions.close(session);
         throw new HttpProblem(401, 'Unauthenticated', 'the session expired: sign in again');
       }
     } else if (fingerprint) {
-      key = await findApiKeyByCertificate(opts.db, fingerprint, req.ip);
+      key = await cached(`cert:${fingerprint}|${req.ip}`, () =>
+        findApiKeyByCertificate(opts.db, fingerprint, req.ip),
+      );
       if (!key)
         throw new HttpProblem(
           401,

@@ -10,6 +10,7 @@ import { appendAudit } from '../../db/audit';
 import { findCharge } from '../../db/sending-policy';
 import { findPendingStart } from '../../db/workflow-starts';
 import { fromMicros, toMicros } from '../../domain/sending-policy';
+import type { ConfigCache } from '../../db/config-cache';
 import { findReviewPolicy } from '../../db/review';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
@@ -43,6 +44,8 @@ export interface MessageRouteDeps {
   vault: VaultClient;
   /** Starts the workflows of accepted messages (api/start-relay.ts). */
   startRelay: StartRelay;
+  /** Rules, prices, caps and review policies between requests (db/config-cache.ts). */
+  configCache: ConfigCache;
   metrics?: Metrics;
 }
 
@@ -178,7 +181,7 @@ function fingerprint(tenant: string, e164: string, b: SendBody): string {
 /** Sending: `POST /v1/messages`, `GET /v1/messages/:id`, `POST /v1/messages/:id/cancel` (role sender, own tenant only). */
 export async function messageRoutes(
   app: FastifyInstance,
-  { config, temporal, db, vault, startRelay, metrics }: MessageRouteDeps,
+  { config, temporal, db, vault, startRelay, configCache, metrics }: MessageRouteDeps,
 ) {
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
@@ -208,7 +211,7 @@ export async function messageRoutes(
       },
     },
     async (req, reply) => {
-      const { tenant } = principalOf(req);
+      const { tenant, keyId } = principalOf(req);
       const b = req.body;
       // The documented test numbers (domain/test-numbers.ts) first: they are no real subscriber's.
       const recipient = testNumberRecipient(b.to) ?? normalizeRecipient(b.to);
@@ -242,6 +245,7 @@ export async function messageRoutes(
       const facts = {
         messageId,
         tenant,
+        keyId,
         country: recipient.country,
         purpose: b.purpose,
         segments: m.segments,
@@ -251,7 +255,7 @@ export async function messageRoutes(
       };
       if (b.dryRun) {
         const answer = await dryRunAnswer(
-          { config, db, vault },
+          { config, db, cache: configCache, vault },
           { ...facts, to: recipient.e164, campaign: b.campaign, requestedSender: b.sender },
           { region, recipient: redactNumber(recipient.e164), encoding: m.encoding },
         );
@@ -260,13 +264,14 @@ export async function messageRoutes(
       // Messages of tenants without a review policy skip the review step altogether. Looked up while
       // admission runs (it never rejects). If the lookup fails, accepting must not: the workflow's
       // review activity then decides, with retries.
-      const reviewLookup = findReviewPolicy(db, tenant, b.campaign).then(
-        (policy) => policy !== undefined,
-        (err: Error) => {
+      const reviewLookup = configCache
+        .read(`review:${tenant}|${b.campaign ?? ''}`, async () =>
+          Boolean(await findReviewPolicy(db, tenant, b.campaign)),
+        )
+        .catch((err: Error) => {
           req.log.warn({ error: err.name }, 'review policy lookup failed; the workflow will check');
           return true;
-        },
-      );
+        });
       const input: Omit<SendMessageInput, 'policy'> = {
         messageId,
         tenant,
@@ -293,7 +298,7 @@ export async function messageRoutes(
       // after the commit, so a slow or unreachable Temporal delays the send, never the 202.
       // Each step's time goes into the answer's Server-Timing header (api/plugins/server-timing.ts).
       const admission = await admitSend(
-        { config, db, timing: req.timing },
+        { config, db, cache: configCache, timing: req.timing },
         facts,
         async (holdUntil) => {
           const review = await reviewLookup;

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { observeQueries } from '../../clients/db';
 import { createMetrics, METRIC_NAMES, queueGauges, type Metrics } from '../../clients/metrics';
+import type { ConfigCache } from '../../db/config-cache';
 import { pendingStarts } from '../../db/workflow-starts';
 import { addApiKeyUsage, reviewQueueStats } from '../../db/operations';
 
@@ -32,6 +34,33 @@ export function createApiMetrics(db: Pool): Metrics {
     metrics.dbSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds),
   );
   return metrics;
+}
+
+/**
+ * The configuration cache's state (db/config-cache.ts): whether this process hears configuration
+ * changes (0: every request reads PostgreSQL, as when the listening session is lost), and its reads
+ * answered from memory or from the database.
+ */
+export function configCacheMetrics(registry: Registry, cache: ConfigCache): void {
+  new Gauge({
+    name: METRIC_NAMES.configCacheListening,
+    help: '1 while this API process hears configuration changes and keeps its cache; 0 while every request reads PostgreSQL',
+    registers: [registry],
+    collect() {
+      this.set(cache.live ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: METRIC_NAMES.configCacheReads,
+    help: 'Configuration reads (API keys, rules, prices, caps, review policies) by where they were answered',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'hit' }, cache.hits);
+      this.inc({ result: 'miss' }, cache.misses);
+    },
+  });
 }
 
 /** How often the per-key request counts are written to PostgreSQL (for the anomaly detector). */

@@ -79,6 +79,10 @@ describe('operations: metrics on the API and the workers, region-pinned personal
     expect(text).toMatch(new RegExp(`^${METRIC_NAMES.reviewDepth}\\{[^}]*\\} \\d+$`, 'm'));
     expect(text).toMatch(new RegExp(`^${METRIC_NAMES.reviewAge}\\{[^}]*\\} [\\d.]+$`, 'm'));
     expect(sample(text, `${METRIC_NAMES.dbSeconds}_count`)).toBeGreaterThan(0);
+    // The configuration cache listens, and answered the repeated key and policy reads of the sends.
+    expect(sample(text, METRIC_NAMES.configCacheListening)).toBe(1);
+    expect(sample(text, METRIC_NAMES.configCacheReads, { result: 'hit' })).toBeGreaterThan(0);
+    expect(sample(text, METRIC_NAMES.configCacheReads, { result: 'miss' })).toBeGreaterThan(0);
     expect(text).toContain('nodejs_eventloop_lag_seconds');
     // No tenant, key or personal value in any label.
     expect(text).not.toContain(p.tenant);

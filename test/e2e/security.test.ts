@@ -44,6 +44,10 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     return key;
   };
 
+  /** The test's OTP, sent with this key. */
+  const postSend = (secret: string) =>
+    app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(secret), payload: send });
+
   beforeAll(async () => {
     api = await startApi(
       { API_RATE_LIMIT_MAX: String(RATE_MAX) },
@@ -78,6 +82,8 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     );
 
     expect(keys('revoke', id!)).toContain(`revoked ${id}`);
+    // Another process revoked it: this API process hears of it by NOTIFY (db/config-cache.ts).
+    await app.configCache.sync();
     const refused = await app.inject({ url: '/v1/pools', headers: bearer(secret!) });
     expect(refused.statusCode).toBe(401);
     expect(refused.headers['content-type']).toContain('application/problem+json');
@@ -118,6 +124,7 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
       `update api_keys set expires_at = now() - interval '1 second' where id = $1`,
       [expiring.id],
     );
+    await app.configCache.sync();
     expect(
       (await app.inject({ url: '/v1/pools', headers: bearer(expiring.secret) })).statusCode,
     ).toBe(401);
@@ -179,17 +186,34 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
     );
   });
 
+  test('a key revoked in another session sends nothing from the commit on, whatever this process has cached', async () => {
+    const revokedTenant = unique('revoked').toLowerCase();
+    const sender = await newKey(revokedTenant, ['sender']);
+    const post = () => postSend(sender.secret);
+    const startedBefore = api.started.length;
+    expect((await post()).statusCode).toBe(202); // the key is now in this process's cache
+    // Not through revokeApiKey, which would empty this process's cache at once: only the trigger's
+    // NOTIFY tells this process, and the next send may come first. The admission statement refuses it.
+    await api.db.query('update api_keys set revoked_at = now() where id = $1', [sender.id]);
+    const refused = await post();
+    expect(refused.statusCode).toBe(401);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json()).toMatchObject({ title: 'Unauthenticated' });
+    await api.app.startRelay.drain();
+    expect(api.started.length - startedBefore).toBe(1);
+    const { rows } = await api.db.query(
+      `select (select sends from tenant_send_usage where tenant = $1) as sends,
+              (select count(*)::int from message_charges where tenant = $1) as charges`,
+      [revokedTenant],
+    );
+    expect(rows).toEqual([{ sends: 1, charges: 1 }]);
+  });
+
   test('per-tenant send quota: 429 with Retry-After once the day is used up', async () => {
     const quotaTenant = unique('quota').toLowerCase();
     const sender = await newKey(quotaTenant, ['sender']);
     await setSendQuota(api.db, quotaTenant, 2);
-    const post = () =>
-      app.inject({
-        method: 'POST',
-        url: '/v1/messages',
-        headers: bearer(sender.secret),
-        payload: send,
-      });
+    const post = () => postSend(sender.secret);
     const startedBefore = api.started.length;
     expect((await post()).statusCode).toBe(202);
     expect((await post()).statusCode).toBe(202);
