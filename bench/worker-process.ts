@@ -3,7 +3,7 @@
  * the baseline worker, in a Node process of their own, as `npm start` and a deployment run them, so
  * the API's accept latency is not measured on an event loop busy with workflow tasks. Configured by
  * the environment the bench passes; answers the bench's messages:
- * - `stats` → `{ type: 'stats', statements, vaultRequests, rss, heapUsed }` (this process's counters);
+ * - `stats` → this process's counters (bench/child.ts);
  * - `baseline` (with `taskQueue`) → starts the baseline worker, then `{ type: 'baseline-ready' }`;
  * - `shutdown` → stops both workers and exits.
  * It sends `{ type: 'ready' }` once the pipeline worker polls.
@@ -17,16 +17,14 @@ import { bundleWorkflows } from '../workers/bundle';
 import { createPipelineWorker } from '../workers/pipeline';
 import { installRuntime } from '../workers/temporal-logging';
 import { baselineReceipt } from './baseline-workflow';
+import { childMain, statsOf, type ChildStats } from './child';
 import { countStatements } from './statement-counter';
 
 export type ToWorker =
   { type: 'stats' } | { type: 'baseline'; taskQueue: string } | { type: 'shutdown' };
-export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'baseline-ready' }
-  | { type: 'stats'; statements: number; vaultRequests: number; rss: number; heapUsed: number };
+export type FromWorker = { type: 'ready' } | { type: 'baseline-ready' } | ChildStats;
 
-async function main() {
+childMain('bench worker', async () => {
   const statements = countStatements();
   const send = (m: FromWorker) => process.send!(m);
   const log = createLogger('bench-worker', 'warn', pino.destination(2));
@@ -46,16 +44,8 @@ async function main() {
 
   process.on('message', (m: ToWorker) => {
     void (async () => {
-      if (m.type === 'stats') {
-        const mem = process.memoryUsage();
-        send({
-          type: 'stats',
-          statements: statements(),
-          vaultRequests: worker.vault.requests,
-          rss: mem.rss,
-          heapUsed: mem.heapUsed,
-        });
-      } else if (m.type === 'baseline') {
+      if (m.type === 'stats') send(statsOf(statements, worker.vault));
+      else if (m.type === 'baseline') {
         // Same shape, no work, same worker settings and server (bench/baseline-workflow.ts).
         connection = await NativeConnection.connect({ address: config.temporal.address });
         baseline = await Worker.create({
@@ -97,12 +87,5 @@ async function main() {
       process.exit(1);
     });
   });
-  // The bench going away (Ctrl-C, a crash) takes this process with it.
-  process.on('disconnect', () => process.exit(0));
   send({ type: 'ready' });
-}
-
-main().catch((err: Error) => {
-  process.stderr.write(`bench worker failed: ${err.stack ?? err.message}\n`);
-  process.exit(1);
 });

@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--baseline-messages M] [--no-record] [--out file.json]`
  *
- * Brings up (or reuses) the local stack, runs the API and a carrier simulator (no latency, no
- * errors) in this process and a global-region worker in a child process (bench/worker-process.ts:
- * the API and the workers are separate processes, as with `npm start`), sends N messages through the API with C in
+ * Brings up (or reuses) the local stack, runs the load generator and a carrier simulator (no
+ * latency, no errors) in this process, the API in one child process (bench/api-process.ts) and a
+ * global-region worker in another (bench/worker-process.ts), as `npm start` runs them, sends N
+ * messages through the API with C in
  * flight (closed loop; with `--rate R`, open loop: one request every 1/R s, still at most C in
  * flight — run at 80% of a closed-loop run's throughput to measure accept latency below saturation),
  * and reports throughput, API accept latency, end-to-end latency, Vault requests and
@@ -14,12 +15,11 @@
  * Results go to bench/results/<date>-<commit>-<N>[-at-<R>].json and a line in BENCHMARKS.md (not with
  * `--no-record`, which the smoke test in `npm test` uses).
  */
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { buildApp } from '../api/app';
 import { parseServerTiming } from '../api/plugins/server-timing';
 import { startHttpCarrierSimulator } from '../carriers/http/simulator';
 import { startSmscSimulator } from '../carriers/smpp/simulator';
@@ -29,7 +29,9 @@ import { VaultClient } from '../clients/vault';
 import { loadConfig, type CarrierConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { ROOT_DIR } from '../config/paths';
-import { countStatements, MONITOR_APP } from '../bench/statement-counter';
+import type { FromApi, ToApi } from '../bench/api-process';
+import { BenchChild } from '../bench/child';
+import { MONITOR_APP } from '../bench/statement-counter';
 import type { FromWorker, ToWorker } from '../bench/worker-process';
 import { createApiKey } from './keys';
 import { purgeSweepWorkflowId } from '../workflows/retention';
@@ -73,6 +75,8 @@ interface BenchResult {
   dbStatementsPerMessage: number;
   /** The worker process's, before and after the pipeline run. */
   memoryMiB: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number };
+  /** The API process's, before and after the pipeline run. */
+  apiMemoryMiB: { rssBefore: number; rssAfter: number };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -122,7 +126,6 @@ async function main() {
   );
   // Logs go to stderr, so stdout carries only the JSON result.
   const log = createLogger('bench', 'warn', pino.destination(2));
-  const apiStatements = countStatements();
 
   const smsc = await startSmscSimulator({ port: 0, log, systemId: 'sms', password: 'sms' });
   const http =
@@ -190,36 +193,24 @@ async function main() {
       [`pool_${tenant}`, `+4470090${String(i).padStart(5, '0')}`],
     );
 
-  const apiVault = new VaultClient({ ...config.vault, log });
-  const { codec, dataConverter } = createDataConverter(config, apiVault);
-  const temporal = await createTemporalClient(config, apiVault, dataConverter);
-  const app = await buildApp({ config, log, temporal, db, vault: apiVault, codec });
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  // The workers run in a process of their own (bench/worker-process.ts), as with `npm start`.
-  const child = fork(join(ROOT_DIR, 'bench', 'worker-process.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...env, API_PUBLIC_URL: base },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  // The API and the workers run in processes of their own (bench/api-process.ts,
+  // bench/worker-process.ts), as with `npm start`.
+  const api = new BenchChild<ToApi, FromApi>('api-process.ts', env);
+  const { base } = await api.next('ready');
+  const worker = new BenchChild<ToWorker, FromWorker>('worker-process.ts', {
+    ...env,
+    API_PUBLIC_URL: base,
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const next = <T extends FromWorker['type']>(type: T) =>
-    new Promise<Extract<FromWorker, { type: T }>>((resolve, reject) => {
-      const onMessage = (m: FromWorker) => {
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        resolve(m as Extract<FromWorker, { type: T }>);
-      };
-      child.on('message', onMessage);
-      void exited.then((code) => reject(new Error(`the bench worker exited (${code})`)));
-    });
-  const tell = (m: ToWorker) => child.send(m);
-  await next('ready');
-  const workerStats = async () => {
-    const answer = next('stats');
-    tell({ type: 'stats' });
-    return answer;
-  };
-  const before = await workerStats();
+  await worker.next('ready');
+  const stats = async () => ({
+    api: await api.ask({ type: 'stats' }, 'stats'),
+    worker: await worker.ask({ type: 'stats' }, 'stats'),
+  });
+  // The baseline's client: the same settings and codec as the API's.
+  const vault = new VaultClient({ ...config.vault, log });
+  const { dataConverter } = createDataConverter(config, vault);
+  const temporal = await createTemporalClient(config, vault, dataConverter);
+  const before = await stats();
   const txBefore = Number(
     (
       await monitor.query(
@@ -227,8 +218,8 @@ async function main() {
       )
     ).rows[0].n,
   );
-  const vaultBefore = apiVault.requests + before.vaultRequests;
-  const statementsBefore = apiStatements() + before.statements;
+  const vaultBefore = before.api.vaultRequests + before.worker.vaultRequests;
+  const statementsBefore = before.api.statements + before.worker.statements;
 
   // Pipeline run.
   const accept: number[] = [];
@@ -283,15 +274,13 @@ async function main() {
       )
     ).rows[0].n,
   );
-  const after = await workerStats();
-  const vaultAfter = apiVault.requests + after.vaultRequests;
-  const statementsAfter = apiStatements() + after.statements;
+  const after = await stats();
+  const vaultAfter = after.api.vaultRequests + after.worker.vaultRequests;
+  const statementsAfter = after.api.statements + after.worker.statements;
 
   // Baseline: same shape, no work, same client, same worker settings, same server.
   const baselineQueue = `${prefix}baseline`;
-  const baselineReady = next('baseline-ready');
-  tell({ type: 'baseline', taskQueue: baselineQueue });
-  await baselineReady;
+  await worker.ask({ type: 'baseline', taskQueue: baselineQueue }, 'baseline-ready');
   const bStart = performance.now();
   const starts: number[] = [];
   await pool(
@@ -353,11 +342,12 @@ async function main() {
     dbTransactionsPerMessage: (txAfter - txBefore) / N,
     dbStatementsPerMessage: (statementsAfter - statementsBefore) / N,
     memoryMiB: {
-      rssBefore: mb(before.rss),
-      rssAfter: mb(after.rss),
-      heapBefore: mb(before.heapUsed),
-      heapAfter: mb(after.heapUsed),
+      rssBefore: mb(before.worker.rss),
+      rssAfter: mb(after.worker.rss),
+      heapBefore: mb(before.worker.heapUsed),
+      heapAfter: mb(after.worker.heapUsed),
     },
+    apiMemoryMiB: { rssBefore: mb(before.api.rss), rssAfter: mb(after.api.rss) },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   if (OUT) writeFileSync(OUT, JSON.stringify(result, null, 2));
@@ -368,9 +358,9 @@ async function main() {
     .getHandle(purgeSweepWorkflowId('global', prefix))
     .terminate('benchmark finished')
     .catch(() => undefined);
-  tell({ type: 'shutdown' });
-  await exited;
-  await app.close();
+  worker.tell({ type: 'shutdown' });
+  api.tell({ type: 'shutdown' });
+  await Promise.all([worker.exited, api.exited]);
   await temporal.connection.close();
   await smsc.close();
   await http?.close();

@@ -47,6 +47,8 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
     dbTransactionsPerMessage: number;
     dbStatementsPerMessage: number;
     memoryMiB: Record<string, number>;
+    apiMemoryMiB: Record<string, number>;
+    acceptPhasesMs: Record<string, Record<'p50' | 'p95' | 'p99', number>>;
   };
 
   expect(result.messages).toBe(50);
@@ -64,6 +66,8 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
     result.dbStatementsPerMessage,
     result.baselineStartLatencyMs.p99,
     result.memoryMiB.rssAfter!,
+    result.apiMemoryMiB.rssAfter!,
+    result.acceptPhasesMs.total!.p99,
   ])
     expect(n).toBeGreaterThan(0);
   expect(result.acceptLatencyMs.p50).toBeLessThanOrEqual(result.acceptLatencyMs.p99);

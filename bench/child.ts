@@ -1,0 +1,77 @@
+/**
+ * The bench's child processes (bench/api-process.ts, bench/worker-process.ts) and how the bench talks
+ * to them over IPC: each answers `stats` with its own counters, and says when it is ready.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT_DIR } from '../config/paths';
+
+/** A child's counters: statements sent to PostgreSQL, Vault requests, memory. */
+export interface ChildStats {
+  type: 'stats';
+  statements: number;
+  vaultRequests: number;
+  rss: number;
+  heapUsed: number;
+}
+
+/** This process's counters, for a `stats` answer. */
+export function statsOf(statements: () => number, vault: { requests: number }): ChildStats {
+  const mem = process.memoryUsage();
+  return {
+    type: 'stats',
+    statements: statements(),
+    vaultRequests: vault.requests,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+  };
+}
+
+/** The child side: exits when the bench goes away (Ctrl-C, a crash), and reports a failure. */
+export function childMain(name: string, main: () => Promise<void>): void {
+  process.on('disconnect', () => process.exit(0));
+  main().catch((err: Error) => {
+    process.stderr.write(`${name} failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+}
+
+/** The bench's side of one child: `next(type)` waits for its next message of that type. */
+export class BenchChild<To, From extends { type: string }> {
+  private readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(file: string, env: NodeJS.ProcessEnv) {
+    this.child = fork(join(ROOT_DIR, 'bench', file), [], {
+      execArgv: ['--import', 'tsx'],
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
+  }
+
+  next<T extends From['type']>(type: T): Promise<Extract<From, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: From) => {
+        if (m.type !== type) return;
+        this.child.off('message', onMessage);
+        resolve(m as Extract<From, { type: T }>);
+      };
+      this.child.on('message', onMessage);
+      void this.exited.then((code) =>
+        reject(new Error(`the bench's ${type} wait: child exited (${code})`)),
+      );
+    });
+  }
+
+  tell(m: To): void {
+    this.child.send(m as object);
+  }
+
+  /** Sends `ask` and waits for the answer of type `type`. */
+  async ask<T extends From['type']>(m: To, type: T): Promise<Extract<From, { type: T }>> {
+    const answer = this.next(type);
+    this.tell(m);
+    return answer;
+  }
+}
