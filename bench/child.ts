@@ -4,26 +4,41 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ROOT_DIR } from '../config/paths';
 
-/** A child's counters: statements sent to PostgreSQL, Vault requests, memory. */
+/** A child's counters: statements sent to PostgreSQL, Vault requests, memory, event-loop delay. */
 export interface ChildStats {
   type: 'stats';
   statements: number;
   vaultRequests: number;
   rss: number;
   heapUsed: number;
+  /** How late the event loop ran timers since the previous `stats` (ms): what every request waited on top of its own work. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
+
+// Sampled every 1 ms from the child's start; each `stats` answer reports and resets it.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 
 /** This process's counters, for a `stats` answer. */
 export function statsOf(statements: () => number, vault: { requests: number }): ChildStats {
   const mem = process.memoryUsage();
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const eventLoopDelayMs = {
+    p50: ms(loopDelay.percentile(50)),
+    p99: ms(loopDelay.percentile(99)),
+    max: ms(loopDelay.max),
+  };
+  loopDelay.reset();
   return {
     type: 'stats',
     statements: statements(),
     vaultRequests: vault.requests,
     rss: mem.rss,
     heapUsed: mem.heapUsed,
+    eventLoopDelayMs,
   };
 }
 
