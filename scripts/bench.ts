@@ -12,7 +12,7 @@
  * same shape on the same client, worker settings and server, started at the same pacing (M of
  * them, default N) — and reports pipeline ÷ baseline and the baseline's own start latency, the
  * floor under the API's accept latency.
- * Results go to bench/results/<date>-<commit>-<N>[-at-<R>].json and a line in BENCHMARKS.md (not with
+ * Results go to bench/results/<date>-<commit>-<N>[-at-<R>][-<k>].json and a line in BENCHMARKS.md (not with
  * `--no-record`, which the smoke test in `npm test` uses).
  */
 import { execFileSync } from 'node:child_process';
@@ -423,10 +423,11 @@ async function main() {
 function record(result: BenchResult, commit: string) {
   const dir = join(ROOT_DIR, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, `${result.date.slice(0, 10)}-${commit}-${N}${RATE ? `-at-${RATE}` : ''}.json`),
-    JSON.stringify(result, null, 2),
-  );
+  // A repeated run of the same commit and arguments on the same day gets -2, -3…: nothing is overwritten.
+  const name = `${result.date.slice(0, 10)}-${commit}-${N}${RATE ? `-at-${RATE}` : ''}`;
+  let file = join(dir, `${name}.json`);
+  for (let k = 2; existsSync(file); k++) file = join(dir, `${name}-${k}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2));
   const md = join(ROOT_DIR, 'BENCHMARKS.md');
   if (!existsSync(md)) {
     writeFileSync(
