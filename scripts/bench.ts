@@ -1,16 +1,16 @@
 /**
- * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--baseline-messages M] [--no-record] [--out file.json]`
+ * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--baseline-messages M] [--warmup W] [--no-record] [--out file.json]`
  *
  * Brings up (or reuses) the local stack, runs the load generator and a carrier simulator (no
  * latency, no errors) in this process, the API in one child process (bench/api-process.ts) and a
- * global-region worker in another (bench/worker-process.ts), as `npm start` runs them, sends N
- * messages through the API with C in
- * flight (closed loop; with `--rate R`, open loop: one request every 1/R s, still at most C in
+ * global-region worker in another (bench/worker-process.ts), as `npm start` runs them, warms them
+ * up with W messages (default 200, left out of the figures), sends N messages through the API with C
+ * in flight (closed loop; with `--rate R`, open loop: one request every 1/R s, still at most C in
  * flight — run at 80% of a closed-loop run's throughput to measure accept latency below saturation),
  * and reports throughput, API accept latency, end-to-end latency, Vault requests and
  * database transactions per message, and memory. Then runs the baseline — a no-op workflow of the
  * same shape on the same client, worker settings and server, started at the same pacing (M of
- * them, default N) — and reports pipeline ÷ baseline and the baseline's own start latency, the
+ * them, default N, after min(W, M) of its own to warm up) — and reports pipeline ÷ baseline and the baseline's own start latency, the
  * floor under the API's accept latency.
  * Results go to bench/results/<date>-<commit>-<N>[-at-<R>][-<k>].json and a line in BENCHMARKS.md (not with
  * `--no-record`, which the smoke test in `npm test` uses).
@@ -47,6 +47,12 @@ const carrierKind = arg('carrier', 'smpp');
 const RATE = Number(arg('rate', '0'));
 /** Baseline size; default N. A 20,000 run may take a smaller baseline (it measures the same shape). */
 const BASELINE_N = Number(arg('baseline-messages', String(N)));
+/**
+ * Messages sent first, at the same pacing, and left out of every figure (reported apart as `warmup`):
+ * the API and worker processes are new for each run, and their first seconds (JIT, caches, connections)
+ * are a cold start, not the steady state the targets are about. The baseline gets as many first.
+ */
+const WARMUP = Number(arg('warmup', '200'));
 const RECORD = !process.argv.includes('--no-record');
 /** Also write the JSON result to this file (stdout may carry the Temporal core's own warnings). */
 const OUT = arg('out', '');
@@ -65,6 +71,8 @@ interface BenchResult {
   acceptLatencyMs: Percentiles;
   /** The accept's phases as the API's Server-Timing header gave them (auth, policy, admit, total), and `outside` (round trip − total). */
   acceptPhasesMs: Record<string, Percentiles>;
+  /** The warm-up's messages (left out of every other figure): how many, and their accept latency. */
+  warmup: { messages: number; acceptLatencyMs?: Percentiles };
   /** The baseline's StartWorkflowExecution latency at the same pacing: Temporal's own floor under accept. */
   baselineStartLatencyMs: Percentiles;
   baselineMessages: number;
@@ -227,17 +235,23 @@ async function main() {
   // The bench's own reads (progress, latencies, counters) go through a pool of their own, which the
   // statement counter leaves out.
   const monitor = createDbPool(config.database, MONITOR_APP);
-  const tenant = `bench-${Date.now().toString(36)}`;
-  const { secret } = await createApiKey(db, tenant, ['sender']);
-  await db.query(
-    `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, 'bench', null, 'otp', 'lru')`,
-    [`pool_${tenant}`, tenant],
-  );
-  for (let i = 0; i < 10; i++)
+  /** A tenant of its own for a phase of the run, with a sender key and a pool of 10 numbers. */
+  const newTenant = async (label: string) => {
+    const tenant = `bench-${Date.now().toString(36)}${label}`;
+    const { secret } = await createApiKey(db, tenant, ['sender']);
     await db.query(
-      'insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 100000)',
-      [`pool_${tenant}`, `+4470090${String(i).padStart(5, '0')}`],
+      `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, 'bench', null, 'otp', 'lru')`,
+      [`pool_${tenant}`, tenant],
     );
+    for (let i = 0; i < 10; i++)
+      await db.query(
+        'insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 100000)',
+        [`pool_${tenant}`, `+4470090${String(i).padStart(5, '0')}`],
+      );
+    return { tenant, secret };
+  };
+  const warm = await newTenant('-warmup');
+  const { tenant, secret } = await newTenant('');
 
   // The API and the workers run in processes of their own (bench/api-process.ts,
   // bench/worker-process.ts), as with `npm start`.
@@ -256,6 +270,52 @@ async function main() {
   const vault = new VaultClient({ ...config.vault, log });
   const { dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
+  // Keep-alive connections, at most C: the API sees what a client with a connection pool sends.
+  const agent = new Agent({ keepAlive: true, maxSockets: C });
+  /** Sends `count` messages as `t` at the run's pacing and waits until all are final; the accept figures. */
+  const sendAll = async (t: { tenant: string; secret: string }, count: number, label: string) => {
+    const accept: number[] = [];
+    const phases = new Map<string, number[]>();
+    let accepted = 0;
+    await pool(
+      count,
+      C,
+      async (i) => {
+        const t0 = performance.now();
+        const res = await post(agent, `${base}/v1/messages`, t.secret, {
+          to: `+4474009${String(i % 100000).padStart(5, '0')}`,
+          body: `Your code is ${100000 + (i % 900000)}`,
+          purpose: 'otp',
+          // A closed loop builds a backlog longer than an OTP's default validity (5 min): without this
+          // the tail would end `expired`, never submitted, and count as done.
+          validitySeconds: 86_400,
+        });
+        const took = res.headersAt - t0;
+        accept.push(took);
+        const timing = parseServerTiming(res.serverTiming);
+        // `outside`: the round trip minus the server's `total` (connection, parsing, serializing, and
+        // waiting for either event loop or a CPU).
+        if (timing.total !== undefined) timing.outside = took - timing.total;
+        for (const [name, ms] of Object.entries(timing))
+          phases.set(name, [...(phases.get(name) ?? []), ms]);
+        if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${res.body}`);
+        progress(`${label} accepted `, ++accepted, count);
+      },
+      RATE,
+    );
+    for (;;) {
+      const { rows } = await monitor.query(
+        `select count(*)::int as n from messages where tenant = $1 and completed_at is not null`,
+        [t.tenant],
+      );
+      progress(`${label} completed`, rows[0].n, count);
+      if (rows[0].n >= count) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return { accept, phases };
+  };
+
+  const warmup = WARMUP > 0 ? await sendAll(warm, WARMUP, 'warm-up ') : undefined;
   const before = await stats();
   const txBefore = Number(
     (
@@ -268,48 +328,8 @@ async function main() {
   const statementsBefore = before.api.statements + before.worker.statements;
 
   // Pipeline run.
-  const accept: number[] = [];
-  const phases = new Map<string, number[]>();
-  const ids: string[] = [];
-  // Keep-alive connections, at most C: the API sees what a client with a connection pool sends.
-  const agent = new Agent({ keepAlive: true, maxSockets: C });
   const started = performance.now();
-  await pool(
-    N,
-    C,
-    async (i) => {
-      const t0 = performance.now();
-      const res = await post(agent, `${base}/v1/messages`, secret, {
-        to: `+4474009${String(i % 100000).padStart(5, '0')}`,
-        body: `Your code is ${100000 + (i % 900000)}`,
-        purpose: 'otp',
-        // A closed loop builds a backlog longer than an OTP's default validity (5 min): without this
-        // the tail would end `expired`, never submitted, and count as done.
-        validitySeconds: 86_400,
-      });
-      const took = res.headersAt - t0;
-      accept.push(took);
-      const timing = parseServerTiming(res.serverTiming);
-      // `outside`: the round trip minus the server's `total` (connection, parsing, serializing, and
-      // waiting for either event loop or a CPU).
-      if (timing.total !== undefined) timing.outside = took - timing.total;
-      for (const [name, ms] of Object.entries(timing))
-        phases.set(name, [...(phases.get(name) ?? []), ms]);
-      if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${res.body}`);
-      ids.push((JSON.parse(res.body) as { id: string }).id);
-      progress('accepted ', ids.length, N);
-    },
-    RATE,
-  );
-  for (;;) {
-    const { rows } = await monitor.query(
-      `select count(*)::int as n from messages where tenant = $1 and completed_at is not null`,
-      [tenant],
-    );
-    progress('completed', rows[0].n, N);
-    if (rows[0].n >= N) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const { accept, phases } = await sendAll({ tenant, secret }, N, 'pipeline');
   const pipelineSeconds = (performance.now() - started) / 1000;
   const { rows: lat } = await monitor.query(
     `select extract(epoch from submitted_at - created_at) * 1000 as submitted, extract(epoch from completed_at - created_at) * 1000 as delivered, status
@@ -330,28 +350,34 @@ async function main() {
   // Baseline: same shape, no work, same client, same worker settings, same server.
   const baselineQueue = `${prefix}baseline`;
   await worker.ask({ type: 'baseline', taskQueue: baselineQueue }, 'baseline-ready');
+  /** Starts `count` baseline workflows (ids `<prefix><tag>-<i>`) at the run's pacing and waits for them; their start latencies. */
+  const baselineRun = async (count: number, tag: string, label: string) => {
+    const starts: number[] = [];
+    await pool(
+      count,
+      C,
+      async (i) => {
+        const id = `${prefix}${tag}-${i}`;
+        const t0 = performance.now();
+        await temporal.workflow.start('baselineWorkflow', {
+          taskQueue: baselineQueue,
+          workflowId: id,
+          args: [{ id, to: '+440000000000', body: 'x' }],
+        });
+        starts.push(performance.now() - t0);
+      },
+      RATE,
+    );
+    let done = 0;
+    await pool(count, C, async (i) => {
+      await temporal.workflow.getHandle(`${prefix}${tag}-${i}`).result();
+      progress(label, ++done, count);
+    });
+    return starts;
+  };
+  if (WARMUP > 0) await baselineRun(Math.min(WARMUP, BASELINE_N), 'bw', 'baseline warm-up ');
   const bStart = performance.now();
-  const starts: number[] = [];
-  await pool(
-    BASELINE_N,
-    C,
-    async (i) => {
-      const id = `${prefix}b-${i}`;
-      const t0 = performance.now();
-      await temporal.workflow.start('baselineWorkflow', {
-        taskQueue: baselineQueue,
-        workflowId: id,
-        args: [{ id, to: '+440000000000', body: 'x' }],
-      });
-      starts.push(performance.now() - t0);
-    },
-    RATE,
-  );
-  let bDone = 0;
-  await pool(BASELINE_N, C, async (i) => {
-    await temporal.workflow.getHandle(`${prefix}b-${i}`).result();
-    progress('baseline ', ++bDone, BASELINE_N);
-  });
+  const starts = await baselineRun(BASELINE_N, 'b', 'baseline ');
   const baselineSeconds = (performance.now() - bStart) / 1000;
 
   const undelivered = lat.filter((r) => r.status !== 'delivered').length;
@@ -380,6 +406,7 @@ async function main() {
       ratio: N / pipelineSeconds / (BASELINE_N / baselineSeconds),
     },
     acceptLatencyMs: summary(accept),
+    warmup: { messages: WARMUP, acceptLatencyMs: warmup && summary(warmup.accept) },
     acceptPhasesMs: Object.fromEntries([...phases].map(([name, xs]) => [name, summary(xs)])),
     baselineStartLatencyMs: summary(starts),
     baselineMessages: BASELINE_N,

@@ -29,6 +29,8 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
       '10',
       '--baseline-messages',
       '20',
+      '--warmup',
+      '10',
       '--no-record',
       '--out',
       out,
@@ -48,12 +50,16 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
     dbStatementsPerMessage: number;
     memoryMiB: Record<string, number>;
     apiMemoryMiB: Record<string, number>;
+    warmup: { messages: number; acceptLatencyMs: Record<'p50' | 'p95' | 'p99', number> };
     acceptPhasesMs: Record<string, Record<'p50' | 'p95' | 'p99', number>>;
   };
 
   expect(result.messages).toBe(50);
   expect(result.delivered).toBe(50);
   expect(result.baselineMessages).toBe(20);
+  // The warm-up's messages are apart: none of them in the 50 counted above.
+  expect(result.warmup.messages).toBe(10);
+  expect(result.warmup.acceptLatencyMs.p99).toBeGreaterThan(0);
   for (const n of [
     result.throughput.pipeline,
     result.throughput.baseline,
