@@ -51,7 +51,6 @@ export class ConfigCache {
   private readonly entries = new Map<string, { value: unknown; expiresAt: number }>();
   private generation = 0;
   private client?: pg.Client;
-  private started = false;
   private closed = false;
   private readonly syncs = new Map<string, () => void>();
   private readonly ttlMs: number;
@@ -73,8 +72,7 @@ export class ConfigCache {
 
   /** Starts listening; until then (and whenever the session is lost) reads go to the database. */
   start(): this {
-    if (!this.started) {
-      this.started = true;
+    if (!this.listening) {
       caches.add(this);
       this.listening = this.listen();
     }

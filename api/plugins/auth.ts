@@ -181,6 +181,8 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
   /** A key lookup through the cache: found keys are kept until they expire, unknown ones not at all. */
   const cached = (key: string, load: () => Promise<KeyRow | undefined>) =>
     opts.cache.read(key, load, (row) => (row ? (row.expiresAt ?? Infinity) : 0));
+  const byCertificate = (fingerprint: string, ip: string) =>
+    cached(`cert:${fingerprint}|${ip}`, () => findApiKeyByCertificate(opts.db, fingerprint, ip));
 
   async function authenticate(req: FastifyRequest, roles: readonly Role[]): Promise<void> {
     const header = req.headers.authorization;
@@ -205,9 +207,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
       if (!key)
         throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
       if (fingerprint) {
-        const certKey = await cached(`cert:${fingerprint}|${req.ip}`, () =>
-          findApiKeyByCertificate(opts.db, fingerprint, req.ip),
-        );
+        const certKey = await byCertificate(fingerprint, req.ip);
         if (certKey && certKey.tenant !== key.tenant)
           throw new HttpProblem(
             403,
@@ -224,9 +224,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
         throw new HttpProblem(401, 'Unauthenticated', 'the session expired: sign in again');
       }
     } else if (fingerprint) {
-      key = await cached(`cert:${fingerprint}|${req.ip}`, () =>
-        findApiKeyByCertificate(opts.db, fingerprint, req.ip),
-      );
+      key = await byCertificate(fingerprint, req.ip);
       if (!key)
         throw new HttpProblem(
           401,
