@@ -1,11 +1,14 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import { redactFreeText } from '../domain/masking';
+import { CENSORED, isSensitiveKey } from './log-keys';
 
 export type { Logger };
 
 /**
  * Field paths whose values are personal data or secrets; pino replaces them before a line is written.
- * Everything else goes through {@link redactLogObject}, which masks what slips through inside strings.
+ * They reach only the depths they spell out: the key denylist of config/log-keys.ts, applied by
+ * {@link redactLogObject} at any depth, is what censors such fields wherever they are. Everything
+ * else goes through {@link redactLogObject} too, which masks what slips through inside strings.
  */
 export const REDACT_PATHS = [
   'to',
@@ -24,6 +27,9 @@ export const REDACT_PATHS = [
   'secret',
   'password',
   'authorization',
+  'callbackUrl',
+  'webhookSecret',
+  'apiKey',
   '*.to',
   '*.body',
   '*.text',
@@ -33,6 +39,12 @@ export const REDACT_PATHS = [
   '*.recipient',
   '*.destination_addr',
   '*.short_message',
+  '*.from',
+  '*.source_addr',
+  '*.message_payload',
+  '*.callbackUrl',
+  '*.webhookSecret',
+  '*.apiKey',
   '*.token',
   '*.secret',
   '*.password',
@@ -175,6 +187,11 @@ class Walker {
     }
   }
 
+  /** A field of an object at `depth`: censored whole when its name is on the key denylist (config/log-keys.ts). */
+  field(key: string, value: unknown, depth: number): unknown {
+    return isSensitiveKey(key) && value !== undefined ? CENSORED : this.value(value, depth + 1);
+  }
+
   private object(value: object, depth: number): unknown {
     if (value instanceof Error) return serializeError(value);
     if (value instanceof Date) return value;
@@ -191,7 +208,7 @@ class Walker {
     try {
       if (value instanceof Map) {
         const out: Record<string, unknown> = {};
-        for (const [k, v] of value) out[redactString(String(k))] = this.value(v, depth + 1);
+        for (const [k, v] of value) out[redactString(String(k))] = this.field(String(k), v, depth);
         return out;
       }
       if (value instanceof Set) return [...value].map((v) => this.value(v, depth + 1));
@@ -203,7 +220,7 @@ class Walker {
       }
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(value)) {
-        out[redactString(key)] = this.value((value as Record<string, unknown>)[key], depth + 1);
+        out[redactString(key)] = this.field(key, (value as Record<string, unknown>)[key], depth);
       }
       return out;
     } finally {
@@ -213,7 +230,9 @@ class Walker {
 }
 
 /**
- * A copy of a log object that is safe to write: every string (keys too) goes through
+ * A copy of a log object that is safe to write: a field named on the key denylist
+ * (config/log-keys.ts: `to`, `source_addr`, `callbackUrl`, `apiKey`, `*Secret`…) is `[redacted]` at
+ * any depth, in objects and Maps alike; every other string (keys too) goes through
  * `redactFreeText` (phone numbers become `[number]`, codes `••••`; message ids, UUIDs, ISO
  * timestamps, IPs and URL ports are kept), errors keep only type, message, code, stack and cause,
  * requests only method, path and id, responses only their status code, raw bytes only their
@@ -236,7 +255,7 @@ export function redactLogObject(value: unknown): unknown {
     const v = (value as Record<string, unknown>)[key];
     const serializer = TOP_LEVEL_SERIALIZERS[key];
     out[redactString(key)] =
-      serializer && v !== null && typeof v === 'object' ? serializer(v) : walker.value(v, 1);
+      serializer && v !== null && typeof v === 'object' ? serializer(v) : walker.field(key, v, 0);
   }
   return out;
 }

@@ -203,6 +203,50 @@ describe('createLogger: no phone number or code reaches a log line', () => {
     expect(REDACT_PATHS).toContain('*.to');
   });
 
+  test('the key denylist censors its fields at any depth, in objects, arrays, Maps and child bindings', () => {
+    const { log, lines, raw } = capture();
+    const secrets = {
+      callbackUrl: 'https://client.example/hook?sig=cb-secret-in-url',
+      webhookSecret: 'carrier-webhook-secret-value',
+      apiKey: 'sk_live_api-key-value',
+      signingSecret: 'signing-secret-value',
+      vault_token: 'hvs.vault-token-value',
+      Authorization: 'Bearer bearer-value',
+    };
+    const pdu = {
+      source_addr: 'ACME-SENDER',
+      destination_addr: NUMBER,
+      short_message: 'plain words',
+      message_payload: 'payload words',
+      from: 'FromName',
+      command: 'submit_sm',
+    };
+    const deep = { l1: { l2: { l3: { l4: { pdu, secrets, list: [{ to: 'x', sender: 'y' }] } } } } };
+    log.info({ deep, tags: new Map([['password', 'map-password-value']]) }, 'deep');
+    log.child({ carrier: { config: { password: 'child-password-value' } } }).info('child');
+    const text = raw();
+    expectClean(text);
+    for (const v of [...Object.values(secrets), 'ACME-SENDER', 'plain words', 'payload words']) {
+      expect(text).not.toContain(v);
+    }
+    for (const v of ['FromName', 'map-password-value', 'child-password-value', '"x"', '"y"']) {
+      expect(text).not.toContain(v);
+    }
+    const [line, child] = lines();
+    const l4 = (line?.deep as { l1: { l2: { l3: { l4: Record<string, unknown> } } } }).l1.l2.l3.l4;
+    expect(l4.pdu).toEqual({
+      source_addr: '[redacted]',
+      destination_addr: '[redacted]',
+      short_message: '[redacted]',
+      message_payload: '[redacted]',
+      from: '[redacted]',
+      command: 'submit_sm',
+    });
+    expect(Object.values(l4.secrets as object).every((v) => v === '[redacted]')).toBe(true);
+    expect(line?.tags).toEqual({ password: '[redacted]' });
+    expect(child?.carrier).toEqual({ config: { password: '[redacted]' } });
+  });
+
   test('cycles, depth and buffers are safe', () => {
     const { log, lines, raw } = capture();
     const cyclic: Record<string, unknown> = { name: 'loop' };
