@@ -8,6 +8,8 @@ import type { VaultPayloadCodec } from '../clients/codec';
 import { createDbPool } from '../clients/db';
 import { vaultObserver } from '../clients/metrics';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
+import { DerivedKeys } from '../clients/derived-keys';
+import { RequestFingerprints } from '../clients/request-fingerprint';
 import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
@@ -110,10 +112,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('startRelay', startRelay);
   app.addHook('onClose', async () => startRelay.close());
 
+  // The fingerprint key is derived from Vault once, here, so no accept waits for Vault.
+  const fingerprints = new RequestFingerprints(new DerivedKeys(deps.vault));
+  app.addHook('onReady', async () => {
+    await fingerprints.warm().catch((err: Error) => {
+      deps.log.warn(
+        { error: err.name },
+        'request fingerprint key not derived yet; first accept retries',
+      );
+    });
+  });
+
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
   await app.register(async (scope) =>
-    messageRoutes(scope, { ...deps, metrics, startRelay, configCache }),
+    messageRoutes(scope, { ...deps, metrics, startRelay, configCache, fingerprints }),
   );
   await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));

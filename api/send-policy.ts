@@ -59,6 +59,8 @@ export interface SendFacts {
   now: number;
   /** The id comes from an Idempotency-Key, so it may have been admitted before. */
   idempotent?: boolean;
+  /** Keyed fingerprint of the request (clients/request-fingerprint.ts), kept with the charge. */
+  requestFingerprint?: string;
 }
 
 /** A refusal that a client can act on, as the README documents them. */
@@ -182,6 +184,7 @@ export async function admitSend(
         messageId: f.messageId,
         tenant: f.tenant,
         keyId: f.keyId,
+        requestFingerprint: f.requestFingerprint,
         month: e.month,
         country: f.country,
         purpose: f.purpose,

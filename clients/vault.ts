@@ -273,6 +273,18 @@ export class VaultClient {
   }
 
   /**
+   * One HMAC-SHA256 under a transit key at a given key version (default: the latest), sent alone (not
+   * coalesced: the version is per request). For keys derived once and cached (clients/derived-keys.ts).
+   */
+  async hmacAt(key: string, input: Buffer, keyVersion?: number): Promise<string> {
+    const r = await this.request('POST', `${this.transit('hmac', key)}/sha2-256`, {
+      input: input.toString('base64'),
+      ...(keyVersion === undefined ? {} : { key_version: keyVersion }),
+    });
+    return (r.data as { hmac: string }).hmac;
+  }
+
+  /**
    * A fresh 256-bit data key from transit (`datakey/wrapped`): Vault returns it wrapped under `key`,
    * and we unwrap it with `decryptBatch` (the plaintext data key never leaves this process's memory).
    */

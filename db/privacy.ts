@@ -194,6 +194,13 @@ export async function purgeMessageRows(
   for (const { name } of tables) {
     await client.query(`delete from ${name} where message_id = any($1)`, [messageIds]);
   }
+  // An erasure also forgets the request's keyed fingerprint (a retried POST then cannot be compared);
+  // the retention purge keeps it, so the idempotency check outlives the history.
+  if (reason === 'erasure')
+    await client.query(
+      `update message_charges set request_fingerprint = null where message_id = any($1)`,
+      [messageIds],
+    );
   const { rows } = await client.query<{ id: string; tenant: string }>(
     `update messages set purged_at = now(), purge_reason = $2, recipient_hint = null,
             callback_url = null, sender = null, reason = null, updated_at = now()

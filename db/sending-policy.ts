@@ -220,6 +220,8 @@ export interface AdmitInput {
   tenant: string;
   /** The API key sending it: the statement refuses it unless the key is live at that moment. */
   keyId: string;
+  /** Keyed fingerprint of the request, compared when the same Idempotency-Key comes again. */
+  requestFingerprint?: string;
   month: string;
   country: string;
   purpose: string;
@@ -324,9 +326,10 @@ async function admitStatement(
   try {
     const { rows } = await q.query<{ verdict: 'admitted' | 'duplicate' }>(
       `with c as (insert into message_charges (message_id, tenant, month, country, purpose, segments, carrier,
-                                               price_per_segment, price, country_rule, held_until)
+                                               price_per_segment, price, country_rule, held_until,
+                                               request_fingerprint)
                   values ($1, $2, $3, $4, $5, $6, $7, $8::numeric / 1000000, $9::numeric / 1000000, $10,
-                          to_timestamp($11::float8 / 1000))
+                          to_timestamp($11::float8 / 1000), $20)
                   on conflict (message_id) do nothing
                   returning message_id),
             q as (select coalesce((select sends_per_day from tenant_quotas where tenant = $2), $12::int) as lim),
@@ -372,6 +375,7 @@ async function admitStatement(
         start.args,
         JSON.stringify(start.searchAttributes),
         a.keyId,
+        a.requestFingerprint ?? null,
       ],
     );
     return rows[0]!.verdict === 'duplicate'
@@ -419,17 +423,32 @@ export async function releaseCharge(db: Pool, messageId: string): Promise<boolea
   return (rowCount ?? 0) > 0 || rows[0]?.state === 'released';
 }
 
-/** A message's recorded price, for the status answer. */
+/** A message's recorded price (for the status answer) and its request's keyed fingerprint (for a retried POST). */
 export async function findCharge(
   db: Pool,
   messageId: string,
-): Promise<{ price: number | null; carrier: string | null; state: string } | undefined> {
-  const { rows } = await db.query<{ price: string | null; carrier: string | null; state: string }>(
-    'select price::text, carrier, state from message_charges where message_id = $1',
+): Promise<
+  | { price: number | null; carrier: string | null; state: string; requestFingerprint?: string }
+  | undefined
+> {
+  const { rows } = await db.query<{
+    price: string | null;
+    carrier: string | null;
+    state: string;
+    request_fingerprint: string | null;
+  }>(
+    'select price::text, carrier, state, request_fingerprint from message_charges where message_id = $1',
     [messageId],
   );
   const r = rows[0];
-  return r && { ...r, price: r.price === null ? null : toMicros(r.price) };
+  return (
+    r && {
+      price: r.price === null ? null : toMicros(r.price),
+      carrier: r.carrier,
+      state: r.state,
+      requestFingerprint: r.request_fingerprint ?? undefined,
+    }
+  );
 }
 
 export interface UsageByCountry {

@@ -99,8 +99,6 @@ export interface SendMessageInput {
   validitySeconds?: number;
   /** Epoch ms of a scheduled send (at most 35 days ahead): the workflow waits durably until then. */
   sendAt?: number;
-  /** SHA-256 of the canonical request, so a reused Idempotency-Key with a different request is told apart (409). */
-  requestFingerprint: string;
   /** Epoch ms when the API accepted the message. */
   acceptedAt: number;
   /** Sending policy decided at admission (workflows/sending-policy.ts); absent for older messages. */
@@ -143,7 +141,6 @@ export interface MessageStatusView {
   attempts: number;
   reason?: string;
   history: StatusEvent[];
-  requestFingerprint: string;
 }
 
 /** Signal: a carrier's delivery receipt for one part (wire name `deliveryReceipt`). */

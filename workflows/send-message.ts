@@ -88,7 +88,6 @@ export async function sendMessageWorkflow(
     segments: meta.segments,
     attempts: 0,
     history: [{ status: MessageStatus.ACCEPTED, at: new Date(meta.acceptedAt).toISOString() }],
-    requestFingerprint: meta.requestFingerprint,
   };
   const receipts = new Map<string, DeliveryReceiptSignal>();
   let cancelRequested = false;

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
+import type { RequestFingerprints } from '../../clients/request-fingerprint';
 import type { VaultClient } from '../../clients/vault';
 import type { Metrics } from '../../clients/metrics';
 import type { Config } from '../../config/config';
@@ -47,6 +48,8 @@ export interface MessageRouteDeps {
   /** Rules, prices, caps and review policies between requests (db/config-cache.ts). */
   configCache: ConfigCache;
   metrics?: Metrics;
+  /** Keyed fingerprints of requests (clients/request-fingerprint.ts), kept only in `message_charges`. */
+  fingerprints: RequestFingerprints;
 }
 
 /** The longest message we accept, in segments (a carrier-side limit most networks share). */
@@ -159,29 +162,30 @@ const idParams = {
 } as const;
 const problem = { $ref: 'Problem#' } as const;
 
-/** The canonical form of a request, hashed to tell a retried POST from a different one under the same key. */
-function fingerprint(tenant: string, e164: string, b: SendBody): string {
-  return sha256(
-    JSON.stringify([
-      tenant,
-      e164,
-      b.body,
-      b.purpose,
-      b.campaign ?? null,
-      b.sender ?? null,
-      b.callbackUrl ?? null,
-      b.validitySeconds ?? null,
-      ...(b.maxPrice === undefined ? [] : [{ maxPrice: b.maxPrice }]),
-      b.sendAt ?? null,
-      b.smartEncoding ?? false,
-    ]),
-  );
+/**
+ * The canonical form of a request, whose keyed fingerprint tells a retried POST from a different one
+ * under the same key. Exported for the test that proves no Temporal payload holds its plain hash.
+ */
+export function canonicalRequest(tenant: string, e164: string, b: SendBody): string {
+  return JSON.stringify([
+    tenant,
+    e164,
+    b.body,
+    b.purpose,
+    b.campaign ?? null,
+    b.sender ?? null,
+    b.callbackUrl ?? null,
+    b.validitySeconds ?? null,
+    ...(b.maxPrice === undefined ? [] : [{ maxPrice: b.maxPrice }]),
+    b.sendAt ?? null,
+    b.smartEncoding ?? false,
+  ]);
 }
 
 /** Sending: `POST /v1/messages`, `GET /v1/messages/:id`, `POST /v1/messages/:id/cancel` (role sender, own tenant only). */
 export async function messageRoutes(
   app: FastifyInstance,
-  { config, temporal, db, vault, startRelay, configCache, metrics }: MessageRouteDeps,
+  { config, temporal, db, vault, startRelay, configCache, metrics, fingerprints }: MessageRouteDeps,
 ) {
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
@@ -239,7 +243,7 @@ export async function messageRoutes(
       }
       const key = req.headers['idempotency-key'];
       const messageId = key ? messageIdFromIdempotencyKey(tenant, key, sha256) : newMessageId(ulid);
-      const requestFingerprint = fingerprint(tenant, recipient.e164, b);
+      const canonical = canonicalRequest(tenant, recipient.e164, b);
       const region = regionFor(recipient.country);
       // --- sending policy: dry run, country rules, velocity, price and spend cap ---
       const facts = {
@@ -286,7 +290,6 @@ export async function messageRoutes(
         callbackUrl: b.callbackUrl,
         validitySeconds: controls.validitySeconds,
         sendAt: controls.sendAt,
-        requestFingerprint,
         acceptedAt,
         to: recipient.e164,
         body: controls.text,
@@ -299,7 +302,7 @@ export async function messageRoutes(
       // Each step's time goes into the answer's Server-Timing header (api/plugins/server-timing.ts).
       const admission = await admitSend(
         { config, db, cache: configCache, timing: req.timing },
-        facts,
+        { ...facts, requestFingerprint: await fingerprints.of(canonical) },
         async (holdUntil) => {
           const review = await reviewLookup;
           const args = [
@@ -347,29 +350,33 @@ export async function messageRoutes(
         });
       }
       // The same Idempotency-Key again (nothing was counted twice): the same request gets the same
-      // answer, another one a 409. Its workflow is started first if the relay has not done so yet.
-      await startRelay.ensureStarted(messageId);
-      const existing = await temporal.workflow
-        .getHandle(messageId)
-        .query(getStatusQuery)
-        .catch(async (err: Error) => {
-          if (err.name !== 'WorkflowNotFoundError') throw err;
-          // Its history is gone (purged after retention): its record says what became of it. The
-          // request itself can no longer be compared, and the message is never sent again.
-          const { rows } = await db.query<{ status: string }>(
-            'select status from messages where id = $1 and tenant = $2',
-            [messageId, tenant],
-          );
-          if (!rows[0]) throw err;
-          return { status: rows[0].status, requestFingerprint };
-        });
-      if (existing.requestFingerprint !== requestFingerprint) {
+      // answer, another one a 409. The request is compared with the keyed fingerprint its charge row
+      // keeps (never in Temporal), which outlives the purge; a row without one (accepted before
+      // fingerprints were kept there, or erased) cannot be compared and gets the same answer.
+      const stored = (await findCharge(db, messageId))?.requestFingerprint;
+      if (stored && !(await fingerprints.matches(stored, canonical))) {
         throw new HttpProblem(
           409,
           'Idempotency-Key reused',
           'this Idempotency-Key was used for a different request',
         );
       }
+      // Its workflow is started first if the relay has not done so yet.
+      await startRelay.ensureStarted(messageId);
+      const existing = await temporal.workflow
+        .getHandle(messageId)
+        .query(getStatusQuery)
+        .catch(async (err: Error) => {
+          if (err.name !== 'WorkflowNotFoundError') throw err;
+          // Its history is gone (purged after retention): its record says what became of it, and the
+          // message is never sent again.
+          const { rows } = await db.query<{ status: string }>(
+            'select status from messages where id = $1 and tenant = $2',
+            [messageId, tenant],
+          );
+          if (!rows[0]) throw err;
+          return { status: rows[0].status };
+        });
       return reply.status(202).send({
         id: messageId,
         status: existing.status,

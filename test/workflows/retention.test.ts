@@ -148,7 +148,6 @@ function input(purpose: SendMessageInput['purpose']): SendMessageInput {
     recipientHint: '+49••••••••12',
     encoding: 'GSM7',
     segments: 1,
-    requestFingerprint: 'f'.repeat(64),
     acceptedAt: Date.now(),
     to: '+4915112345612',
     body: 'Your parcel arrives today.',

@@ -216,7 +216,6 @@ function newInput(overrides: Partial<SendMessageInput> = {}): SendMessageInput {
     recipientHint: '+44••••••••23',
     encoding: 'GSM7',
     segments: 1,
-    requestFingerprint: 'a3f1c2d4e5b60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9',
     acceptedAt: Date.now(),
     to: TO,
     body: BODY,
