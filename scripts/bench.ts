@@ -25,6 +25,7 @@ import { parseServerTiming } from '../api/plugins/server-timing';
 import { startHttpCarrierSimulator } from '../carriers/http/simulator';
 import { startSmscSimulator } from '../carriers/smpp/simulator';
 import { createDbPool } from '../clients/db';
+import { benchSenderNumbers } from './seed-numbers';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
 import { VaultClient } from '../clients/vault';
 import { loadConfig, type CarrierConfig } from '../config/config';
@@ -243,10 +244,10 @@ async function main() {
       `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, 'bench', null, 'otp', 'lru')`,
       [`pool_${tenant}`, tenant],
     );
-    for (let i = 0; i < 10; i++)
+    for (const number of benchSenderNumbers(10))
       await db.query(
         'insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 100000)',
-        [`pool_${tenant}`, `+4470090${String(i).padStart(5, '0')}`],
+        [`pool_${tenant}`, number],
       );
     return { tenant, secret };
   };

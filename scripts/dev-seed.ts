@@ -10,6 +10,7 @@ import { loadConfig } from '../config/config';
 import { DATA_DIR } from '../config/paths';
 import { hashApiKey } from '../api/plugins/auth';
 import { createApiKey } from './keys';
+import { demoSenderNumbers, RETIRED_DEMO_NUMBERS, SEEDED_PURPOSES } from './seed-numbers';
 
 const TENANT = 'demo';
 const KEY_FILE = join(DATA_DIR, 'dev-api-key.json');
@@ -17,16 +18,21 @@ const KEY_FILE = join(DATA_DIR, 'dev-api-key.json');
 async function main() {
   const db = createDbPool(loadConfig().database, 'sms-dev-seed');
   try {
-    for (const purpose of ['otp', 'transactional', 'marketing']) {
+    // Earlier seeds gave the demo pools numbers that are not valid (scripts/seed-numbers.ts).
+    await db.query(
+      `delete from pool_numbers where pool_id like 'pool_demo_%' and number = any($1)`,
+      [RETIRED_DEMO_NUMBERS],
+    );
+    for (const purpose of SEEDED_PURPOSES) {
       const id = `pool_demo_${purpose}`;
       await db.query(
         `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, $3, null, $4, 'lru') on conflict do nothing`,
         [id, TENANT, `demo-${purpose}`, purpose],
       );
-      for (let i = 1; i <= 3; i++) {
+      for (const number of demoSenderNumbers(purpose)) {
         await db.query(
           `insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 10) on conflict do nothing`,
-          [id, `+4477009000${purpose.length}${i}`],
+          [id, number],
         );
       }
     }

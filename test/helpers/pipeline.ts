@@ -11,6 +11,7 @@ import { VaultClient } from '../../clients/vault';
 import { loadConfig, type CarrierConfig, type Config } from '../../config/config';
 import { REGIONS } from '../../domain/regions';
 import { createApiKey } from '../../scripts/keys';
+import { SEEDED_PURPOSES, testSenderNumbers } from '../../scripts/seed-numbers';
 import { createPipelineWorker, type PipelineWorker } from '../../workers/pipeline';
 import { installRuntime } from '../../workers/temporal-logging';
 import type { Logger } from 'pino';
@@ -162,11 +163,11 @@ export async function startPipeline({
       [`pool_${tenant}_${purpose}`, tenant, `default-${purpose}`, purpose],
     );
   }
-  for (const purpose of ['otp', 'transactional', 'marketing']) {
-    for (let i = 0; i < 3; i++) {
+  for (const purpose of SEEDED_PURPOSES) {
+    for (const number of testSenderNumbers(purpose)) {
       await db.query(
         `insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 1000)`,
-        [`pool_${tenant}_${purpose}`, `+4470000000${i}${purpose.length}`],
+        [`pool_${tenant}_${purpose}`, number],
       );
     }
   }
