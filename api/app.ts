@@ -14,7 +14,7 @@ import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
 import { limitsPlugin } from './plugins/limits';
-import { problemPlugin } from './plugins/problem';
+import { clientErrorHandler, frameworkErrors, problemPlugin } from './plugins/problem';
 import { serverTimingPlugin } from './plugins/server-timing';
 import { httpsOptions } from './tls';
 import { createReceiptRouter } from '../clients/receipt-router';
@@ -68,6 +68,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(https ? { https } : {}),
     bodyLimit: deps.config.api.bodyLimit,
     requestIdHeader: 'x-request-id',
+    // Refusals before a route is found (Node's header limits, undecodable URLs) as problem+json too.
+    clientErrorHandler,
+    frameworkErrors,
     // Unknown fields are refused (400), never silently dropped; no type coercion.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }) as unknown as FastifyInstance;
@@ -149,7 +152,7 @@ export async function createApi(
   config: Config,
   log: Logger,
 ): Promise<{ app: FastifyInstance; vault: VaultClient; close: () => Promise<void> }> {
-  const db = createDbPool(config.database, 'sms-api');
+  const db = createDbPool(config.database, 'sms-api', log);
   const metrics = createApiMetrics(db);
   const vault = new VaultClient({ ...config.vault, log, observe: vaultObserver(metrics) });
   const { codec, dataConverter } = createDataConverter(config, vault);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -21,14 +22,27 @@ const EMPTY_QUERY = { type: 'object', additionalProperties: false, properties: {
  *   allow up to N times `max`; the per-tenant send quota (PostgreSQL) is the bound across processes.
  * - strict query strings: a route without a `querystring` schema accepts none (unknown fields are
  *   refused with 400, like unknown body fields under the app's AJV options).
- * - JSON bodies only (415 for any other media type). Body size limits are Fastify's `bodyLimit`
- *   (413), set when the app is built.
+ * - JSON bodies only (415 for any other media type), in valid UTF-8 (400 naming `body`: Node would
+ *   otherwise turn each invalid byte into U+FFFD and the message would go out changed). Body size
+ *   limits are Fastify's `bodyLimit` (413), set when the app is built. A scope that needs the raw
+ *   bytes (a signed webhook) removes this parser and adds its own.
  * Register after `authPlugin` and before the routes.
  */
 export const limitsPlugin = fp(async (app: FastifyInstance, opts: LimitsOptions) => {
   const exempt = opts.exemptPrefixes ?? [];
   // Bodies are JSON only: any other media type is 415, not a string handed to a JSON schema.
   app.removeContentTypeParser('text/plain');
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes))
+      return done(
+        new HttpProblem(400, 'Invalid request', 'the request body is not valid UTF-8', ['body']),
+        undefined,
+      );
+    void parseJson(req, bytes.toString('utf8'), done);
+  });
   app.addHook('onRoute', (route) => {
     if (exempt.some((p) => route.url === p || route.url.startsWith(`${p}/`))) return;
     route.schema = { ...route.schema, querystring: route.schema?.querystring ?? EMPTY_QUERY };

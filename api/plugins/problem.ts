@@ -1,6 +1,8 @@
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { isUnavailableError } from '../../clients/db';
 
 /** An RFC 9457 problem document, the body of every error answer. */
 export interface Problem {
@@ -59,8 +61,82 @@ const FASTIFY_TITLES: Record<string, string> = {
   FST_ERR_CTP_INVALID_TYPE: 'Invalid Content-Type',
   FST_ERR_CTP_EMPTY_TYPE: 'Missing Content-Type',
   FST_ERR_BAD_URL: 'Bad URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URL parameter too long',
   FST_ERR_ASYNC_CONSTRAINT: 'Bad request',
 };
+
+/** At most this many field names are listed in a validation problem, and this many characters of each. */
+export const MAX_PROBLEM_FIELDS = 20;
+const MAX_FIELD_CHARS = 64;
+/** A problem's `detail` is cut at this many characters (an error answer is bounded, whatever the request). */
+export const MAX_PROBLEM_DETAIL = 1_000;
+
+/** Seconds a client should wait before retrying while a dependency (PostgreSQL) is unreachable. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+const cut = (text: string, max: number) =>
+  text.length > max ? `${text.slice(0, max - 1)}…` : text;
+
+/** A validation problem's `fields` and `detail`, bounded: thousands of unknown fields make one short answer. */
+function boundedValidation(items: { field: string; message: string }[]): {
+  fields: string[];
+  detail: string;
+} {
+  const fields = [...new Set(items.map((i) => cut(i.field, MAX_FIELD_CHARS)))];
+  const listed = fields.slice(0, MAX_PROBLEM_FIELDS);
+  const messages = [...new Set(items.map((i) => cut(i.message, MAX_FIELD_CHARS * 2)))];
+  let detail = messages.slice(0, MAX_PROBLEM_FIELDS).join('; ');
+  if (messages.length > MAX_PROBLEM_FIELDS)
+    detail += `; and ${messages.length - MAX_PROBLEM_FIELDS} more`;
+  if (fields.length > MAX_PROBLEM_FIELDS)
+    detail += `; ${fields.length} fields at fault, the first ${MAX_PROBLEM_FIELDS} listed`;
+  return { fields: listed, detail: cut(detail, MAX_PROBLEM_DETAIL) };
+}
+
+/**
+ * Node's own refusals, written on the socket before Fastify sees a request (the `clientError` event:
+ * headers too large, a malformed request line), as problem+json. Passed to Fastify as
+ * `clientErrorHandler`; the default one answers `application/json`.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? 431
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT'
+        ? 408
+        : 400;
+  const title = STATUS_CODES[status] ?? 'Bad Request';
+  const body = JSON.stringify({ type: `urn:problem:${slug(title)}`, title, status });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Fastify's refusals before routing (a URL that does not decode, a parameter too long), as problem+json;
+ * passed to Fastify as `frameworkErrors`. The default answer is `application/json` and quotes the path,
+ * which may hold a number.
+ */
+export function frameworkErrors(
+  err: FastifyError,
+  _req: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const status = err.statusCode ?? 400;
+  const title =
+    status >= 500
+      ? 'Internal error'
+      : (FASTIFY_TITLES[err.code] ?? STATUS_CODES[status] ?? 'Bad request');
+  void reply
+    .status(status)
+    .type('application/problem+json')
+    .send({ type: `urn:problem:${slug(title)}`, title, status });
+}
 
 /** A route pattern (`/v1/pools/:id`, `/codec/*`) as a regular expression over a concrete path. */
 export function routePattern(url: string): RegExp {
@@ -97,32 +173,38 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
       };
     } else if ((err as FastifyError).validation) {
       const v = (err as FastifyError).validation ?? [];
-      const fields = [
-        ...new Set(
-          v.map((e) => {
-            const missing =
-              (e.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
-            const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
-            const leaf = missing.missingProperty ?? missing.additionalProperty;
-            return (
-              [base, leaf].filter(Boolean).join('.') ||
-              (err as FastifyError).validationContext ||
-              'body'
-            );
-          }),
-        ),
-      ];
+      const context = (err as FastifyError).validationContext || 'body';
+      const { fields, detail } = boundedValidation(
+        v.map((e) => {
+          const missing =
+            (e.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
+          const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+          const leaf = missing.missingProperty ?? missing.additionalProperty;
+          return {
+            field: [base, leaf].filter(Boolean).join('.') || context,
+            message: `${e.instancePath || context} ${e.message ?? 'is invalid'}`,
+          };
+        }),
+      );
       problem = {
         type: 'urn:problem:invalid-request',
         title: 'Invalid request',
         status: 400,
-        detail: v
-          .map(
-            (e) =>
-              `${e.instancePath || (err as FastifyError).validationContext || 'body'} ${e.message ?? 'is invalid'}`,
-          )
-          .join('; '),
+        detail,
         fields,
+      };
+    } else if (isUnavailableError(err)) {
+      // PostgreSQL (or another dependency) is restarting or unreachable: the client retries later.
+      req.log.warn(
+        { err: { type: err.name, code: (err as FastifyError).code } },
+        'dependency unavailable',
+      );
+      reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      problem = {
+        type: 'urn:problem:service-unavailable',
+        title: 'Service unavailable',
+        status: 503,
+        detail: `a dependency of this service is unreachable; retry after ${UNAVAILABLE_RETRY_AFTER_SECONDS} s`,
       };
     } else {
       const status = (err as FastifyError).statusCode ?? 500;
@@ -145,6 +227,9 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
         problem = { type: `urn:problem:${slug(title)}`, title, status };
       }
     }
+    if (problem.detail) problem.detail = cut(problem.detail, MAX_PROBLEM_DETAIL);
+    if (problem.fields && problem.fields.length > MAX_PROBLEM_FIELDS)
+      problem.fields = problem.fields.slice(0, MAX_PROBLEM_FIELDS);
     return reply.status(problem.status).type('application/problem+json').send(problem);
   });
 

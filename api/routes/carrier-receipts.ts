@@ -22,6 +22,7 @@ export async function carrierReceiptRoutes(
     config.carriers.flatMap((c) => (c.kind === 'http' ? [[c.name, c.webhookSecret] as const] : [])),
   );
   // The signature covers the exact bytes, so this scope keeps the raw body and parses it after verifying.
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );

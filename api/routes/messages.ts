@@ -29,6 +29,7 @@ import {
 import type { sendMessageWorkflow } from '../../workflows/send-message';
 import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
+import { refuseText } from '../../domain/text';
 import { admitSend, dryRunAnswer, dryRunSchema } from '../send-policy';
 import { encodeStartArgs, type SearchAttributeName, type StartRelay } from '../start-relay';
 import {
@@ -227,6 +228,17 @@ export async function messageRoutes(
             ? '`to` is not a mobile number'
             : '`to` is not a valid international phone number (E.164, with +)',
           ['to'],
+        );
+      }
+      const textRefusal = refuseText(b.body);
+      if (textRefusal) {
+        throw new HttpProblem(
+          400,
+          'Invalid body',
+          textRefusal === 'control_character'
+            ? '`body` contains a control character; only line feed, carriage return and tab are allowed'
+            : '`body` contains a lone surrogate (an unpaired \\ud800-\\udfff escape): not Unicode text',
+          ['body'],
         );
       }
       // Scheduled sends, validity and smart encoding (api/sending-controls.ts).
