@@ -1,11 +1,14 @@
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
+import { installProcessGuards } from '../config/process-guards';
 import { createApi } from './app';
 
 /** The API process: reads config once, wires clients, listens, and closes gracefully on SIGINT/SIGTERM. */
 async function main() {
   const config = loadConfig();
   const log = createLogger('api', config.logLevel);
+  // Nothing ends this process silently: see config/process-guards.ts.
+  installProcessGuards(log);
   const { app, close: closeApi } = await createApi(config, log);
 
   let closing = false;

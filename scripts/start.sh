@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm start`: installs what is missing, brings the local stack up, builds, and runs the carrier
-# simulators, a worker and the API in the foreground. Ctrl-C stops those; the stack stays up
-# until `npm run stack:down`.
+# simulators, a worker and the API in the foreground, each under a small supervisor that restarts it
+# when it exits (with backoff). Ctrl-C stops those; the stack stays up until `npm run stack:down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -20,10 +20,33 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+# Runs one process and starts it again whenever it exits, until Ctrl-C: 1 s after the first exit, doubling
+# up to 30 s while it keeps failing, back to 1 s once it has run for a minute. On TERM or INT the
+# supervisor stops its process (waiting for its graceful close) and ends.
+supervise() {
+  local name=$1
+  shift
+  local child=0 delay=1 started rc
+  trap 'trap - TERM INT; [ "$child" -gt 0 ] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+  while true; do
+    started=$SECONDS
+    "$@" &
+    child=$!
+    rc=0
+    wait "$child" || rc=$?
+    child=0
+    if [ $((SECONDS - started)) -ge 60 ]; then delay=1; fi
+    echo "{\"level\":40,\"msg\":\"[start] $name exited with status $rc; restarting in ${delay} s\"}"
+    sleep "$delay" &
+    wait $! || true
+    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+  done
+}
+
 launch() {
   local name=$1
   shift
-  "$@" > >(npx --no-install pino-pretty --colorize --ignore pid,hostname --messageKey msg | sed -u "s/^/[$name] /") 2>&1 &
+  supervise "$name" "$@" > >(npx --no-install pino-pretty --colorize --ignore pid,hostname --messageKey msg | sed -u "s/^/[$name] /") 2>&1 &
   pids+=($!)
 }
 

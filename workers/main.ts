@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
+import { installProcessGuards } from '../config/process-guards';
 import { REGIONS, type Region } from '../domain/regions';
 import { prebuiltWorkflowBundle } from './bundle';
 import { createPipelineWorker } from './pipeline';
@@ -17,6 +18,8 @@ async function main() {
   const region = (regionArg > 0 ? process.argv[regionArg + 1] : config.temporal.region) as Region;
   if (!REGIONS.includes(region)) throw new Error(`--region must be one of ${REGIONS.join(', ')}`);
   const log = createLogger(`worker-${region}`, config.logLevel);
+  // Nothing ends this process silently: see config/process-guards.ts.
+  installProcessGuards(log);
   installRuntime(log, 'INFO', config.metrics.sdkAddress);
   const workflowBundle = prebuiltWorkflowBundle();
   log.info({ prebuiltBundle: workflowBundle !== undefined }, 'workflow code');

@@ -70,6 +70,7 @@ export async function createPipelineWorker({
     createDbPool(
       { ...config.database, url: regional.databaseUrl ?? config.database.url },
       `sms-worker-${region}`,
+      log,
     ),
     (seconds, ok) => metrics.dbSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds),
   );

@@ -41,9 +41,14 @@ const checkSchema = {
 
 const readySchema = {
   type: 'object',
-  required: ['status', 'checks'],
+  required: ['status', 'down', 'checks'],
   properties: {
     status: { type: 'string', enum: ['ready', 'unavailable'] },
+    down: {
+      type: 'array',
+      items: { type: 'string', enum: ['temporal', 'vault', 'postgres'] },
+      description: 'The dependencies that did not answer (empty when ready)',
+    },
     checks: {
       type: 'object',
       required: ['temporal', 'vault', 'postgres'],
@@ -52,7 +57,10 @@ const readySchema = {
   },
 } as const;
 
-/** `/healthz`: the process is up. `/readyz`: Temporal, Vault and PostgreSQL each answer (503 if any does not). Neither reveals tenants. */
+/**
+ * `/healthz`: the process is up. `/readyz`: Temporal, Vault and PostgreSQL each answer (503 if any does
+ * not, with `down` naming which). Neither reveals tenants.
+ */
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps) {
   app.get(
     '/healthz',
@@ -86,10 +94,13 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps) {
         }),
         check(() => deps.db.query('select 1')),
       ]);
-      const ready = [temporal, vault, postgres].every((c) => c.status === 'up');
+      const checks = { temporal, vault, postgres };
+      const down = Object.entries(checks)
+        .filter(([, c]) => c.status === 'down')
+        .map(([name]) => name);
       return reply
-        .status(ready ? 200 : 503)
-        .send({ status: ready ? 'ready' : 'unavailable', checks: { temporal, vault, postgres } });
+        .status(down.length === 0 ? 200 : 503)
+        .send({ status: down.length === 0 ? 'ready' : 'unavailable', down, checks });
     },
   );
 }

@@ -41,6 +41,7 @@ describe('API skeleton against the real stack', () => {
     };
     expect(res.status).toBe(200);
     expect(body.status).toBe('ready');
+    expect(body).toMatchObject({ down: [] });
     expect(Object.fromEntries(Object.entries(body.checks).map(([k, v]) => [k, v.status]))).toEqual({
       temporal: 'up',
       vault: 'up',
@@ -57,6 +58,7 @@ describe('API skeleton against the real stack', () => {
     expect(res.statusCode).toBe(503);
     expect(res.json()).toMatchObject({
       status: 'unavailable',
+      down: ['vault'],
       checks: { vault: { status: 'down' }, postgres: { status: 'up' } },
     });
   });
