@@ -48,7 +48,7 @@ export const REVIEW_PAGE_HTML = `<!doctype html>
 <section id="task" hidden aria-labelledby="task-title">
 <h2 id="task-title" tabindex="-1">Task</h2>
 <dl id="fields"></dl>
-<h3>Message, codes masked</h3>
+<h3>Message, codes, phone numbers and e-mail addresses masked</h3>
 <pre id="body"></pre>
 <form id="decide">
 <label for="reason">Reason</label>

@@ -66,7 +66,7 @@ const KEPT = /((?<=:\/\/[A-Za-z0-9.-]+):\d{1,5}(?![0-9])|:\d{1,6}:\d{1,6}(?=\)|\
 
 /** {@link redactFreeText}, keeping URL ports and stack positions whole. */
 function redactString(text: string): string {
-  if (!/[0-9\uff10-\uff19]/.test(text)) return text; // nothing to mask: the common case, kept cheap
+  if (!/[\p{Nd}@]/u.test(text)) return text; // nothing to mask: the common case, kept cheap
   return text
     .split(KEPT)
     .map((piece, i) => (i % 2 === 1 ? piece : redactFreeText(piece)))
@@ -233,7 +233,7 @@ class Walker {
  * A copy of a log object that is safe to write: a field named on the key denylist
  * (config/log-keys.ts: `to`, `source_addr`, `callbackUrl`, `apiKey`, `*Secret`…) is `[redacted]` at
  * any depth, in objects and Maps alike; every other string (keys too) goes through
- * `redactFreeText` (phone numbers become `[number]`, codes `••••`; message ids, UUIDs, ISO
+ * `redactFreeText` (phone numbers become `[number]`, e-mail addresses `[email]`, codes `••••`; message ids, UUIDs, ISO
  * timestamps, IPs and URL ports are kept), errors keep only type, message, code, stack and cause,
  * requests only method, path and id, responses only their status code, raw bytes only their
  * length. Numbers, booleans and dates are kept as they are. Cycles become `[circular]`, values

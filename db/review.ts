@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { configChanged } from './config-cache';
+import { redactForPeople } from '../domain/masking';
 import {
   MODE_DEFAULTS,
   type ReasonCode,
@@ -189,7 +190,7 @@ export async function claimTask(
   return r && { taskId: r.id, leaseExpiresAt: r.lease_expires_at.toISOString() };
 }
 
-/** What a reviewer reads under a lease: pseudonymized and redacted only. */
+/** What a reviewer reads under a lease: pseudonymized and redacted only (`redactForPeople`). */
 export interface TaskContent {
   id: string;
   mode: ReviewMode;
@@ -242,8 +243,10 @@ export async function readTask(
       country: r.country,
       carrier: r.carrier,
       senderId: r.sender_id,
-      senderSignature: r.sender_signature,
-      body: r.body_masked,
+      // Stored redacted; redacted again on the way out, so a task stored under older rules (codes
+      // masked, numbers not) never shows more than today's rules allow.
+      senderSignature: r.sender_signature === null ? null : redactForPeople(r.sender_signature),
+      body: redactForPeople(r.body_masked),
       encoding: r.encoding,
       segments: r.segments,
       deliveryOutcome: r.delivery_outcome,

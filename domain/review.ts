@@ -2,7 +2,7 @@
  * Human review for outsourced QA, the pure part: policies, the sampling decision, sender
  * signatures and templates, reason codes. No I/O; the review activities and the API use it.
  */
-import { maskCodes, redactFreeText } from './masking';
+import { maskCodes, redactForPeople } from './masking';
 
 /** When a reviewer looks: before dispatch (the message waits) or after the receipt (an audit). */
 export const ReviewMode = { PRE_SEND: 'pre_send', POST_DELIVERY: 'post_delivery' } as const;
@@ -56,7 +56,7 @@ export interface ReviewFacts {
   signatureSeen?: number;
   /** How many messages with this template the tenant had before, this one included. */
   templateSeen: number;
-  /** The body with codes masked. */
+  /** The body as a reviewer sees it (`redactForPeople`). */
   maskedBody: string;
   /** A uniform random number in [0, 1). */
   random: number;
@@ -98,12 +98,12 @@ export function senderSignature(body: string): string | undefined {
  */
 export function templateOf(body: string): string {
   return maskCodes(body)
-    .replace(/[0-9\uff10-\uff19]/g, '#')
+    .replace(/\p{Nd}/gu, '#')
     .replace(/\s+/g, ' ')
     .trim();
 }
 
-/** A reviewer's note made fit to store and signal: codes and number-like runs masked, length capped. */
+/** A reviewer's note made fit to store and signal: redacted for people (`redactForPeople`), length capped. */
 export function maskNote(note: string | undefined): string {
-  return redactFreeText(maskCodes((note ?? '').slice(0, MAX_NOTE_LENGTH))).trim();
+  return redactForPeople((note ?? '').slice(0, MAX_NOTE_LENGTH)).trim();
 }

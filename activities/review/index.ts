@@ -6,7 +6,7 @@ import { ulid } from 'ulid';
 import type { MessageCipher } from '../../clients/message-cipher';
 import { appendAudit } from '../../db/audit';
 import { findReviewPolicy } from '../../db/review';
-import { maskCodes } from '../../domain/masking';
+import { redactForPeople } from '../../domain/masking';
 import {
   reviewTrigger,
   senderSignature,
@@ -87,8 +87,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /**
  * Activities of human review: decide whether a message is reviewed and open its task, open a
  * post-delivery audit, and settle a task (the reviewer's decision or the default after the SLA).
- * The body is decrypted just in time (audited, like dispatch), codes are masked before anything
- * is stored, and the plaintext is never returned or logged.
+ * The body is decrypted just in time (audited, like dispatch) and redacted for people
+ * (`redactForPeople`) before anything is stored, and the plaintext is never returned or logged.
  */
 export function createReviewActivities({
   db,
@@ -102,8 +102,11 @@ export function createReviewActivities({
   carriers: ReviewCarrierDirectory;
   log: Logger;
 }) {
-  /** The message's body with codes masked, decrypted just in time and audited. */
-  async function maskedBody(messageId: string, tenant: string, reason: string): Promise<string> {
+  /**
+   * The message's body as a person may see it (`redactForPeople`: codes, phone numbers and e-mail
+   * addresses masked), decrypted just in time and audited.
+   */
+  async function redactedBody(messageId: string, tenant: string, reason: string): Promise<string> {
     const { rows } = await db.query<{ body_ciphertext: string; transit_key: string }>(
       'select body_ciphertext, transit_key from message_secrets where message_id = $1',
       [messageId],
@@ -122,7 +125,7 @@ export function createReviewActivities({
       detail: { component: 'review', reason, fields: ['body'] },
     });
     const [body] = await cipher.open(secrets.transit_key, [secrets.body_ciphertext]);
-    return maskCodes(body!.toString('utf8'));
+    return redactForPeople(body!.toString('utf8'));
   }
 
   async function insertTask(
@@ -191,7 +194,7 @@ export function createReviewActivities({
     async planReview(input: PlanReviewInput): Promise<ReviewPlan> {
       const policy = await findReviewPolicy(db, input.tenant, input.campaign);
       if (!policy) return { mode: 'none' };
-      const body = await maskedBody(input.messageId, input.tenant, 'review sampling');
+      const body = await redactedBody(input.messageId, input.tenant, 'review sampling');
       const signature = senderSignature(body);
       const client = await db.connect();
       try {
@@ -256,7 +259,7 @@ export function createReviewActivities({
 
     /** Opens the post-delivery audit of a message that went out, with its delivery outcome. */
     async openAuditTask(input: OpenAuditTaskInput): Promise<{ taskId: string }> {
-      const body = await maskedBody(input.messageId, input.tenant, 'post-delivery review');
+      const body = await redactedBody(input.messageId, input.tenant, 'post-delivery review');
       const client = await db.connect();
       try {
         const taskId = await insertTask(client, {

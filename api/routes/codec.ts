@@ -6,7 +6,7 @@ import type { VaultPayloadCodec } from '../../clients/codec';
 import { VaultError } from '../../clients/vault';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
-import { maskCodes, NUMBER_MASK, redactFreeText } from '../../domain/masking';
+import { NUMBER_MASK, redactForPeople, redactFreeText } from '../../domain/masking';
 import { redactNumber } from '../../domain/phone';
 import {
   closeBrowserSession,
@@ -36,7 +36,7 @@ const INTERNATIONAL = /^\+[1-9][0-9]{6,14}$/;
 
 /**
  * Redacts a decoded JSON value for display: `to` fields become the redacted number (`+44••••••••56`),
- * `body`/`text` fields get their codes masked and then free-text redaction, a string that is only a
+ * `body`/`text` fields are what a reviewer sees of a body (`redactForPeople`), a string that is only a
  * number in international form becomes its redacted form, and every other string (object keys included) goes through
  * `redactFreeText`. Numbers, booleans and null are kept.
  */
@@ -44,7 +44,7 @@ export function redactValue(value: unknown, key?: string): unknown {
   const field = key?.toLowerCase();
   if (typeof value === 'string') {
     if (field === 'to') return redactNumber(value.replace(/[\s().-]/g, ''));
-    if (field === 'body' || field === 'text') return redactFreeText(maskCodes(value));
+    if (field === 'body' || field === 'text') return redactForPeople(value);
     const compact = value.replace(/[\s().-]/g, '');
     // A number in international form keeps its redacted form; other numbers become `[number]` below.
     if (INTERNATIONAL.test(compact)) return redactNumber(compact);

@@ -85,7 +85,11 @@ const taskContentSchema = {
     },
     senderId: { type: 'string', nullable: true },
     senderSignature: { type: 'string', nullable: true },
-    body: { type: 'string', description: 'The message body with one-time codes masked' },
+    body: {
+      type: 'string',
+      description:
+        'The message body as a reviewer may see it: codes, phone numbers and e-mail addresses masked',
+    },
     encoding: { type: 'string' },
     segments: { type: 'integer' },
     deliveryOutcome: { type: 'string', nullable: true },

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { CODE_MASK, maskCodes, NUMBER_MASK, redactFreeText } from '../../domain/masking';
+import {
+  CODE_MASK,
+  EMAIL_MASK,
+  foldForMatching,
+  maskCodes,
+  NUMBER_MASK,
+  redactForPeople,
+  redactFreeText,
+} from '../../domain/masking';
+import { DIGIT_ZEROS, inScript } from '../helpers/digits';
 
 interface OtpExample {
   text: string;
@@ -195,5 +204,207 @@ describe('redactFreeText', () => {
   it('leaves no run of 7 digits behind', () => {
     const text = 'a 1234567 b +1 (201) 555-0123 c 86-138-0013-8000 d 12345678901234567890';
     expect(redactFreeText(text)).not.toMatch(/\d{4}/);
+  });
+});
+
+/** What the rules read of a text: a leak in any digit script or spacing shows up as ASCII here. */
+const folded = (text: string) => foldForMatching(text).text;
+
+/** Spaces of every kind a code or number may be grouped with. */
+const SPACES = [' ', '\u00a0', '\u2009', '\u202f', '\u2007', '\u3000', '  ', '\t'];
+const script = fc.constantFrom(...DIGIT_ZEROS);
+
+describe('maskCodes over all scripts', () => {
+  it.each([
+    ['رمز التحقق: ٤٨٢٩١٣', 'رمز التحقق: ••••'],
+    ['کد تایید شما ۴۸۲۹۱۳ است', 'کد تایید شما •••• است'],
+    ['आपका ओटीपी ४८२९१३ है', 'आपका ओटीपी •••• है'],
+    ['OTP482913 is your code', 'OTP•••• is your code'],
+    ['Your PIN0042, card ending', 'Your PIN••••, card ending'],
+    ['482913code', '••••code'],
+    ['Your code: 73 91 52', 'Your code: ••••'],
+    ['Your code: 73\u202f91\u202f52', 'Your code: ••••'],
+    ['Your code: 73\u00a0\u00a091\u300052', 'Your code: ••••'],
+    ['code\u200b482913', 'code\u200b••••'],
+    ['Ваш код: ٤٨٢٩١٣٥٧', 'Ваш код: ••••'],
+    ['𝟒𝟖𝟐𝟗𝟏𝟑 is your code', '•••• is your code'],
+    ['Оплата 2500 руб, код 4829', 'Оплата 2500 руб, код ••••'],
+    ['код 4829 руб', 'код •••• руб'],
+  ])('masks %j', (text, expected) => {
+    expect(maskCodes(text)).toBe(expected);
+  });
+
+  it.each([
+    'Оплата 2500 руб',
+    'Итого 2500 ₽ и 12 500 руб.',
+    'المبلغ ٢٥٠٠ ريال',
+    'राशि ₹ ४५०० है',
+    'Pay 2500 EUR, 7500 USD, 1200 zł or 3400 kr',
+    'Paid 2500 TRY today',
+  ])('keeps an amount with its currency before or after: %j', (text) => {
+    expect(maskCodes(text)).toBe(text);
+  });
+
+  it('masks any code, in any digit script, glued to its keyword or grouped with any space', () => {
+    const shapes = [
+      (c: string) => `Your code is ${c}. Valid for 5 minutes.`,
+      (c: string) => `OTP${c} is your login code`,
+      (c: string) => `code${c}`,
+      (c: string) => `【某某】验证码${c}，5分钟内有效`,
+      (c: string) => `Ваш код: ${c}`,
+      (c: string) => `رمز التحقق ${c}`,
+      (c: string) => `${c} is your verification code`,
+    ];
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[0-9]{4,8}$/),
+        script,
+        fc.constantFrom(...shapes),
+        (code, zero, shape) => {
+          const masked = maskCodes(shape(inScript(code, zero)));
+          expect(folded(masked)).not.toContain(code);
+          expect(masked).toContain(CODE_MASK);
+        },
+      ),
+    );
+  });
+
+  it('masks any code written in two or three groups with any kind of space, next to a keyword', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[0-9]{2,3}$/), { minLength: 2, maxLength: 3 }),
+        fc.constantFrom(...SPACES),
+        script,
+        fc.constantFrom('Your code: ', 'Код ', 'PIN ', '验证码 '),
+        (groups, space, zero, lead) => {
+          fc.pre(groups.join('').length >= 4 && groups.join('').length <= 8);
+          const masked = maskCodes(`${lead}${inScript(groups.join(space), zero)}, valid 5 min`);
+          for (const g of groups)
+            expect(folded(masked)).not.toMatch(new RegExp(`(?<!\\d)${g}(?!\\d)`));
+          expect(masked).toContain(CODE_MASK);
+        },
+      ),
+    );
+  });
+
+  it('keeps any amount with its currency before or after, in any digit script, outside a keyword window', () => {
+    const amounts = [
+      (n: string) => `$${n}`,
+      (n: string) => `€ ${n}`,
+      (n: string) => `USD ${n}`,
+      (n: string) => `${n} руб`,
+      (n: string) => `${n} ₽`,
+      (n: string) => `${n} EUR`,
+      (n: string) => `${n}元`,
+      (n: string) => `${n} ريال`,
+      (n: string) => `Rs. ${n}`,
+    ];
+    const sentences = [
+      (a: string) => `You paid ${a} at ACME.`,
+      (a: string) => `Your code expires soon. Balance: ${a}.`,
+      (a: string) => `【银行】您消费${a}，余额充足。`,
+    ];
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[1-9][0-9]{3,7}$/),
+        script,
+        fc.constantFrom(...amounts),
+        fc.constantFrom(...sentences),
+        (n, zero, amount, sentence) => {
+          const text = sentence(amount(inScript(n, zero)));
+          expect(maskCodes(text)).toBe(text);
+          expect(redactForPeople(text)).toBe(text);
+        },
+      ),
+    );
+  });
+});
+
+describe('redactForPeople: what a reviewer, an operator and a log line see of a body', () => {
+  it.each([
+    ['收件人电话 13912345680 ，请尽快取件', `收件人电话 ${NUMBER_MASK} ，请尽快取件`],
+    ['Confirme al 600 123 456 su cita', `Confirme al ${NUMBER_MASK} su cita`],
+    ['Call +44 (0)20 7946 0958 now', `Call ${NUMBER_MASK} now`],
+    ['Call (201) 555-0123 now', `Call ${NUMBER_MASK} now`],
+    ['Appelez le 06.12.34.56.78', `Appelez le ${NUMBER_MASK}`],
+    ['Звоните +7 (495) 123-45-67', `Звоните ${NUMBER_MASK}`],
+    ['Ruf 030/1234567 an', `Ruf ${NUMBER_MASK} an`],
+    ['اتصل ٠٥٠ ١٢٣ ٤٥٦٧', `اتصل ${NUMBER_MASK}`],
+    ['कॉल करें +९१ ९८७६५ ४३२१०', `कॉल करें ${NUMBER_MASK}`],
+    ['Write to john.doe+x@example.co.uk today', `Write to ${EMAIL_MASK} today`],
+    ['QQ 13912345680@qq.com', `QQ ${EMAIL_MASK}`],
+    [
+      'Your code is 482913, call 600 123 456 or write a@b.io. Pay $25.00 by 2024-05-12 10:30.',
+      `Your code is ${CODE_MASK}, call ${NUMBER_MASK} or write ${EMAIL_MASK}. Pay $25.00 by 2024-05-12 10:30.`,
+    ],
+    [
+      'Your verification code is 48291365. Valid 5 min',
+      `Your verification code is ${CODE_MASK}. Valid 5 min`,
+    ],
+    ['Total 2 500 000 руб, tel 8 800 555 35 35', `Total 2 500 000 руб, tel ${NUMBER_MASK}`],
+  ])('redacts %j', (text, expected) => {
+    expect(redactForPeople(text)).toBe(expected);
+  });
+
+  it.each([
+    'Delivery on 2024-05-12 at 12:30, or 12/05/2024 or 12.05.2024 or 12-05-24.',
+    'Valid for 1440 minutes, 2000 points, 5000 km, 1500 ms, 3000%.',
+    'You paid $12.50? No: $1,234.56 and ¥1000 and €2500 and USD 7500.',
+    '【银行】您尾号消费1000元，余额12,345.67元。',
+    '2024年5月12日 10:30前有效',
+    'Итого 1 250 000 руб. до ١٢:٣٠',
+    'Your code expires in 10 minutes',
+  ])('keeps amounts, dates, times and validity readable: %j', (text) => {
+    expect(redactForPeople(text)).toBe(text);
+  });
+
+  it('is maskCodes on the seed (nothing else in it is personal)', () => {
+    for (const { text } of examples) expect(redactForPeople(text)).toBe(maskCodes(text));
+  });
+
+  it('replaces any phone number, in any grouping and digit script', () => {
+    const separators = [...SPACES, '-', '.', '/', ' - '];
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[0-9]{1,5}$/), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom(...separators),
+        fc.constantFrom('', '+', '00'),
+        script,
+        fc.constantFrom(
+          (n: string) => `Call ${n} today`,
+          (n: string) => `收件人电话 ${n}，请尽快取件`,
+          (n: string) => `Confirme al ${n}`,
+          (n: string) => `اتصل ${n}`,
+        ),
+        (groups, sep, prefix, zero, sentence) => {
+          const number = prefix + groups.join(sep);
+          fc.pre(number.replace(/[^0-9]/g, '').length >= 7);
+          // `12345.67` reads as an amount, not a phone number.
+          fc.pre(!/^\+?[0-9]+\.[0-9]{1,2}$/.test(number));
+          const out = redactForPeople(sentence(inScript(number, zero)));
+          // Nothing of it is left: the template has no digit of its own.
+          expect(folded(out)).not.toMatch(/[0-9]/);
+        },
+      ),
+    );
+  });
+
+  it('replaces any e-mail address', () => {
+    fc.assert(
+      fc.property(fc.emailAddress(), (email) => {
+        const out = redactForPeople(`Write to ${email} today`);
+        expect(out).not.toContain(email);
+        expect(out).not.toContain('@');
+      }),
+    );
+  });
+
+  it('is idempotent', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (text) => {
+        const once = redactForPeople(text);
+        expect(redactForPeople(once)).toBe(once);
+      }),
+    );
   });
 });
