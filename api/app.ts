@@ -19,6 +19,7 @@ import { serverTimingPlugin } from './plugins/server-timing';
 import { httpsOptions } from './tls';
 import { createReceiptRouter } from '../clients/receipt-router';
 import { carrierReceiptRoutes } from './routes/carrier-receipts';
+import { callbackSecretRoutes } from './routes/callback-secrets';
 import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { poolRoutes } from './routes/pools';
@@ -132,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     messageRoutes(scope, { ...deps, metrics, startRelay, configCache, fingerprints }),
   );
   await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
+  await app.register(async (scope) => callbackSecretRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));
   await app.register(async (scope) => privacyRoutes(scope, deps));
   await app.register(async (scope) => reviewRoutes(scope, deps));

@@ -87,16 +87,21 @@ export class DataKeyRing {
   }
 }
 
-/** AES-256-GCM with a random 96-bit nonce: `nonce ‖ ciphertext ‖ tag`. */
-export function sealAesGcm(key: Buffer, plain: Uint8Array): Buffer {
+/**
+ * AES-256-GCM with a random 96-bit nonce: `nonce ‖ ciphertext ‖ tag`. `aad` (optional) binds the
+ * ciphertext to a context: it opens only with the same `aad`.
+ */
+export function sealAesGcm(key: Buffer, plain: Uint8Array, aad?: Buffer): Buffer {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
+  if (aad) cipher.setAAD(aad);
   return Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
 }
 
 /** Opens `sealAesGcm` output; throws if the data or the key is not the one it was sealed with. */
-export function openAesGcm(key: Buffer, data: Buffer): Buffer {
+export function openAesGcm(key: Buffer, data: Buffer, aad?: Buffer): Buffer {
   const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
+  if (aad) decipher.setAAD(aad);
   decipher.setAuthTag(data.subarray(data.length - 16));
   return Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]);
 }

@@ -2,8 +2,35 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseCidr } from '../domain/outbound';
 import { DATA_DIR } from './paths';
 import { ConfigError, host, optionalInt, optionalString, parseEnv, port } from './env';
+
+/** CIDR entries (domain/outbound.ts), as a JSON array's items or a comma-separated variable. */
+const cidr = z.string().refine(
+  (entry) => {
+    try {
+      parseCidr(entry);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an address or CIDR range like 10.0.0.0/8' },
+);
+/** A comma-separated list of `item`s (spaces around items ignored; empty = none). */
+const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+const cidrList = () => commaList(cidr);
 
 const carrierSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -30,6 +57,11 @@ const carrierSchema = z.discriminatedUnion('kind', [
     /** Shared secret the carrier signs its receipt webhooks with. */
     webhookSecret: z.string().min(16),
     throughputPerSecond: z.number().positive().default(100),
+    /**
+     * Addresses this carrier's adapter may reach although outbound requests refuse them (loopback,
+     * private ranges…; domain/outbound.ts): a carrier inside the operator's own network, or a simulator.
+     */
+    allowCidrs: z.array(cidr).default([]),
   }),
 ]);
 export type CarrierConfig = z.infer<typeof carrierSchema>;
@@ -52,8 +84,20 @@ const DEFAULT_CARRIERS = JSON.stringify([
     baseUrl: 'http://127.0.0.1:2776',
     token: 'dev-carrier-token',
     webhookSecret: 'dev-carrier-webhook-secret',
+    allowCidrs: ['127.0.0.1/32'],
   },
 ]);
+
+/**
+ * Values that exist only for the local stack (and docker-compose's dev-mode Vault): a production
+ * process refuses to start with any of them, naming the variable.
+ */
+const DEVELOPMENT_SECRETS = {
+  vaultToken: ['dev-only-root-token', 'root'],
+  carrierToken: ['dev-carrier-token'],
+  carrierWebhookSecret: ['dev-carrier-webhook-secret'],
+  smppPassword: ['sms'],
+} as const;
 
 const jsonOf = <T extends z.ZodType>(inner: T, fallback: string) =>
   z
@@ -101,8 +145,8 @@ const schema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** JSON array of carriers (see .env.example); default: the local simulators. */
   CARRIERS: jsonOf(z.array(carrierSchema).min(1), DEFAULT_CARRIERS),
-  /** Secret the status callbacks to clients are signed with (HMAC-SHA256 over timestamp and body). */
-  CALLBACK_SIGNING_SECRET: z.string().min(16).default('dev-only-callback-signing-secret'),
+  /** Addresses every outbound request (callbacks, webhooks, carriers) may reach despite the denied ranges; comma-separated CIDRs. */
+  OUTBOUND_ALLOW_CIDRS: cidrList(),
   /** How long a submitted message waits for its delivery receipt before it ends `unconfirmed`. */
   RECEIPT_TIMEOUT_SECONDS: z.coerce
     .number()
@@ -112,16 +156,9 @@ const schema = z.object({
     .default(3600),
   // --- sending controls: failover on a failed receipt ---
   /** Receipt error codes (comma-separated, e.g. `012,0x0c`) another carrier may fix; empty = no receipt failover. */
-  RECEIPT_FAILOVER_ERROR_CODES: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(/^[A-Za-z0-9:]{1,16}$/, 'expected codes like 012 or 0x0c'))),
+  RECEIPT_FAILOVER_ERROR_CODES: commaList(
+    z.string().regex(/^[A-Za-z0-9:]{1,16}$/, 'expected codes like 012 or 0x0c'),
+  ),
   /** How many times one message may be re-dispatched after such a receipt. */
   RECEIPT_FAILOVER_MAX_REDISPATCHES: z.coerce.number().int().min(0).max(5).default(1),
   // --- end sending controls ---
@@ -172,8 +209,12 @@ const schema = z.object({
    * Default 60, or 0 when TASK_QUEUE_PREFIX is set (test runs must not leave schedules behind).
    */
   ANOMALY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
-  /** Optional webhook each anomaly alert is POSTed to (JSON, signed like status callbacks). */
+  /** Optional webhook each anomaly alert is POSTed to (JSON, signed like status callbacks with ANOMALY_WEBHOOK_SECRET). */
   ANOMALY_WEBHOOK_URL: optionalString().pipe(z.url().optional()),
+  /** The operators' own secret for anomaly webhooks (never a tenant's); required with ANOMALY_WEBHOOK_URL. */
+  ANOMALY_WEBHOOK_SECRET: optionalString().pipe(z.string().min(32).optional()),
+  /** Addresses the anomaly webhook alone may reach despite the denied ranges (e.g. an internal alert receiver). */
+  ANOMALY_WEBHOOK_ALLOW_CIDRS: cidrList(),
   /** Per-region Vault and PostgreSQL, for regions whose data must stay on their own services. */
   VAULT_ADDR_GLOBAL: optionalString().pipe(z.url().optional()),
   VAULT_ADDR_EU: optionalString().pipe(z.url().optional()),
@@ -253,6 +294,39 @@ function seconds(fallback: number) {
   return z.coerce.number().int().min(1).default(fallback);
 }
 
+/**
+ * What a production process must not run with: a development default (the local stack's carrier
+ * credentials, SMPP password `sms`, a dev-mode Vault root token) or a plain-http outbound URL. Each
+ * issue names the variable (and the carrier's index), never the value.
+ */
+function productionIssues(e: z.infer<typeof schema>, env: NodeJS.ProcessEnv): string[] {
+  const issues: string[] = [];
+  const dev = DEVELOPMENT_SECRETS;
+  const isDev = (list: readonly string[], value: string | undefined) =>
+    value !== undefined && list.includes(value);
+  if (!env.CARRIERS)
+    issues.push(
+      'CARRIERS: unset in production; the default is the local simulators and their development credentials',
+    );
+  if (isDev(dev.vaultToken, e.VAULT_TOKEN))
+    issues.push('VAULT_TOKEN: a development root token; use AppRole credentials in production');
+  e.CARRIERS.forEach((c, i) => {
+    const at = `CARRIERS[${i}]`;
+    if (c.kind === 'smpp') {
+      if (isDev(dev.smppPassword, c.password)) issues.push(`${at}.password: a development default`);
+      return;
+    }
+    if (isDev(dev.carrierToken, c.token)) issues.push(`${at}.token: a development default`);
+    if (isDev(dev.carrierWebhookSecret, c.webhookSecret))
+      issues.push(`${at}.webhookSecret: a development default`);
+    if (!c.baseUrl.startsWith('https://'))
+      issues.push(`${at}.baseUrl: https is required in production`);
+  });
+  if (e.ANOMALY_WEBHOOK_URL && !e.ANOMALY_WEBHOOK_URL.startsWith('https://'))
+    issues.push('ANOMALY_WEBHOOK_URL: https is required in production');
+  return issues;
+}
+
 /** How the app authenticates to Vault: a token, or AppRole credentials it logs in with. */
 export type VaultAuth =
   { kind: 'token'; token: string } | { kind: 'approle'; roleId: string; secretId: string };
@@ -297,6 +371,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   );
   if (e.API_TLS_CA && !e.API_TLS_CERT)
     unpaired.push('API_TLS_CA: needs API_TLS_CERT and API_TLS_KEY');
+  if (e.ANOMALY_WEBHOOK_URL && !e.ANOMALY_WEBHOOK_SECRET)
+    unpaired.push('ANOMALY_WEBHOOK_SECRET: required when ANOMALY_WEBHOOK_URL is set');
+  if (e.NODE_ENV === 'production') unpaired.push(...productionIssues(e, env));
   if (unpaired.length) throw new ConfigError(unpaired);
   const workflowTasks = e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS ?? 5 * availableParallelism();
   return Object.freeze({
@@ -354,7 +431,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     }),
     messageSecrets: Object.freeze({ rotateAfterMs: e.MESSAGE_KEY_ROTATION_SECONDS * 1000 }),
     carriers: Object.freeze(e.CARRIERS),
-    callbacks: Object.freeze({ signingSecret: e.CALLBACK_SIGNING_SECRET }),
+    /**
+     * Outbound HTTP (clients/outbound-http.ts): https only in production; `allowCidrs` may be reached
+     * by every outbound request despite the denied ranges (carriers add their own `allowCidrs`).
+     */
+    outbound: Object.freeze({
+      httpsOnly: e.NODE_ENV === 'production',
+      allowCidrs: Object.freeze(e.OUTBOUND_ALLOW_CIDRS),
+    }),
     receiptTimeoutSeconds: e.RECEIPT_TIMEOUT_SECONDS,
     sendingPolicy: Object.freeze({ velocityWindowMs: e.OTP_VELOCITY_WINDOW_SECONDS * 1000 }),
     receiptFailover: Object.freeze({
@@ -401,7 +485,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     }),
     anomaly: Object.freeze({
       intervalSeconds: e.ANOMALY_INTERVAL_SECONDS ?? (e.TASK_QUEUE_PREFIX ? 0 : 60),
-      webhookUrl: e.ANOMALY_WEBHOOK_URL,
+      webhook: e.ANOMALY_WEBHOOK_URL
+        ? Object.freeze({
+            url: e.ANOMALY_WEBHOOK_URL,
+            secret: e.ANOMALY_WEBHOOK_SECRET!,
+            allowCidrs: Object.freeze(e.ANOMALY_WEBHOOK_ALLOW_CIDRS),
+          })
+        : undefined,
     }),
     /** Per-region overrides of the Vault address and database URL (unset = the shared ones). */
     regions: Object.freeze({

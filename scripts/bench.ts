@@ -203,6 +203,8 @@ async function main() {
           token: 'bench',
           webhookSecret: 'bench-webhook-secret-0123',
           throughputPerSecond: 100000,
+          // The simulator listens on loopback, which outbound requests refuse unless allowed.
+          allowCidrs: ['127.0.0.1/32'],
         },
       ]
     : [

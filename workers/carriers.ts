@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CarrierDirectory } from '../activities/carriers';
 import { createHttpCarrierAdapter } from '../carriers/http/client';
+import { createOutboundHttp, type OutboundHttp } from '../clients/outbound-http';
 import { createSmppAdapter, type MobileOriginated } from '../carriers/smpp/client';
 import { withTestNumbers } from '../carriers/test-numbers';
 import type {
@@ -44,15 +45,28 @@ export function createCarriers(
     onReceipt,
     onMobileOriginated,
     publicUrl,
+    outbound,
   }: {
     log: Logger;
     onReceipt: (carrier: string, r: DeliveryReceipt) => Promise<void>;
     /** Mobile-originated messages arriving on SMPP sessions (opt-out keywords). */
     onMobileOriginated?: (carrier: string, mo: MobileOriginated) => Promise<void>;
     publicUrl: string;
+    /** Outbound HTTP rules (config.outbound); each HTTP carrier adds its own `allowCidrs`. */
+    outbound: { httpsOnly: boolean; allowCidrs: readonly string[] };
   },
 ): CarrierSet {
   const adapters = new Map<string, CarrierAdapter>();
+  const clients: OutboundHttp[] = [];
+  // One guarded client per HTTP carrier: its allowlist and its connection pool are its own.
+  const guarded = (allowCidrs: readonly string[]) => {
+    const http = createOutboundHttp({
+      httpsOnly: outbound.httpsOnly,
+      allow: [...outbound.allowCidrs, ...allowCidrs],
+    });
+    clients.push(http);
+    return http;
+  };
   for (const c of configs) {
     const clog = log.child({ carrier: c.name });
     const adapter =
@@ -74,6 +88,7 @@ export function createCarriers(
             name: c.name,
             baseUrl: c.baseUrl,
             token: c.token,
+            http: guarded(c.allowCidrs),
             log: clog,
             callbackUrl: `${publicUrl}/v1/carriers/${c.name}/receipts`,
           });
@@ -91,6 +106,7 @@ export function createCarriers(
     eligible: (country) => eligibleCarriers(configs, country),
     close: async () => {
       await Promise.all([...adapters.values()].map((a) => a.close()));
+      for (const http of clients) http.close();
     },
   };
 }

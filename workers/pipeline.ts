@@ -15,7 +15,9 @@ import { createPrivacyActivities } from '../activities/privacy';
 import { createSpendActivities } from '../activities/spend';
 import { createReviewActivities } from '../activities/review';
 import { createVaultActivities } from '../activities/vault';
+import { CallbackSecrets } from '../clients/callback-secrets';
 import { createDbPool, observeQueries } from '../clients/db';
+import { createOutboundHttp } from '../clients/outbound-http';
 import { createMetrics, vaultObserver, type Metrics } from '../clients/metrics';
 import { createMoInbox } from '../clients/mo-inbox';
 import { createReceiptRouter } from '../clients/receipt-router';
@@ -91,7 +93,25 @@ export async function createPipelineWorker({
     onReceipt: routeReceipt,
     onMobileOriginated: createMoInbox({ db, vault, keywords: config.optOut.keywords, log }),
     publicUrl: config.publicUrl,
+    outbound: config.outbound,
   });
+  // Outbound HTTP with the tenants' destinations: status callbacks, and the operators' anomaly webhook.
+  const callbackHttp = createOutboundHttp({
+    httpsOnly: config.outbound.httpsOnly,
+    allow: config.outbound.allowCidrs,
+  });
+  const callbackSecrets = new CallbackSecrets({
+    db,
+    vault,
+    transitKey: config.codec.transitKey,
+  });
+  const anomalyWebhook = config.anomaly.webhook;
+  const anomalyHttp = anomalyWebhook
+    ? createOutboundHttp({
+        httpsOnly: config.outbound.httpsOnly,
+        allow: [...config.outbound.allowCidrs, ...anomalyWebhook.allowCidrs],
+      })
+    : undefined;
   const residency = { region, identity };
   const taskQueue = taskQueueFor(region, config.temporal.taskQueuePrefix);
 
@@ -108,16 +128,20 @@ export async function createPipelineWorker({
       ...createCarrierActivities({ db, vault, carriers, log, cipher, metrics, residency }),
       ...createBookkeepingActivities({
         db,
-        callbackSecret: config.callbacks.signingSecret,
+        callbacks: {
+          http: callbackHttp,
+          secretsFor: (messageId) => callbackSecrets.forMessage(messageId),
+        },
         log,
         metrics,
       }),
       ...createAnomalyActivities({
         db,
         log,
-        webhook: config.anomaly.webhookUrl
-          ? { url: config.anomaly.webhookUrl, secret: config.callbacks.signingSecret }
-          : undefined,
+        webhook:
+          anomalyWebhook && anomalyHttp
+            ? { url: anomalyWebhook.url, secret: anomalyWebhook.secret, http: anomalyHttp }
+            : undefined,
       }),
       ...createPrivacyActivities({
         db,
@@ -187,6 +211,8 @@ export async function createPipelineWorker({
       } finally {
         await metricsServer.close();
         await carriers.close();
+        callbackHttp.close();
+        anomalyHttp?.close();
         await temporal.connection.close();
         await connection.close();
         await db.end();

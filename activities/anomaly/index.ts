@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { signWebhook } from '../../carriers/http/signature';
+import type { OutboundHttp } from '../../clients/outbound-http';
 import {
   advanceWindow,
   insertAlert,
@@ -67,8 +68,11 @@ export function createAnomalyActivities({
 }: {
   db: Pool;
   log: Logger;
-  /** Where alerts are POSTed (JSON), signed like status callbacks with `secret`. */
-  webhook?: { url: string; secret: string };
+  /**
+   * Where alerts are POSTed (JSON), signed like status callbacks with `secret`: the operators' own
+   * (ANOMALY_WEBHOOK_SECRET), never a tenant's. Sent through the guarded client `http`.
+   */
+  webhook?: { url: string; secret: string; http: OutboundHttp };
 }) {
   const policyFor = (input: DetectAnomaliesInput, kind: AnomalyKind): AnomalyPolicy => ({
     ...DEFAULT_ANOMALY_POLICIES[kind],
@@ -131,17 +135,16 @@ export function createAnomalyActivities({
     const body = JSON.stringify(alert);
     const timestamp = Math.floor(Date.now() / 1000);
     try {
-      const res = await fetch(webhook.url, {
-        method: 'POST',
+      const res = await webhook.http.post(webhook.url, {
         headers: {
           'content-type': 'application/json',
           'x-timestamp': String(timestamp),
           'x-signature': signWebhook(webhook.secret, timestamp, body),
         },
         body,
-        signal: AbortSignal.timeout(10_000),
       });
-      if (!res.ok) log.warn({ status: res.status }, 'anomaly webhook refused the alert');
+      if (res.status < 200 || res.status >= 300)
+        log.warn({ status: res.status }, 'anomaly webhook refused the alert');
     } catch (err) {
       // The alert is stored and logged; a webhook outage must not re-run the window.
       log.warn({ error: (err as Error).name }, 'anomaly webhook unreachable');

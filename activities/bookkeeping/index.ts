@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { signWebhook } from '../../carriers/http/signature';
+import { OutboundRefusedError, type OutboundHttp } from '../../clients/outbound-http';
 import { ErrorType } from '../../workflows/options';
 import type { Metrics } from '../../clients/metrics';
 import { recordDispatchOutcome } from '../../db/operations';
@@ -26,12 +27,17 @@ export interface NotifyClientInput {
 /** Activities that keep the redacted record of a message and tell its client what happened. */
 export function createBookkeepingActivities({
   db,
-  callbackSecret,
+  callbacks,
   log,
   metrics,
 }: {
   db: Pool;
-  callbackSecret: string;
+  callbacks: {
+    /** The guarded client callbacks go through (clients/outbound-http.ts). */
+    http: OutboundHttp;
+    /** The still-valid signing secrets of the tenant that sent a message, newest first (clients/callback-secrets.ts). */
+    secretsFor(messageId: string): Promise<string[]>;
+  };
   log: Logger;
   metrics?: Metrics;
 }) {
@@ -85,11 +91,22 @@ export function createBookkeepingActivities({
     },
 
     /**
-     * POSTs the status to the client's callback URL, signed like carrier webhooks
-     * (`x-timestamp`, `x-signature: v1=<hex HMAC-SHA256 over "<timestamp>.<body>">`). 5xx and network
-     * errors are retried by the activity's policy; a 4xx other than 408/429 is final (CALLBACK_REJECTED).
+     * POSTs the status to the client's callback URL through the guarded client (no loopback,
+     * private or metadata address unless allowlisted, no redirects, bounded answer), signed with
+     * the tenant's own secrets (`x-timestamp`, `x-signature: v1=<hex HMAC-SHA256 over
+     * "<timestamp>.<body>">`, one `v1=` per valid secret, newest first, during a rotation's overlap).
+     * 5xx and network errors are retried by the activity's policy; a 4xx other than 408/429, a
+     * redirect, a refused address and a tenant without a secret are final (CALLBACK_REJECTED).
      */
     async notifyClient(input: NotifyClientInput): Promise<void> {
+      const secrets = await callbacks.secretsFor(input.messageId);
+      if (secrets.length === 0) {
+        log.warn({ messageId: input.messageId }, 'status callback not sent: no signing secret');
+        throw ApplicationFailure.nonRetryable(
+          'the tenant has no callback signing secret',
+          ErrorType.CALLBACK_REJECTED,
+        );
+      }
       const body = JSON.stringify({
         id: input.messageId,
         status: input.status,
@@ -97,28 +114,40 @@ export function createBookkeepingActivities({
         at: input.at,
       });
       const timestamp = Math.floor(Date.now() / 1000);
-      const res = await fetch(input.callbackUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-timestamp': String(timestamp),
-          'x-signature': signWebhook(callbackSecret, timestamp, body),
-        },
-        body,
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (res.ok) return;
-      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+      let status: number;
+      try {
+        ({ status } = await callbacks.http.post(input.callbackUrl, {
+          headers: {
+            'content-type': 'application/json',
+            'x-timestamp': String(timestamp),
+            'x-signature': secrets.map((s) => signWebhook(s, timestamp, body)).join(','),
+          },
+          body,
+        }));
+      } catch (err) {
+        if (err instanceof OutboundRefusedError) {
+          log.warn(
+            { messageId: input.messageId, reason: err.reason, range: err.range },
+            'status callback refused: destination not allowed',
+          );
+          throw ApplicationFailure.nonRetryable(
+            `callback ${err.message}`,
+            ErrorType.CALLBACK_REJECTED,
+          );
+        }
+        throw ApplicationFailure.retryable(`callback failed: ${(err as Error).name}`);
+      }
+      if (status >= 200 && status < 300) return;
+      if (status < 500 && status !== 408 && status !== 429) {
         throw ApplicationFailure.nonRetryable(
-          `callback answered ${res.status}`,
+          status < 400
+            ? `callback answered ${status} (redirects are not followed)`
+            : `callback answered ${status}`,
           ErrorType.CALLBACK_REJECTED,
         );
       }
-      log.warn(
-        { messageId: input.messageId, status: res.status },
-        'status callback failed; will retry',
-      );
-      throw ApplicationFailure.retryable(`callback answered ${res.status}`);
+      log.warn({ messageId: input.messageId, status }, 'status callback failed; will retry');
+      throw ApplicationFailure.retryable(`callback answered ${status}`);
     },
   };
 }

@@ -28,6 +28,7 @@ import {
 } from '../../workflows/definitions';
 import type { sendMessageWorkflow } from '../../workflows/send-message';
 import { principalOf } from '../plugins/auth';
+import { callbackUrlCheck } from './callback-secrets';
 import { HttpProblem } from '../plugins/problem';
 import { refuseText } from '../../domain/text';
 import { admitSend, dryRunAnswer, dryRunSchema } from '../send-policy';
@@ -188,6 +189,7 @@ export async function messageRoutes(
   app: FastifyInstance,
   { config, temporal, db, vault, startRelay, configCache, metrics, fingerprints }: MessageRouteDeps,
 ) {
+  const checkCallbackUrl = callbackUrlCheck({ config, db });
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
     {
@@ -241,6 +243,7 @@ export async function messageRoutes(
           ['body'],
         );
       }
+      if (b.callbackUrl !== undefined) await checkCallbackUrl(b.callbackUrl, tenant, configCache);
       // Scheduled sends, validity and smart encoding (api/sending-controls.ts).
       const acceptedAt = Date.now();
       const controls = applySendingControls(b, acceptedAt);

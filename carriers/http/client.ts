@@ -1,4 +1,10 @@
 import type { Logger } from 'pino';
+import {
+  OutboundRefusedError,
+  OutboundResponseTooLargeError,
+  type OutboundHttp,
+  type OutboundResponse,
+} from '../../clients/outbound-http';
 import { measure } from '../../domain/encoding';
 import { remainingValiditySeconds } from '../../domain/sending-controls';
 import { CarrierError, CarrierErrorType } from '../errors';
@@ -18,8 +24,13 @@ export interface HttpCarrierAdapterOptions {
   baseUrl: string;
   /** Bearer token. */
   token: string;
+  /**
+   * The guarded outbound client (clients/outbound-http.ts) with this carrier's allowlist: no
+   * redirects, bounded answers, no loopback or private address unless the operator allowed it.
+   */
+  http: OutboundHttp;
   log: Logger;
-  /** Whole-request deadline (AbortSignal.timeout). Default 10 000 ms. */
+  /** Whole-exchange deadline. Default 10 000 ms. */
   timeoutMs?: number;
   /** Our signed-webhook endpoint for receipts, sent as `callbackUrl` with every submit. */
   callbackUrl?: string;
@@ -87,11 +98,19 @@ export function parseHttpReceipt(body: unknown): DeliveryReceipt {
  * is our own segment count), with `Idempotency-Key: <messageId>` so a retry after a timeout does
  * not send twice. Failures, as {@link CarrierError}: 429 → THROTTLED and 503 → TRANSIENT (both
  * with retryAfterMs), other 5xx/408 and timeouts → TRANSIENT, connection failures →
- * UNAVAILABLE, 4xx → PERMANENT. Error messages carry the HTTP status only, never the response
+ * UNAVAILABLE, 4xx and 3xx (redirects are never followed) → PERMANENT, an address the outbound
+ * rules refuse → UNAVAILABLE (the next carrier gets the message). Error messages carry the HTTP status only, never the response
  * body (it may echo the number).
  */
 export function createHttpCarrierAdapter(options: HttpCarrierAdapterOptions): CarrierAdapter {
-  const { name, token, timeoutMs = 10_000, callbackUrl, defaultRetryAfterMs = 1_000 } = options;
+  const {
+    name,
+    token,
+    http,
+    timeoutMs = 10_000,
+    callbackUrl,
+    defaultRetryAfterMs = 1_000,
+  } = options;
   const submitUrl = `${options.baseUrl.replace(/\/+$/, '')}/submit`;
   const log = options.log.child({ carrier: name });
   let closed = false;
@@ -113,36 +132,36 @@ export function createHttpCarrierAdapter(options: HttpCarrierAdapterOptions): Ca
     }
     payload.registeredDelivery = req.registeredDelivery;
 
-    let res: Response;
+    let res: OutboundResponse;
     try {
-      res = await fetch(submitUrl, {
-        method: 'POST',
+      res = await http.post(submitUrl, {
         headers: {
           authorization: `Bearer ${token}`,
           'content-type': 'application/json',
           'idempotency-key': req.messageId,
         },
         body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
       });
     } catch (err) {
       const errName = (err as Error).name;
-      if (errName === 'TimeoutError' || errName === 'AbortError') {
-        throw new CarrierError(
-          CarrierErrorType.TRANSIENT,
-          name,
-          `no answer within ${timeoutMs} ms`,
-        );
+      if (errName === 'TimeoutError' || err instanceof OutboundResponseTooLargeError) {
+        // Safe to retry either way: the idempotency key makes the carrier answer the same id.
+        throw new CarrierError(CarrierErrorType.TRANSIENT, name, (err as Error).message);
       }
-      const code = ((err as { cause?: { code?: unknown } }).cause?.code ?? 'network') as string;
+      if (err instanceof OutboundRefusedError) {
+        log.warn({ messageId: req.messageId, range: err.range }, 'http carrier address refused');
+        throw new CarrierError(CarrierErrorType.UNAVAILABLE, name, `refused: ${err.message}`);
+      }
+      const code = ((err as { code?: unknown }).code ?? 'network') as string;
       log.warn({ messageId: req.messageId, code }, 'http carrier unreachable');
       throw new CarrierError(CarrierErrorType.UNAVAILABLE, name, `unreachable (${code})`);
     }
 
-    if (res.ok) {
+    if (res.status >= 200 && res.status < 300) {
       let id: unknown;
       try {
-        id = ((await res.json()) as { id?: unknown }).id;
+        id = (JSON.parse(res.body.toString('utf8')) as { id?: unknown }).id;
       } catch {
         id = undefined;
       }
@@ -165,9 +184,10 @@ export function createHttpCarrierAdapter(options: HttpCarrierAdapterOptions): Ca
       return { carrierMessageIds: [id], parts: segments, encoding };
     }
 
-    await res.arrayBuffer().catch(() => undefined); // release the connection; never read into errors
+    // The body is never read into errors (it may echo the number).
     const status = res.status;
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after')) ?? defaultRetryAfterMs;
+    const retryAfter = res.headers['retry-after'];
+    const retryAfterMs = parseRetryAfter(retryAfter ?? null) ?? defaultRetryAfterMs;
     log.warn({ messageId: req.messageId, status }, 'http carrier refused submit');
     if (status === 429) {
       throw new CarrierError(CarrierErrorType.THROTTLED, name, 'answered 429', {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
+import { checkWebhookSignature } from '../../carriers/http/signature';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { needleVariants, scanForLeaks } from '../../scripts/leak-scan';
@@ -21,6 +22,9 @@ describe('anomaly detection on a Temporal Schedule', () => {
   let temporal: Client;
   let webhook: Server;
   const posted: { kind: string; subject: string; quarantined: string[] }[] = [];
+  /** Whether each POST verified with the operators' secret (never a tenant's). */
+  const signedByOperators: boolean[] = [];
+  const operatorSecret = 'test-operators-anomaly-webhook-secret';
   const logLines: string[] = [];
   const carrier = `anom-${Math.random().toString(36).slice(2, 8)}`;
   const sender = '+447000000013';
@@ -70,6 +74,10 @@ describe('anomaly detection on a Temporal Schedule', () => {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         posted.push(JSON.parse(body) as (typeof posted)[number]);
+        signedByOperators.push(
+          checkWebhookSignature(operatorSecret, req.headers, body, Math.floor(Date.now() / 1000))
+            .ok,
+        );
         res.writeHead(204).end();
       });
     });
@@ -87,6 +95,9 @@ describe('anomaly detection on a Temporal Schedule', () => {
       log,
       env: {
         ANOMALY_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/alerts`,
+        ANOMALY_WEBHOOK_SECRET: operatorSecret,
+        // The receiver listens on loopback, which outbound requests refuse unless allowed.
+        ANOMALY_WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32',
       },
       carriers: ([smsc]) => [
         {
@@ -181,6 +192,7 @@ describe('anomaly detection on a Temporal Schedule', () => {
       expect.objectContaining({ kind: 'sender_failure', quarantined: [`pool_${p.tenant}_otp`] }),
     ]);
     expect(posted.filter((a) => a.subject === carrier)).toHaveLength(1);
+    expect(signedByOperators).toEqual(posted.map(() => true));
 
     // Neither the alerts, the logs nor the tables hold a recipient.
     const needles = recipients.flatMap(needleVariants);

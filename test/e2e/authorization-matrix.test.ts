@@ -187,6 +187,15 @@ const MATRIX: Record<string, Row> = {
     request: post((f) => `/v1/messages/${f.messageId}/cancel`),
   },
 
+  // --- admin: the caller's tenant's callback signing secret (rotation acts in the caller's tenant) ---
+  'POST /v1/callback-secrets': {
+    expect: only('admin', [201, 201]),
+    request: post(
+      () => '/v1/callback-secrets',
+      () => ({}),
+    ),
+  },
+
   // --- admin: sender-number pools of the caller's tenant ---
   'POST /v1/pools': {
     expect: only('admin', [201, 201]),

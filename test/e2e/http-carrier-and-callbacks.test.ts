@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signWebhook, verifyWebhook } from '../../carriers/http/signature';
+import { callWithKey } from '../helpers/api';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 
 describe('HTTP carrier with signed receipt webhooks, and signed status callbacks', () => {
@@ -9,9 +10,19 @@ describe('HTTP carrier with signed receipt webhooks, and signed status callbacks
   let clientUrl: string;
   const calls: { headers: IncomingHttpHeaders; body: string }[] = [];
   let failNext = 1;
+  let callbackSecret: string;
 
   beforeAll(async () => {
-    p = await startPipeline({ smscCount: 0, httpCarrier: true });
+    // The client's endpoint below listens on loopback, which callbacks may reach only when allowed.
+    p = await startPipeline({
+      smscCount: 0,
+      httpCarrier: true,
+      env: { OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32' },
+    });
+    // The tenant's own callback signing secret (POST /v1/callback-secrets, admin), shown once.
+    const rotated = await callWithKey(p.base, p.adminKey, 'POST', '/v1/callback-secrets', {});
+    expect(rotated.status).toBe(201);
+    callbackSecret = rotated.json.secret as string;
     // The client's callback endpoint: fails once, then accepts.
     client = createServer((req, res) => {
       let body = '';
@@ -54,7 +65,7 @@ describe('HTTP carrier with signed receipt webhooks, and signed status callbacks
       expect(call.body).not.toContain('447400555501');
       expect(call.body).not.toContain('640022');
       const verdict = verifyWebhook(
-        p.config.callbacks.signingSecret,
+        callbackSecret,
         call.headers,
         call.body,
         Math.floor(Date.now() / 1000),

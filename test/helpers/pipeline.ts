@@ -61,6 +61,37 @@ export interface Pipeline {
 const FINAL = new Set<string>(FINAL_STATUSES);
 
 /**
+ * A tenant ready to send: a sender key, an admin key, and fallback pools (any country) of fast long
+ * codes per purpose, so the rate cap never slows a test down.
+ */
+export async function seedTenant(
+  db: ReturnType<typeof newDbPool>,
+  tenant: string,
+): Promise<{ apiKey: string; adminKey: string }> {
+  const { secret: apiKey } = await createApiKey(db, tenant, ['sender']);
+  const { secret: adminKey } = await createApiKey(db, tenant, ['admin']);
+  await db.query(
+    `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, 'default', null, $3, 'lru')`,
+    [`pool_${tenant}_otp`, tenant, 'otp'],
+  );
+  for (const purpose of ['transactional', 'marketing']) {
+    await db.query(
+      `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, $3, null, $4, 'lru')`,
+      [`pool_${tenant}_${purpose}`, tenant, `default-${purpose}`, purpose],
+    );
+  }
+  for (const purpose of SEEDED_PURPOSES) {
+    for (const number of testSenderNumbers(purpose)) {
+      await db.query(
+        `insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 1000)`,
+        [`pool_${tenant}_${purpose}`, number],
+      );
+    }
+  }
+  return { apiKey, adminKey };
+}
+
+/**
  * The whole pipeline in this process, on the real stack: SMPP simulators on ephemeral ports, one
  * worker per region on task queues unique to this test, the API on an ephemeral port, a fresh tenant
  * with a sender pool and API keys.
@@ -112,6 +143,8 @@ export async function startPipeline({
           token: 'test-token',
           webhookSecret,
           throughputPerSecond: 1000,
+          // The simulator listens on loopback, which outbound requests refuse unless allowed.
+          allowCidrs: ['127.0.0.1/32'],
         },
       ]
     : [];
@@ -150,27 +183,7 @@ export async function startPipeline({
   });
   const db = newDbPool();
   const tenant = unique('tenant').toLowerCase();
-  const { secret: apiKey } = await createApiKey(db, tenant, ['sender']);
-  const { secret: adminKey } = await createApiKey(db, tenant, ['admin']);
-  // A fallback pool (any country) with fast long codes, so the rate cap never slows a test down.
-  await db.query(
-    `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, 'default', null, $3, 'lru')`,
-    [`pool_${tenant}_otp`, tenant, 'otp'],
-  );
-  for (const purpose of ['transactional', 'marketing']) {
-    await db.query(
-      `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, $3, null, $4, 'lru')`,
-      [`pool_${tenant}_${purpose}`, tenant, `default-${purpose}`, purpose],
-    );
-  }
-  for (const purpose of SEEDED_PURPOSES) {
-    for (const number of testSenderNumbers(purpose)) {
-      await db.query(
-        `insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 1000)`,
-        [`pool_${tenant}_${purpose}`, number],
-      );
-    }
-  }
+  const { apiKey, adminKey } = await seedTenant(db, tenant);
 
   const vault = new VaultClient({ ...config.vault, log: log });
   const { codec, dataConverter } = createDataConverter(config, vault);

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { CarrierError, CarrierErrorType } from '../../carriers/errors';
 import { createHttpCarrierAdapter, parseHttpReceipt } from '../../carriers/http/client';
+import { createOutboundHttp } from '../../clients/outbound-http';
 import { createReplayCache, verifyWebhook, type VerifyResult } from '../../carriers/http/signature';
 import {
   startHttpCarrierSimulator,
@@ -90,15 +91,21 @@ function adapter(
   baseUrl: string,
   extra: { token?: string; timeoutMs?: number; callbackUrl?: string } = {},
 ): CarrierAdapter {
+  // The simulator listens on loopback: this carrier's allowlist says so, as an operator's config would.
+  const http = createOutboundHttp({ httpsOnly: false, allow: ['127.0.0.1/32'] });
   const a = createHttpCarrierAdapter({
     name: 'http-test',
     baseUrl,
     token: TOKEN,
+    http,
     log,
     timeoutMs: 2_000,
     ...extra,
   });
-  cleanups.push(() => a.close());
+  cleanups.push(async () => {
+    await a.close();
+    http.close();
+  });
   return a;
 }
 

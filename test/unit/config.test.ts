@@ -98,4 +98,82 @@ describe('configuration', () => {
       'https://ui.example.com',
     ]);
   });
+
+  test('outbound: allowlists are CIDRs, https only in production, the anomaly webhook has its own secret', () => {
+    const c = loadConfig({ OUTBOUND_ALLOW_CIDRS: '127.0.0.3/32, 10.1.0.0/16' });
+    expect(c.outbound).toEqual({ httpsOnly: false, allowCidrs: ['127.0.0.3/32', '10.1.0.0/16'] });
+    expect(loadConfig({}).outbound.allowCidrs).toEqual([]);
+    // The default carriers are the local simulators: the HTTP one on loopback, allowlisted for itself.
+    expect(loadConfig({}).carriers.find((x) => x.kind === 'http')).toMatchObject({
+      allowCidrs: ['127.0.0.1/32'],
+    });
+    expect(() => loadConfig({ OUTBOUND_ALLOW_CIDRS: '10.0.0.0/33' })).toThrow(
+      /OUTBOUND_ALLOW_CIDRS/,
+    );
+    expect(() => loadConfig({ ANOMALY_WEBHOOK_URL: 'https://alerts.example/hook' })).toThrow(
+      /ANOMALY_WEBHOOK_SECRET: required/,
+    );
+    const hook = loadConfig({
+      ANOMALY_WEBHOOK_URL: 'https://alerts.example/hook',
+      ANOMALY_WEBHOOK_SECRET: 'operators-own-secret-0123456789abcdef',
+      ANOMALY_WEBHOOK_ALLOW_CIDRS: '10.9.0.0/16',
+    }).anomaly.webhook;
+    expect(hook).toEqual({
+      url: 'https://alerts.example/hook',
+      secret: 'operators-own-secret-0123456789abcdef',
+      allowCidrs: ['10.9.0.0/16'],
+    });
+  });
+
+  test('production refuses development defaults, naming the variable and never the value', () => {
+    const prod = {
+      NODE_ENV: 'production',
+      VAULT_CREDENTIALS_FILE: '/nonexistent',
+      CARRIERS: JSON.stringify([
+        {
+          kind: 'http',
+          name: 'carrier-x',
+          baseUrl: 'https://api.carrier-x.example',
+          token: 'prod-token-7f3a',
+          webhookSecret: 'prod-webhook-secret-91c2',
+        },
+        {
+          kind: 'smpp',
+          name: 'smsc-x',
+          host: 'smsc.example',
+          port: 2775,
+          systemId: 'bank',
+          password: 'pw-8b1e',
+        },
+      ]),
+    };
+    const ok = loadConfig(prod);
+    expect(ok.outbound.httpsOnly).toBe(true);
+    const issues = (env: Record<string, string | undefined>) => {
+      try {
+        loadConfig({ ...prod, ...env });
+        return [];
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return [...(err as ConfigError).issues];
+      }
+    };
+    expect(issues({ VAULT_TOKEN: 'dev-only-root-token' })).toEqual([
+      expect.stringMatching(/^VAULT_TOKEN: /),
+    ]);
+    expect(issues({ CARRIERS: undefined })).toEqual([
+      expect.stringMatching(/^CARRIERS: unset in production/),
+      'CARRIERS[0].password: a development default',
+      'CARRIERS[1].token: a development default',
+      'CARRIERS[1].webhookSecret: a development default',
+      'CARRIERS[1].baseUrl: https is required in production',
+    ]);
+    expect(
+      issues({
+        ANOMALY_WEBHOOK_URL: 'http://alerts.example/hook',
+        ANOMALY_WEBHOOK_SECRET: 'operators-own-secret-0123456789abcdef',
+      }),
+    ).toEqual(['ANOMALY_WEBHOOK_URL: https is required in production']);
+    expect(JSON.stringify(issues({ CARRIERS: undefined }))).not.toMatch(/dev-carrier|"sms"/);
+  });
 });
