@@ -20,7 +20,8 @@ bash scripts/ensure-chromium.sh
 if [ "$#" -gt 0 ]; then
   npx jest "$@"
 else
-  # Everything but the restart test, then the restart test alone (it restarts the services under the others).
+  # Everything but the restart tests, then the restart tests alone and one at a time (test/stack/restart
+  # restarts the services under the others).
   npx jest --selectProjects unit workflows integration e2e browser
-  npx jest --selectProjects stack
+  npx jest --selectProjects stack --runInBand
 fi
