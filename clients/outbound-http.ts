@@ -18,6 +18,7 @@ import {
 export class OutboundRefusedError extends Error {
   readonly code = 'OUTBOUND_REFUSED';
   constructor(
+    /** `scheme` also stands for a string that is not a URL at all. */
     readonly reason: 'scheme' | 'credentials' | 'address',
     readonly range?: DeniedRange,
   ) {
@@ -127,7 +128,12 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     url: string,
     init: { headers: Record<string, string>; body: string; timeoutMs?: number },
   ): Promise<OutboundResponse> {
-    const target = new URL(url);
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return Promise.reject(new OutboundRefusedError('scheme'));
+    }
     const refusal = urlVerdict(target, policy);
     if (refusal)
       return Promise.reject(

@@ -162,6 +162,7 @@ describe('guarded outbound HTTP', () => {
     expect(await refusal(post(c, big.url.replace('http://', 'http://u:p@')))).toMatchObject({
       reason: 'credentials',
     });
+    expect(await refusal(post(c, 'not a url'))).toMatchObject({ reason: 'scheme' });
     await expect(post(c, `${big.url}/`)).rejects.toBeInstanceOf(OutboundResponseTooLargeError);
     await expect(post(c, `${silent.url}/`)).rejects.toBeInstanceOf(OutboundTimeoutError);
   });
