@@ -229,6 +229,14 @@ const schema = z.object({
   RETENTION_MARKETING_SECONDS: seconds(90 * 86_400),
   /** How often each region's purge sweeper looks for due messages (when the last batch was not full). */
   PURGE_SWEEP_INTERVAL_SECONDS: seconds(60),
+  /**
+   * Purge backstop: how long past its dispatch deadline (validity end) a message may still run
+   * (receipt waits, failover) before it counts as stuck; its data is due this long plus its retention
+   * after the deadline even if it never finishes.
+   */
+  PURGE_STUCK_AFTER_SECONDS: seconds(7 * 86_400),
+  /** How often an erasure checks whether the messages it waits for (still in intake) have moved on. */
+  ERASURE_INTAKE_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(2),
   /** Messages one purge activity claims and purges in one transaction. */
   PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
   /** Mobile-originated texts that opt the sender out (whole text or first word, case-insensitive). */
@@ -463,6 +471,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       sweepIntervalSeconds: e.PURGE_SWEEP_INTERVAL_SECONDS,
       batchSize: e.PURGE_BATCH_SIZE,
       erasureCancelWaitSeconds: e.ERASURE_CANCEL_WAIT_SECONDS,
+      erasureIntakePollSeconds: e.ERASURE_INTAKE_POLL_SECONDS,
+      stuckAfterSeconds: e.PURGE_STUCK_AFTER_SECONDS,
     }),
     optOut: Object.freeze({
       keywords: Object.freeze(e.OPT_OUT_KEYWORDS),

@@ -21,24 +21,42 @@ export const PERSONAL_MESSAGE_TABLES = [
   'dispatch_journal',
   'message_events',
   'review_tasks',
+  // The outbox row of a message not started yet: its start arguments hold the number and body.
+  'workflow_starts',
 ] as const;
 
 /**
+ * SQL for the tenant's retention of `purpose` as an interval: its override, else the default in
+ * parameter `$<defaultParam>`; the tenant is parameter `$<tenantParam>`. The purpose names a column,
+ * so only the known ones pass (a workflow input is typed, not trusted).
+ */
+export function retentionIntervalSql(
+  purpose: Purpose,
+  tenantParam: number,
+  defaultParam: number,
+): string {
+  if (!PURPOSES.includes(purpose)) throw new Error(`unknown purpose ${String(purpose)}`);
+  return `make_interval(secs => coalesce((select ${purpose}_retention_seconds from tenant_privacy_policies
+                                          where tenant = $${tenantParam}), $${defaultParam}))`;
+}
+
+/**
  * Records when a finished message is due for purge: `finishedAt` plus the tenant's retention for the
- * purpose (its override, else `defaultSeconds`), in one statement. Returns the due time (epoch ms), or
- * undefined when the message is gone or purged already.
+ * purpose (its override, else `defaultSeconds`), in one statement; never later than the backstop the
+ * tokenize step recorded. A message an erasure stopped at tokenize after that erasure had completed
+ * (accepted in the same instant as the request) is due at `finishedAt`: no erasure will come for it.
+ * Returns the due time (epoch ms), or undefined when the message is gone or purged already.
  */
 export async function setPurgeAfter(
   db: Db,
   m: { messageId: string; tenant: string; purpose: Purpose; finishedAt: number },
   defaultSeconds: number,
 ): Promise<number | undefined> {
-  // The purpose names a column: only the known ones (the workflow input is typed, not trusted).
-  if (!PURPOSES.includes(m.purpose)) throw new Error(`unknown purpose ${String(m.purpose)}`);
   const { rows } = await db.query<{ at: number }>(
     `update messages
-        set purge_after = to_timestamp($3::double precision / 1000) + make_interval(secs =>
-              coalesce((select ${m.purpose}_retention_seconds from tenant_privacy_policies where tenant = $2), $4))
+        set purge_after = least(purge_after, to_timestamp($3::double precision / 1000) +
+              case when exists (select 1 from erasures e where e.id = messages.erased_by and e.status = 'completed')
+                   then interval '0' else ${retentionIntervalSql(m.purpose, 2, 4)} end)
       where id = $1 and purged_at is null
       returning (extract(epoch from purge_after) * 1000)::float8 as at`,
     [m.messageId, m.tenant, m.finishedAt, defaultSeconds],
@@ -228,18 +246,85 @@ export async function claimDuePurges(
   return rows.map((r) => r.id);
 }
 
-/** The subject's messages at a tenant that still hold personal data (oldest first, a page at a time). */
+/**
+ * The subject's messages at a tenant that still hold personal data (oldest first, a page at a time):
+ * those with its ciphertexts, and those the erasure `erasureId` stopped at tokenize (no ciphertext,
+ * but a workflow history).
+ */
 export async function subjectMessageIds(
   db: Db,
   tenant: string,
   subscriberToken: string,
   limit: number,
+  erasureId?: string,
 ): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
-    `select m.id from message_secrets s join messages m on m.id = s.message_id
-      where s.subscriber_token = $1 and m.tenant = $2
-      order by m.created_at limit $3`,
-    [subscriberToken, tenant, limit],
+    `select id from (
+       select m.id, m.created_at from message_secrets s join messages m on m.id = s.message_id
+        where s.subscriber_token = $1 and m.tenant = $2
+       union
+       select id, created_at from messages
+        where erased_by = $4 and tenant = $2 and purged_at is null
+     ) x order by created_at limit $3`,
+    [subscriberToken, tenant, limit, erasureId ?? null],
   );
   return rows.map((r) => r.id);
+}
+
+/**
+ * Records an erasure request and its tombstone in one transaction, before its workflow starts: from
+ * then on every step before dispatch stops the subject's messages accepted until now
+ * (`erasure_stopping` in the database).
+ */
+export async function recordErasure(
+  client: PoolClient,
+  e: { erasureId: string; tenant: string; requestedBy: string; subscriberToken: string },
+): Promise<Record<string, unknown> & { created_at: Date; completed_at: Date | null }> {
+  const { rows } = await client.query(
+    `insert into erasures (id, tenant, requested_by, status) values ($1, $2, $3, 'running') returning *`,
+    [e.erasureId, e.tenant, e.requestedBy],
+  );
+  await client.query(
+    `insert into erasure_tombstones (erasure_id, tenant, subscriber_token, created_at) values ($1, $2, $3, $4)`,
+    [e.erasureId, e.tenant, e.subscriberToken, rows[0].created_at],
+  );
+  return rows[0];
+}
+
+/**
+ * The tenant's messages accepted before the erasure's tombstone that are still in intake (not
+ * tokenized, not known to have ended): up to `limit`, oldest first, and whether each still waits in
+ * the outbox. Their subscriber is unknown until tokenize, so the erasure waits for them.
+ */
+export async function messagesInIntake(
+  db: Db,
+  erasureId: string,
+  limit: number,
+): Promise<{ id: string; queued: boolean }[]> {
+  const { rows } = await db.query<{ id: string; queued: boolean }>(
+    `select c.message_id as id, exists (select 1 from workflow_starts w where w.message_id = c.message_id) as queued
+       from erasure_tombstones t join message_charges c on c.tenant = t.tenant
+      where t.erasure_id = $1 and c.intake_ended_at is null and c.created_at <= t.created_at
+      order by c.created_at limit $2`,
+    [erasureId, limit],
+  );
+  return rows;
+}
+
+/**
+ * Marks messages that ended before tokenize as out of intake and drops any outbox row of theirs;
+ * returns those marked now, with their tenants (the caller audits their purge).
+ */
+export async function endIntake(
+  db: Db,
+  messageIds: readonly string[],
+): Promise<{ id: string; tenant: string }[]> {
+  if (messageIds.length === 0) return [];
+  await db.query(`delete from workflow_starts where message_id = any($1)`, [messageIds]);
+  const { rows } = await db.query<{ id: string; tenant: string }>(
+    `update message_charges set intake_ended_at = now()
+      where message_id = any($1) and intake_ended_at is null returning message_id as id, tenant`,
+    [messageIds],
+  );
+  return rows;
 }

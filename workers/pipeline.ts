@@ -122,7 +122,17 @@ export async function createPipelineWorker({
     identity,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
-      ...createVaultActivities({ vault, db, log, cipher, residency }),
+      ...createVaultActivities({
+        vault,
+        db,
+        log,
+        cipher,
+        residency,
+        backstop: {
+          retentionDefaults: config.retention.defaults,
+          stuckAfterSeconds: config.retention.stuckAfterSeconds,
+        },
+      }),
       ...createPoolActivities({ db, log }),
       ...createSpendActivities({ db }),
       ...createCarrierActivities({ db, vault, carriers, log, cipher, metrics, residency }),

@@ -13,6 +13,8 @@ export const ErrorType = {
   NO_SENDER_AVAILABLE: 'NO_SENDER_AVAILABLE',
   /** The message's personal data is gone (purged or erased): nothing left to send. */
   MESSAGE_PURGED: 'MESSAGE_PURGED',
+  /** An erasure of the subject was requested after the message was accepted: it must not be sent. */
+  MESSAGE_ERASED: 'MESSAGE_ERASED',
   /** A client callback URL answered 4xx: retrying cannot help. */
   CALLBACK_REJECTED: 'CALLBACK_REJECTED',
 } as const;
@@ -61,6 +63,7 @@ export const carrierSubmit: ActivityOptions = {
       ErrorType.CARRIER_PERMANENT,
       ErrorType.CARRIER_UNAVAILABLE,
       ErrorType.MESSAGE_PURGED,
+      ErrorType.MESSAGE_ERASED,
       ErrorType.VALIDITY_EXPIRED,
       ErrorType.RECIPIENT_OPTED_OUT,
     ],

@@ -162,8 +162,12 @@ export async function sendMessageWorkflow(
   };
 
   // 1. tokenize: from here on only the subscriber token identifies the recipient.
-  const { subscriberToken } = await tokenizeMessage({ ...meta, to: input.to, body: input.body });
+  const tokenized = await tokenizeMessage({ ...meta, to: input.to, body: input.body });
+  const { subscriberToken } = tokenized;
   step(MessageStatus.TOKENIZED);
+  // An erasure of the subject came after the acceptance: never sent, nothing stored but the redacted row.
+  const endErased = () => finish(MessageStatus.CANCELLED, 'erased');
+  if (tokenized.erased) return endErased();
   if (cancelRequested) return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
 
   // 2. policy: suppression / opt-out (retention issue), schedule, validity and country velocity
@@ -257,6 +261,7 @@ export async function sendMessageWorkflow(
         });
         if (
           lastReason === ErrorType.MESSAGE_PURGED ||
+          lastReason === ErrorType.MESSAGE_ERASED ||
           lastReason === ErrorType.VALIDITY_EXPIRED ||
           lastReason === ErrorType.RECIPIENT_OPTED_OUT
         )
@@ -264,6 +269,7 @@ export async function sendMessageWorkflow(
       }
     }
     if (!result || !carrier) {
+      if (lastReason === ErrorType.MESSAGE_ERASED) return endErased();
       if (lastReason === ErrorType.RECIPIENT_OPTED_OUT)
         return finish(MessageStatus.SUPPRESSED, 'opted_out');
       if (lastReason === ErrorType.VALIDITY_EXPIRED || isPastDeadline(deadline)) return expire();

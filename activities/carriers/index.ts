@@ -90,7 +90,8 @@ export function createCarrierActivities({
      * Submits every part not yet acknowledged (the dispatch journal says which) to one carrier.
      * Each acknowledged part is journaled before the next is sent, so a retry after a crash never
      * resubmits it. Throws an ApplicationFailure typed CARRIER_* (permanent and unavailable are
-     * non-retryable: the workflow fails over), or MESSAGE_PURGED if the ciphertexts are gone.
+     * non-retryable: the workflow fails over), MESSAGE_PURGED if the ciphertexts are gone, or
+     * MESSAGE_ERASED if an erasure of the recipient was requested after the message was accepted.
      */
     async submitToCarrier(input: SubmitToCarrierInput): Promise<SubmitToCarrierResult> {
       if (input.notAfter !== undefined && Date.now() >= input.notAfter)
@@ -118,11 +119,13 @@ export function createCarrierActivities({
         region: string;
         country: string;
         purpose: string;
+        erased_by: string | null;
         acked: Record<string, string>;
       }>(
         `with a as (update messages set attempts = attempts + 1, updated_at = now() where id = $1
-                    returning tenant, region, country, purpose)
+                    returning tenant, region, country, purpose, created_at)
          select s.number_ciphertext, s.body_ciphertext, s.transit_key, a.tenant, a.region, a.country, a.purpose,
+                erasure_stopping($1, a.tenant, s.subscriber_token, a.created_at) as erased_by,
                 (select coalesce(json_object_agg(part_index, carrier_message_id), '{}'::json)
                    from dispatch_journal j where j.message_id = $1 and j.carrier = $2) as acked
            from message_secrets s, a where s.message_id = $1`,
@@ -133,6 +136,12 @@ export function createCarrierActivities({
         throw ApplicationFailure.nonRetryable(
           'the message has no personal data left to send',
           ErrorType.MESSAGE_PURGED,
+        );
+      // An erasure of the subject came after the acceptance: never on the wire (nor decrypted).
+      if (secrets.erased_by)
+        throw ApplicationFailure.nonRetryable(
+          'an erasure of the recipient was requested: the message is not sent',
+          ErrorType.MESSAGE_ERASED,
         );
       assertRegion(residency, secrets.region);
       if (residency && secrets.transit_key !== transitKeys.data(residency.region))

@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import { appendAudit, appendAuditBatch } from '../../db/audit';
 import {
   claimDuePurges,
+  endIntake,
   isSuppressed,
+  messagesInIntake,
   purgeMessageRows,
   setPurgeAfter,
   subjectMessageIds,
@@ -103,30 +105,58 @@ export function createPrivacyActivities({
 
   /**
    * The purge of some messages, in one transaction: histories first (a failure rolls the rows back
-   * and the retry repeats it all), then the rows, then one audit entry per message purged now.
+   * and the retry repeats it all), then the rows (and the outbox row and intake mark of a message
+   * that ended before tokenize), then one audit entry per message purged now.
    */
   async function purge(
     client: PoolClient,
     messageIds: readonly string[],
     reason: 'retention' | 'erasure',
-    erasureId?: string,
+    context: { erasureId?: string; ended?: 'unfinished' } = {},
   ): Promise<number> {
     for (const id of messageIds) {
       await deleteHistory(id);
       Context.current().heartbeat();
     }
     const purged = await purgeMessageRows(client, messageIds, reason);
-    await appendAuditBatch(
-      client,
-      purged.map((m) => ({
+    const beforeTokenize = await endIntake(client, messageIds);
+    const detail = { reason, ...context };
+    await appendAuditBatch(client, [
+      ...purged.map((m) => ({
         actor: 'system:worker',
         tenant: m.tenant,
         action: 'message.purged',
         subject: m.id,
-        detail: erasureId ? { reason, erasureId } : { reason },
+        detail,
       })),
-    );
-    return purged.length;
+      ...beforeTokenize.map((m) => ({
+        actor: 'system:worker',
+        tenant: m.tenant,
+        action: 'message.purged',
+        subject: m.id,
+        detail: { ...detail, stage: 'before_tokenize' },
+      })),
+    ]);
+    return purged.length + beforeTokenize.length;
+  }
+
+  /**
+   * The purge backstop for workflows that ended without finishing: message workflows of this
+   * worker's task queue (its region) that Temporal reports terminated, failed, timed out or
+   * cancelled. They never reached `schedulePurge`; the purge deletes their histories, so each is
+   * listed until it is gone (no cursor to lose).
+   */
+  async function endedUnfinished(limit: number): Promise<string[]> {
+    const taskQueue = Context.current().info.taskQueue.replace(/'/g, '');
+    const query =
+      `WorkflowType = 'sendMessageWorkflow' AND TaskQueue = '${taskQueue}' AND ` +
+      `ExecutionStatus IN ('Terminated', 'Failed', 'TimedOut', 'Canceled')`;
+    const ids: string[] = [];
+    for await (const wf of temporal.workflow.list({ query, pageSize: limit })) {
+      ids.push(wf.workflowId);
+      if (ids.length >= limit) break;
+    }
+    return ids;
   }
 
   return {
@@ -148,27 +178,85 @@ export function createPrivacyActivities({
     /**
      * One sweep batch: claims up to `limit` due messages of the region (`FOR UPDATE SKIP LOCKED`, so
      * sweepers never collide), deletes their workflow histories and personal rows, keeps the
-     * redacted billing record, and audits each purge. Returns how many it purged.
+     * redacted billing record, and audits each purge. Then the backstop: up to `limit` messages
+     * whose workflows ended without finishing are purged at once, whatever their due date. Returns
+     * how many due messages it purged (the sweeper's pace) and how many ended ones.
      */
-    async purgeDueMessages(input: PurgeDueMessagesInput): Promise<{ purged: number }> {
+    async purgeDueMessages(
+      input: PurgeDueMessagesInput,
+    ): Promise<{ purged: number; endedUnfinished: number }> {
       assertRegion(residency, input.region);
       const purged = await inTransaction(db, async (client) => {
         const ids = await claimDuePurges(client, input.region, new Date(input.now), input.limit);
         return purge(client, ids, 'retention');
       });
-      if (purged) log.info({ region: input.region, purged }, 'retention purge');
-      return { purged };
+      const ended = await endedUnfinished(input.limit);
+      const endedUnfinishedPurged = ended.length
+        ? await inTransaction(db, (client) =>
+            purge(client, ended, 'retention', { ended: 'unfinished' }),
+          )
+        : 0;
+      if (purged || endedUnfinishedPurged)
+        log.info(
+          { region: input.region, purged, endedUnfinished: endedUnfinishedPurged },
+          'retention purge',
+        );
+      return { purged, endedUnfinished: endedUnfinishedPurged };
     },
 
-    /** A page of the subject's messages that still hold personal data. */
+    /** A page of the subject's messages that still hold personal data (and those the erasure stopped). */
     async findSubjectMessages(input: {
       tenant: string;
       subscriberToken: string;
       limit: number;
+      erasureId?: string;
     }): Promise<{ messageIds: string[] }> {
       return {
-        messageIds: await subjectMessageIds(db, input.tenant, input.subscriberToken, input.limit),
+        messageIds: await subjectMessageIds(
+          db,
+          input.tenant,
+          input.subscriberToken,
+          input.limit,
+          input.erasureId,
+        ),
       };
+    },
+
+    /**
+     * How many of the tenant's messages accepted before the erasure are still in intake (their
+     * subscriber unknown until tokenize): waiting in the outbox, or started and not tokenized yet.
+     * Those whose workflow ended before tokenize are purged now (only their history held data) and
+     * stop counting. Records the count on the erasure (`messagesPending`).
+     */
+    async settleErasureIntake(input: { erasureId: string }): Promise<{ pending: number }> {
+      const ended: string[] = [];
+      let pending = 0;
+      for (const m of await messagesInIntake(db, input.erasureId, 1000)) {
+        Context.current().heartbeat();
+        if (m.queued) {
+          pending++;
+          continue;
+        }
+        try {
+          const { status } = await temporal.workflow.getHandle(m.id).describe();
+          if (status.name === 'RUNNING') {
+            pending++;
+            continue;
+          }
+        } catch (err) {
+          if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+        }
+        ended.push(m.id);
+      }
+      if (ended.length)
+        await inTransaction(db, (client) =>
+          purge(client, ended, 'retention', { ended: 'unfinished' }),
+        );
+      await db.query(`update erasures set messages_pending = $2 where id = $1`, [
+        input.erasureId,
+        pending,
+      ]);
+      return { pending };
     },
 
     /** Sends the cancel signal to those of the messages whose workflow still runs; returns how many it reached. */
@@ -219,7 +307,7 @@ export function createPrivacyActivities({
     /** Purges the messages now, for an erasure (running workflows are ended by the history deletion). */
     async eraseMessages(input: EraseMessagesInput): Promise<{ purged: number }> {
       const purged = await inTransaction(db, async (client) => {
-        const n = await purge(client, input.messageIds, 'erasure', input.erasureId);
+        const n = await purge(client, input.messageIds, 'erasure', { erasureId: input.erasureId });
         await client.query(
           `update erasures set messages_purged = messages_purged + $2 where id = $1`,
           [input.erasureId, n],

@@ -4,6 +4,8 @@ import { MessageCipher } from '../../clients/message-cipher';
 import { SUBSCRIBER_TOKEN_KEY } from '../../clients/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
+import { retentionIntervalSql, type RetentionDefaults } from '../../db/privacy';
+import { dispatchDeadline } from '../../domain/sending-controls';
 import type { Region } from '../../domain/regions';
 import type { SendMessageInput } from '../../workflows/definitions';
 import { assertRegion, type Residency } from '../residency';
@@ -28,6 +30,8 @@ export type TokenizeMessageInput = Pick<
   | 'campaign'
   | 'callbackUrl'
   | 'acceptedAt'
+  | 'sendAt'
+  | 'validitySeconds'
   | 'to'
   | 'body'
 >;
@@ -35,6 +39,18 @@ export type TokenizeMessageInput = Pick<
 export interface TokenizeMessageResult {
   /** HMAC of the normalized number under the `subscriber-token` key: stable per subscriber, not reversible without Vault. */
   subscriberToken: string;
+  /**
+   * An erasure of this subject at the tenant was requested after the message was accepted: nothing
+   * was stored but the redacted row; the workflow must end without sending.
+   */
+  erased?: boolean;
+}
+
+/** The purge backstop recorded when personal data is first stored (see `tokenizeMessage`). */
+export interface PurgeBackstop {
+  retentionDefaults: RetentionDefaults;
+  /** How long past its dispatch deadline a message may still legitimately run (receipts, failover). */
+  stuckAfterSeconds: number;
 }
 
 /**
@@ -46,10 +62,13 @@ export function createVaultActivities({
   db,
   cipher = new MessageCipher({ vault }),
   residency,
+  backstop,
 }: {
   vault: VaultClient;
   db: Pool;
   log: Logger;
+  /** When set, every stored message gets a `purge_after` at once (else only when it finishes). */
+  backstop?: PurgeBackstop;
   /** Seals the number and body; share the worker's one instance so data keys are cached once. */
   cipher?: MessageCipher;
   /** The worker's region and identity: other regions' messages are refused (WRONG_REGION). */
@@ -61,6 +80,12 @@ export function createVaultActivities({
      * Vault round trip on average), derives the subscriber token (transit HMAC, coalesced with
      * concurrent activities into one `batch_input` call), and stores the message row, its ciphertexts and its first
      * events in one statement. Idempotent: a retry after success keeps the first row.
+     *
+     * The purge backstop: the row is due for purge from the start, at its dispatch deadline plus
+     * `stuckAfterSeconds` plus the tenant's retention, so a workflow that never finishes (stuck,
+     * or ended without reaching `schedulePurge`) does not keep the ciphertexts forever; finishing
+     * brings the date forward. An erasure of the subject requested after the message was accepted
+     * (`erasure_stopping`) stores no ciphertext at all and answers `erased`.
      * @throws ApplicationFailure `WRONG_REGION` when the message belongs to another region than the worker's.
      */
     async tokenizeMessage(input: TokenizeMessageInput): Promise<TokenizeMessageResult> {
@@ -71,21 +96,35 @@ export function createVaultActivities({
         vault.hmacBatch(transitKeys.subscriberToken, [Buffer.from(input.to)]),
       ]);
       const client = await db.connect();
+      let erasedBy: string | null | undefined;
       try {
         await client.query('begin');
-        const { rowCount } = await client.query(
-          `with m as (
-           insert into messages (id, tenant, purpose, country, region, encoding, segments, status, campaign, recipient_hint, callback_url, created_at)
-           values ($1, $2, $3, $4, $5, $6, $7, 'tokenized', $8, $9, $10, to_timestamp($11::double precision / 1000))
+        const purpose = input.purpose;
+        const backstopAt = backstop
+          ? (dispatchDeadline(input) ?? Math.max(input.acceptedAt, input.sendAt ?? 0)) +
+            backstop.stuckAfterSeconds * 1000
+          : null;
+        const { rows } = await client.query<{ inserted: boolean; erased_by: string | null }>(
+          `with e as (select erasure_stopping($1, $2, $12, to_timestamp($11::double precision / 1000)) as id),
+           m as (
+           insert into messages (id, tenant, purpose, country, region, encoding, segments, status, campaign, recipient_hint,
+                                 callback_url, created_at, erased_by, purge_after)
+           select $1, $2, $3, $4, $5, $6, $7, 'tokenized', $8, $9, $10, to_timestamp($11::double precision / 1000), e.id,
+                  to_timestamp($16::double precision / 1000) + ${backstop ? retentionIntervalSql(purpose, 2, 17) : 'make_interval(secs => $17::int)'}
+             from e
            on conflict (id) do nothing
-           returning id, created_at
+           returning id, created_at, erased_by
          ), s as (
            insert into message_secrets (message_id, subscriber_token, number_ciphertext, body_ciphertext, transit_key)
-           select id, $12, $13, $14, $15 from m
+           select id, $12, $13, $14, $15 from m where erased_by is null
+         ), c as (
+           update message_charges set intake_ended_at = now() where message_id = $1 and intake_ended_at is null
+         ), v as (
+           insert into message_events (message_id, status, at)
+           select id, 'accepted', created_at from m union all select id, 'tokenized', now() from m
          )
-         insert into message_events (message_id, status, at)
-         select id, 'accepted', created_at from m union all select id, 'tokenized', now() from m
-         returning 1`,
+         select exists (select 1 from m) as inserted,
+                coalesce((select erased_by from m), (select erased_by from messages where id = $1)) as erased_by`,
           [
             input.messageId,
             input.tenant,
@@ -102,10 +141,14 @@ export function createVaultActivities({
             numberCt,
             bodyCt,
             key,
+            backstopAt,
+            backstop?.retentionDefaults[purpose] ?? null,
           ],
         );
+        const { inserted } = rows[0]!;
+        erasedBy = rows[0]!.erased_by;
         // Audited once, in the same transaction as the rows: a retry that inserts nothing audits nothing.
-        if (rowCount) {
+        if (inserted) {
           await appendAudit(client, {
             actor: 'system:worker',
             tenant: input.tenant,
@@ -116,6 +159,7 @@ export function createVaultActivities({
               country: input.country,
               region: input.region,
               segments: input.segments,
+              ...(erasedBy ? { erasedBy } : {}),
               ...(residency ? { worker: residency.identity } : {}),
             },
           });
@@ -127,7 +171,7 @@ export function createVaultActivities({
       } finally {
         client.release();
       }
-      return { subscriberToken: token! };
+      return erasedBy ? { subscriberToken: token!, erased: true } : { subscriberToken: token! };
     },
   };
 }

@@ -9,6 +9,7 @@ import { appendAudit } from '../../db/audit';
 import {
   addOptOut,
   effectiveTenantPolicy,
+  recordErasure,
   listOptOuts,
   removeOptOut,
   upsertTenantPolicy,
@@ -50,6 +51,11 @@ const erasureSchema = {
     id: { type: 'string' },
     status: { type: 'string', enum: ['running', 'completed'] },
     messagesFound: { type: 'integer' },
+    messagesPending: {
+      type: 'integer',
+      description:
+        "The tenant's messages accepted before the erasure that it still waits for (not tokenized yet, so not known to be the subject's)",
+    },
     messagesCancelled: { type: 'integer' },
     messagesPurged: { type: 'integer' },
     createdAt: { type: 'string' },
@@ -115,6 +121,7 @@ export async function privacyRoutes(
     id: r.id,
     status: r.status,
     messagesFound: r.messages_found,
+    messagesPending: r.messages_pending,
     messagesCancelled: r.messages_cancelled,
     messagesPurged: r.messages_purged,
     createdAt: r.created_at.toISOString(),
@@ -140,17 +147,27 @@ export async function privacyRoutes(
       const subscriberToken = await subscriberTokenOf(vault, e164);
       const erasureId = `era_${ulid()}`;
       const region = regionFor(country);
-      const { rows } = await db.query(
-        `insert into erasures (id, tenant, requested_by, status) values ($1, $2, $3, 'running') returning *`,
-        [erasureId, tenant, keyId],
-      );
-      await appendAudit(db, {
-        actor: keyId,
-        tenant,
-        action: 'erasure.requested',
-        subject: erasureId,
-        detail: { region },
-      });
+      // The erasure and its tombstone first, in one transaction: from the commit on, no message of
+      // the subject accepted until now can be sent, whether or not the workflow below runs yet.
+      const tx = await db.connect();
+      let row: Parameters<typeof erasureView>[0];
+      try {
+        await tx.query('begin');
+        row = await recordErasure(tx, { erasureId, tenant, requestedBy: keyId, subscriberToken });
+        await appendAudit(tx, {
+          actor: keyId,
+          tenant,
+          action: 'erasure.requested',
+          subject: erasureId,
+          detail: { region },
+        });
+        await tx.query('commit');
+      } catch (err) {
+        await tx.query('rollback').catch(() => undefined);
+        throw err;
+      } finally {
+        tx.release();
+      }
       await temporal.workflow.start<typeof erasureWorkflow>('erasureWorkflow', {
         workflowId: erasureId,
         taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
@@ -160,10 +177,11 @@ export async function privacyRoutes(
             tenant,
             subscriberToken,
             cancelWaitSeconds: config.retention.erasureCancelWaitSeconds,
+            intakePollSeconds: config.retention.erasureIntakePollSeconds,
           },
         ],
       });
-      return reply.status(202).send(erasureView(rows[0]));
+      return reply.status(202).send(erasureView(row));
     },
   );
 

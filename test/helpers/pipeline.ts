@@ -50,6 +50,10 @@ export interface Pipeline {
   send(body: Record<string, unknown>, headers?: Record<string, string>): Promise<Response>;
   /** GET /v1/messages/:id as the tenant. */
   get(id: string): Promise<{ status: string; [k: string]: unknown }>;
+  /** Shuts the workers down (messages then wait in Temporal, nothing runs); `startWorkers` brings new ones. */
+  stopWorkers(): Promise<void>;
+  /** Starts one worker per region again, with the same configuration. */
+  startWorkers(): Promise<void>;
   /** Polls until every id reaches a final status; returns their statuses. */
   waitFinal(
     ids: string[],
@@ -192,19 +196,25 @@ export async function startPipeline({
   const base = await app.listen({ host: '127.0.0.1', port: apiPort });
   // Workers give HTTP carriers the API's receipt webhook, known once the API listens.
   const workerConfig = loadConfig({ ...process.env, ...envOf(config), API_PUBLIC_URL: base });
-  const workers = startWorkers
-    ? await Promise.all(
-        REGIONS.map(async (region) =>
-          createPipelineWorker({
-            config: workerConfig,
-            log: log,
-            region,
-            workflowBundle: await workflowBundle(),
-          }),
-        ),
-      )
-    : [];
+  const newWorkers = async () =>
+    Promise.all(
+      REGIONS.map(async (region) =>
+        createPipelineWorker({
+          config: workerConfig,
+          log: log,
+          region,
+          workflowBundle: await workflowBundle(),
+        }),
+      ),
+    );
+  const workers = startWorkers ? await newWorkers() : [];
   const running = workers.map((w) => w.run());
+  const stopWorkers = async () => {
+    for (const w of workers) w.worker.shutdown();
+    await Promise.all(running);
+    workers.length = 0;
+    running.length = 0;
+  };
   const auth = { authorization: `Bearer ${apiKey}` };
 
   const get = async (id: string) =>
@@ -229,6 +239,13 @@ export async function startPipeline({
         body: JSON.stringify(body),
       }),
     get,
+    stopWorkers,
+    async startWorkers() {
+      const started = await newWorkers();
+      workers.push(...started);
+      const runs = started.map((w) => w.run());
+      running.push(...runs);
+    },
     async waitFinal(ids, timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       const out = new Map<string, { status: string }>();
@@ -248,8 +265,7 @@ export async function startPipeline({
     },
     async close() {
       await app.close();
-      for (const w of workers) w.worker.shutdown();
-      await Promise.all(running);
+      await stopWorkers();
       // The region sweepers this test's workers started would otherwise stay open on dead task queues.
       await Promise.all(
         REGIONS.map((region) =>

@@ -95,7 +95,7 @@ function stubs(suppressed: boolean): { activities: Activities; store: Store } {
           purged++;
         }
       }
-      return { purged };
+      return { purged, endedUnfinished: 0 };
     },
   };
   return { activities, store };
