@@ -11,8 +11,8 @@ import { findLogFiles, needleVariants, scanForLeaks } from '../../scripts/leak-s
 import { eventually, workflowGone } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient, stack } from '../helpers/stack';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { REGIONS, type Region } from '../../domain/regions';
+import { purgeSweepWorkflowId } from '../../workflows/retention';
 
 // Generous: the machine may be loaded; nothing here depends on how long a step takes.
 jest.setTimeout(600_000);
@@ -136,8 +136,25 @@ describe('retention: a 3-second retention purges everything personal and keeps t
     expect(audit.every((r) => r.detail.reason === 'retention')).toBe(true);
     expect((await verifyAuditChain(p.db)).ok).toBe(true);
 
-    // A second sweep finds nothing more to do: the purge is idempotent.
-    await sleep(2500);
+    // A second sweep finds nothing more to do: the purge is idempotent. Waits until every region's
+    // sweeper has run a whole sweep that began after this point (its history says so), not a fixed time.
+    const sweepsOf = async (region: Region) => {
+      const handle = plain.workflow.getHandle(
+        purgeSweepWorkflowId(region, p.config.temporal.taskQueuePrefix),
+      );
+      const { runId } = await handle.describe();
+      const events = (await handle.fetchHistory()).events ?? [];
+      return { runId, done: events.filter((e) => e.activityTaskCompletedEventAttributes).length };
+    };
+    const before = await Promise.all(REGIONS.map(sweepsOf));
+    await eventually('another whole sweep in every region', async () => {
+      const now = await Promise.all(REGIONS.map(sweepsOf));
+      // The sweep in progress at `before` may have started earlier: two more, or one in a new run.
+      const swept = now.every((n, i) =>
+        n.runId === before[i]!.runId ? n.done >= before[i]!.done + 2 : n.done >= 1,
+      );
+      return swept ? true : undefined;
+    });
     const { rows: again } = await p.db.query(
       `select count(*)::int as n from audit_log where action = 'message.purged' and subject = any($1)`,
       [ids],
