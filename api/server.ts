@@ -2,6 +2,7 @@ import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { installProcessGuards } from '../config/process-guards';
 import { createApi } from './app';
+import { PortInUseError } from '../config/env';
 
 /** The API process: reads config once, wires clients, listens, and closes gracefully on SIGINT/SIGTERM. */
 async function main() {
@@ -23,7 +24,13 @@ async function main() {
   process.once('SIGINT', () => void close('SIGINT'));
   process.once('SIGTERM', () => void close('SIGTERM'));
 
-  await app.listen({ host: config.api.host, port: config.api.port });
+  await app
+    .listen({ host: config.api.host, port: config.api.port })
+    .catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'EADDRINUSE'
+        ? new PortInUseError(config.api.host, config.api.port, 'API_PORT')
+        : err;
+    });
 }
 
 main().catch((err: Error) => {

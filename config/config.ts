@@ -196,14 +196,20 @@ const schema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: optionalInt(1, 10000),
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: optionalInt(1, 10000),
   // --- Operations: metrics, anomaly detection, per-region services -----------------------------
-  /** Port of each worker's `/metrics` (0 = any free port; one worker per host on the default). */
-  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /**
+   * Port of a worker's `/metrics`. Unset: one per region (workers/metrics-ports.ts: global 9464, eu
+   * 9466, cn 9468), so a worker of each region runs on one host; 0 = any free port.
+   */
+  WORKER_METRICS_PORT: optionalInt(0, 65535),
   METRICS_HOST: host('127.0.0.1'),
-  /** Where the Temporal SDK's own Prometheus exporter listens (host:port); the worker's `/metrics` includes it. Empty = off. */
+  /**
+   * Where the Temporal SDK's own Prometheus exporter listens (host:port); the worker's `/metrics`
+   * includes it. Unset: the port after the worker's default one (9465, 9467, 9469); empty = off.
+   */
   TEMPORAL_SDK_METRICS_ADDRESS: z
     .string()
     .regex(/^([^:\s]+:\d+)?$/, 'expected host:port or empty')
-    .default('127.0.0.1:9465'),
+    .optional(),
   /**
    * How often the anomaly detector's Temporal Schedule runs; 0 = the global worker does not install it.
    * Default 60, or 0 when TASK_QUEUE_PREFIX is set (test runs must not leave schedules behind).
@@ -490,8 +496,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     }),
     metrics: Object.freeze({
       host: e.METRICS_HOST,
+      /** Unset: the region's default (workers/metrics-ports.ts). */
       workerPort: e.WORKER_METRICS_PORT,
-      sdkAddress: e.TEMPORAL_SDK_METRICS_ADDRESS || undefined,
+      /** Unset: the region's default; '' = the SDK exporter is off. */
+      sdkAddress: e.TEMPORAL_SDK_METRICS_ADDRESS,
     }),
     anomaly: Object.freeze({
       intervalSeconds: e.ANOMALY_INTERVAL_SECONDS ?? (e.TASK_QUEUE_PREFIX ? 0 : 60),

@@ -11,6 +11,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** Thrown when a port a process must listen on is taken; names the port and the setting that moves it. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly variable: string,
+  ) {
+    super(`${host}:${port} is already in use; set ${variable} to another port`);
+    this.name = 'PortInUseError';
+  }
+}
+
 /** Parses `env` with `schema` once; on failure throws a ConfigError naming each bad variable. */
 export function parseEnv<S extends z.ZodType>(
   schema: S,

@@ -5,10 +5,15 @@
  *   tsx scripts/stack.ts up [--started-file F]   start what is not running (idempotent), migrate;
  *                                                 F receives the names of the services this call started
  *   tsx scripts/stack.ts down [--only a,b]        stop the stack's services (or only those named)
- *   tsx scripts/stack.ts status                   address and health of each service
+ *   tsx scripts/stack.ts status                   address and health of each service, and the pollers
+ *                                                 of each region's task queue
  *   tsx scripts/stack.ts tools                    install the external binaries only, print their paths as JSON
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { REGIONS } from '../domain/regions';
+import { taskQueueFor } from '../workflows/definitions';
 import { loadStackConfig } from '../config/stack';
 import { migrate } from './migrate';
 import { openbaoService } from './stack/openbao';
@@ -70,12 +75,37 @@ async function down() {
 
 async function status(): Promise<boolean> {
   let allUp = true;
+  let temporalUp = false;
   for (const s of services()) {
     const ok = await s.healthy();
     allUp &&= ok;
+    if (s.name === 'temporal') temporalUp = ok;
     process.stdout.write(`${s.name.padEnd(9)} ${ok ? 'up  ' : 'DOWN'}  ${s.describe()}\n`);
   }
+  if (temporalUp) await printPollers();
   return allUp;
+}
+
+/** Each region's task queue and the workers polling it (a region without one never moves its messages). */
+async function printPollers(): Promise<void> {
+  const cfg = loadStackConfig();
+  const connection = await Connection.connect({ address: `${cfg.host}:${cfg.temporal.port}` });
+  try {
+    for (const region of REGIONS) {
+      const name = taskQueueFor(region);
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace: cfg.temporal.namespace,
+        taskQueue: { name },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      const who = (pollers ?? []).map((p) => p.identity).join(', ');
+      process.stdout.write(
+        `${'queue'.padEnd(9)} ${who ? 'poll' : 'NONE'}  ${name} (region ${region})${who ? `: ${who}` : ': no worker polls it; its messages wait'}\n`,
+      );
+    }
+  } finally {
+    await connection.close();
+  }
 }
 
 async function main() {

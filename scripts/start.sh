@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm start`: installs what is missing, brings the local stack up, builds, and runs the carrier
-# simulators, a worker and the API in the foreground, each under a small supervisor that restarts it
+# simulators, one worker per region and the API in the foreground, each under a small supervisor that restarts it
 # when it exits (with backoff). Ctrl-C stops those; the stack stays up until `npm run stack:down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo
-  echo "[start] stopping API and worker (the stack stays up: npm run stack:down)"
+  echo "[start] stopping the API, the workers and the simulators (the stack stays up: npm run stack:down)"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait || true
 }
@@ -53,7 +53,11 @@ launch() {
 export HTTP_CARRIER_TOKEN=dev-carrier-token HTTP_CARRIER_WEBHOOK_SECRET=dev-carrier-webhook-secret
 launch smsc node dist/carriers/smpp/simulator-main.js
 launch http-carrier node dist/carriers/http/simulator-main.js
-launch worker node dist/workers/main.js
+# One worker per region (each polls its region's task queue; metrics ports per region, workers/metrics-ports.ts).
+regions=$(node -p "require('./dist/domain/regions').REGIONS.join(' ')")
+for region in $regions; do
+  launch "worker-$region" env WORKER_REGION="$region" node dist/workers/main.js
+done
 launch api node dist/api/server.js
 api_key=$(node dist/scripts/dev-seed.js)
 api="http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}"
@@ -69,14 +73,15 @@ cat <<MSG
     API docs       $api/docs
     Temporal UI    http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}
     Carriers       SMPP simulator :2775, HTTP carrier simulator :2776
-    Logs           .data/logs/ (stack), this terminal (API, worker, simulators)
+    Workers        one per region: $regions (npm run stack:status lists their task queues' pollers)
+    Logs           .data/logs/ (stack), this terminal (API, workers, simulators)
     Dev API key    tenant "demo", roles sender+admin (kept in .data/dev-api-key.json)
 
   Send one:
     curl -s $api/v1/messages -H "authorization: Bearer $api_key" -H 'content-type: application/json' \\
       -d '{"to":"+447400123456","body":"Your code is 123456","purpose":"otp"}'
 
-  Ctrl-C stops the API, the worker and the simulators; \`npm run stack:down\` stops the stack.
+  Ctrl-C stops the API, the workers and the simulators; \`npm run stack:down\` stops the stack.
 
 MSG
 wait

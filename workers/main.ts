@@ -6,6 +6,7 @@ import { prebuiltWorkflowBundle } from './bundle';
 import { createPipelineWorker } from './pipeline';
 import { ensureAnomalySchedule } from './schedules';
 import { installRuntime } from './temporal-logging';
+import { workerMetricsPorts } from './metrics-ports';
 
 /**
  * The worker process for one region (`npm run worker -- --region cn`, default from WORKER_REGION):
@@ -20,7 +21,7 @@ async function main() {
   const log = createLogger(`worker-${region}`, config.logLevel);
   // Nothing ends this process silently: see config/process-guards.ts.
   installProcessGuards(log);
-  installRuntime(log, 'INFO', config.metrics.sdkAddress);
+  installRuntime(log, 'INFO', workerMetricsPorts(region, config.metrics).sdkAddress || undefined);
   const workflowBundle = prebuiltWorkflowBundle();
   log.info({ prebuiltBundle: workflowBundle !== undefined }, 'workflow code');
   const pipeline = await createPipelineWorker({ config, log, region, workflowBundle });

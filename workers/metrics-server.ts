@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { PortInUseError } from '../config/env';
 
 /** A worker's `/metrics` endpoint, see {@link startMetricsServer}. */
 export interface MetricsServer {
@@ -20,11 +21,14 @@ export async function startMetricsServer({
   host,
   port,
   registry,
+  portVariable,
   sdkUrl,
   log,
 }: {
   host: string;
   port: number;
+  /** The setting that moves `port`, named in the error when the port is taken. */
+  portVariable: string;
   registry: Registry;
   sdkUrl?: string;
   log: Logger;
@@ -53,7 +57,9 @@ export async function startMetricsServer({
     })();
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new PortInUseError(host, port, portVariable) : err),
+    );
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;

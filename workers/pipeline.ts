@@ -29,6 +29,7 @@ import { taskQueueFor, type Region } from '../workflows/definitions';
 import { purgeSweepWorkflowId, type purgeSweepWorkflow } from '../workflows/retention';
 import { createCarriers } from './carriers';
 import { startMetricsServer } from './metrics-server';
+import { workerMetricsPorts } from './metrics-ports';
 import { sdkMetricsUrl } from './temporal-logging';
 
 export interface PipelineWorker {
@@ -188,7 +189,8 @@ export async function createPipelineWorker({
   });
   const metricsServer = await startMetricsServer({
     host: config.metrics.host,
-    port: config.metrics.workerPort,
+    port: workerMetricsPorts(region, config.metrics).port,
+    portVariable: 'WORKER_METRICS_PORT',
     registry: metrics.registry,
     sdkUrl: sdkMetricsUrl(),
     log,

@@ -1,5 +1,6 @@
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { PortInUseError } from '../config/env';
 
 const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
@@ -23,14 +24,22 @@ export function installRuntime(
   level: LogLevel = 'INFO',
   sdkMetricsAddress?: string,
 ): void {
-  Runtime.install({
-    logger: new DefaultLogger(level, (entry) => {
-      log[levels[entry.level]]({ ...(entry.meta ?? {}) }, entry.message);
-    }),
-    ...(sdkMetricsAddress
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } }
-      : {}),
-  });
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(level, (entry) => {
+        log[levels[entry.level]]({ ...(entry.meta ?? {}) }, entry.message);
+      }),
+      ...(sdkMetricsAddress
+        ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } }
+        : {}),
+    });
+  } catch (err) {
+    // The SDK says only "Address already in use": name the address and the setting that moves it.
+    const [host = '', port = ''] = sdkMetricsAddress?.split(/:(?=\d+$)/) ?? [];
+    if (sdkMetricsAddress && /address already in use/i.test((err as Error).message))
+      throw new PortInUseError(host, Number(port), 'TEMPORAL_SDK_METRICS_ADDRESS');
+    throw err;
+  }
   sdkMetrics = sdkMetricsAddress ? `http://${sdkMetricsAddress}/metrics` : undefined;
 }
 
