@@ -110,4 +110,5 @@ test('after npm start, messages to +44, +49 and +86 are delivered by their own r
   } finally {
     await temporal.connection.close();
   }
-});
+  // Builds, starts six processes and delivers three messages: generous on a busy 2-core machine.
+}, 1_200_000);
