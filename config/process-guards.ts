@@ -16,21 +16,31 @@ export function installProcessGuards(
   log: Logger,
   exit: (code: number) => void = (code) => process.exit(code),
 ): () => void {
-  const onRejection = (reason: unknown) => {
-    log.error({ err: reason }, 'unhandled promise rejection; the process continues');
-  };
-  const onException = (err: unknown) => {
-    if (isUnavailableError(err)) {
-      log.error({ err }, 'uncaught connection error; the process continues and reconnects');
-      return;
-    }
-    log.fatal({ err }, 'uncaught exception; exiting for the supervisor to restart the process');
-    exit(1);
-  };
+  const { onRejection, onException } = processGuardHandlers(log, exit);
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
   return () => {
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', onException);
+  };
+}
+
+/** The handlers {@link installProcessGuards} installs (apart, so a test can call them). */
+export function processGuardHandlers(
+  log: Pick<Logger, 'error' | 'fatal'>,
+  exit: (code: number) => void,
+): { onRejection: (reason: unknown) => void; onException: (err: unknown) => void } {
+  return {
+    onRejection(reason) {
+      log.error({ err: reason }, 'unhandled promise rejection; the process continues');
+    },
+    onException(err) {
+      if (isUnavailableError(err)) {
+        log.error({ err }, 'uncaught connection error; the process continues and reconnects');
+        return;
+      }
+      log.fatal({ err }, 'uncaught exception; exiting for the supervisor to restart the process');
+      exit(1);
+    },
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
+import { createDbPool } from '../../clients/db';
 import { createDataConverter } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { config, newDbPool, newTemporalClient, newVault, silentLog } from '../helpers/stack';
@@ -61,6 +62,36 @@ describe('API skeleton against the real stack', () => {
       down: ['vault'],
       checks: { vault: { status: 'down' }, postgres: { status: 'up' } },
     });
+  });
+
+  test('PostgreSQL unreachable: /readyz names postgres, requests answer 503 with Retry-After, never 500', async () => {
+    // A pool whose server does not listen (port 1): every query fails with ECONNREFUSED.
+    const gone = createDbPool(
+      { ...config.database, url: 'postgres://sms:sms@127.0.0.1:1/sms' },
+      'sms-test-unreachable',
+    );
+    const vault = newVault();
+    const { codec } = createDataConverter(config, vault);
+    const broken = await buildApp({ config, log: silentLog, temporal, db: gone, vault, codec });
+    try {
+      const ready = await broken.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ down: ['postgres'] });
+      const send = await broken.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: { authorization: 'Bearer sk_test_anything' },
+        payload: { to: '+447400123456', body: 'Your code is 123456', purpose: 'otp' },
+      });
+      expect(send.statusCode).toBe(503);
+      expect(send.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(send.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
+      expect(send.json()).toMatchObject({ status: 503, title: 'Service unavailable' });
+      expect(send.body).not.toContain('127.0.0.1');
+    } finally {
+      await broken.close();
+      await gone.end();
+    }
   });
 
   test('OpenAPI docs are served at /docs', async () => {
