@@ -16,8 +16,9 @@ import { config, newTemporalClient, silentLog, stack, unique } from '../helpers/
  * them, from source with tsx), with a burst of messages in flight and more arriving throughout. A
  * private PostgreSQL (initdb in a temporary folder, its own port): the shared one is never touched.
  * Both processes must stay alive; while the database is away POST /v1/messages answers 503 with
- * Retry-After (never 500) and /readyz names postgres; once it is back every accepted message is
- * delivered, each submitted at most twice (the documented at-least-once window: one part per message).
+ * Retry-After (never 500) and /readyz names postgres; once it is back the config cache listens again,
+ * and every accepted message is delivered, each submitted at most twice (the documented at-least-once
+ * window: one part per message).
  */
 describe('PostgreSQL restarted under a running API and worker', () => {
   let pg: PrivatePostgres;
@@ -150,6 +151,8 @@ describe('PostgreSQL restarted under a running API and worker', () => {
 
     // Warm up: the worker polls, both pools hold sessions.
     const warm = await Promise.all(Array.from({ length: 10 }, () => send().then(record)));
+    if (warm.some((a) => a.status !== 202))
+      process.stderr.write(children.map((c) => `${c.name}:\n${c.output.join('')}`).join('\n'));
     expect(warm.map((a) => a.status)).toEqual(Array(10).fill(202));
     await eventually('the warm-up to be delivered', async () => {
       const rows = await statusesOf(accepted);
@@ -161,6 +164,16 @@ describe('PostgreSQL restarted under a running API and worker', () => {
         where state = 'idle' and application_name in ('sms-api', 'sms-worker-global')`,
     );
     expect(admin.rows.map((r) => r.app).sort()).toEqual(['sms-api', 'sms-worker-global']);
+    // The API's config cache listens for changes on a session of its own (db/config-cache.ts).
+    const listening = async () =>
+      (
+        await db.query(
+          `select 1 from pg_stat_activity where application_name = 'sms-api-config-listener'`,
+        )
+      ).rowCount === 1
+        ? true
+        : undefined;
+    await eventually('the config cache to listen', listening);
 
     // Traffic throughout: two clients sending one message after another until told to stop; like a
     // polite client, each waits a second after a refusal (Retry-After says 5 s, longer than the outage).
@@ -196,6 +209,8 @@ describe('PostgreSQL restarted under a running API and worker', () => {
       await eventually('the API to be ready again', async () =>
         (await fetch(`${base}/readyz`)).status === 200 ? true : undefined,
       );
+      // The config cache listens again by itself.
+      await eventually('the config cache to listen again', listening);
       const acceptedBefore = accepted.length;
       await eventually('a message to be accepted after the restart', async () =>
         accepted.length > acceptedBefore ? true : undefined,
