@@ -312,15 +312,14 @@ export async function messagesInIntake(
 }
 
 /**
- * Marks messages that ended before tokenize as out of intake and drops any outbox row of theirs;
- * returns those marked now, with their tenants (the caller audits their purge).
+ * Marks messages that ended before tokenize as out of intake (their outbox row, if any, goes with
+ * {@link purgeMessageRows}); returns those marked now, with their tenants (the caller audits their purge).
  */
 export async function endIntake(
   db: Db,
   messageIds: readonly string[],
 ): Promise<{ id: string; tenant: string }[]> {
   if (messageIds.length === 0) return [];
-  await db.query(`delete from workflow_starts where message_id = any($1)`, [messageIds]);
   const { rows } = await db.query<{ id: string; tenant: string }>(
     `update message_charges set intake_ended_at = now()
       where message_id = any($1) and intake_ended_at is null returning message_id as id, tenant`,
