@@ -27,7 +27,7 @@ supervise() {
   local name=$1
   shift
   local child=0 delay=1 started rc
-  trap 'trap - TERM INT; [ "$child" -gt 0 ] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+  trap 'trap - TERM INT; [ "$child" -gt 0 ] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null || true; exit 0' TERM INT
   while true; do
     started=$SECONDS
     "$@" &
