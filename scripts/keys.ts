@@ -13,6 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Pool } from 'pg';
 import { createDbPool } from '../clients/db';
+import { arg, runIfMain } from './cli';
 import { loadConfig } from '../config/config';
 import {
   createApiKey as createKey,
@@ -71,11 +72,6 @@ export async function addClientCertificate(
     detail: { fingerprint },
   });
   return fingerprint;
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : undefined;
 }
 
 function date(text: string | undefined): Date | undefined {
@@ -137,9 +133,4 @@ async function main() {
   }
 }
 
-if (require.main === module) {
-  main().catch((err: Error) => {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(module, main);
