@@ -10,6 +10,7 @@ import { vaultObserver } from '../clients/metrics';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
 import { DerivedKeys } from '../clients/derived-keys';
 import { RequestFingerprints } from '../clients/request-fingerprint';
+import { SubscriberTokens } from '../clients/subscriber-token';
 import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
@@ -118,6 +119,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The fingerprint key is derived from Vault once, here, so no accept waits for Vault.
   const fingerprints = new RequestFingerprints(new DerivedKeys(deps.vault));
+  // Tenants' subscriber-token keys, derived once per process and tenant (clients/subscriber-token.ts).
+  const tokens = new SubscriberTokens({ vault: deps.vault, db: deps.db });
   app.addHook('onReady', async () => {
     await fingerprints.warm().catch((err: Error) => {
       deps.log.warn(
@@ -130,12 +133,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
   await app.register(async (scope) =>
-    messageRoutes(scope, { ...deps, metrics, startRelay, configCache, fingerprints }),
+    messageRoutes(scope, { ...deps, metrics, startRelay, configCache, fingerprints, tokens }),
   );
   await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
   await app.register(async (scope) => callbackSecretRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));
-  await app.register(async (scope) => privacyRoutes(scope, deps));
+  await app.register(async (scope) => privacyRoutes(scope, { ...deps, tokens }));
   await app.register(async (scope) => reviewRoutes(scope, deps));
   const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
   await app.register(async (scope) =>

@@ -5,7 +5,7 @@
  * whose title gives the problem+json `type` (see README, "Sending policy").
  */
 import type { Pool } from 'pg';
-import type { VaultClient } from '../clients/vault';
+import type { SubscriberTokens } from '../clients/subscriber-token';
 import type { Config } from '../config/config';
 import type { ConfigCache } from '../db/config-cache';
 import { pickSenderSlot } from '../db/pools';
@@ -255,7 +255,7 @@ export interface DryRunDecision {
  * memory only. Circuit breakers live in the workers, so a carrier a worker is skipping still shows.
  */
 export async function dryRunSend(
-  deps: SendPolicyDeps & { vault: VaultClient },
+  deps: SendPolicyDeps & { tokens: Pick<SubscriberTokens, 'of'> },
   f: SendFacts & { to: string; campaign?: string; requestedSender?: string },
 ): Promise<DryRunDecision> {
   const e = await evaluate(deps, f, { spent: true });
@@ -272,8 +272,7 @@ export async function dryRunSend(
       throw PolicyProblem.velocity(f.country, windowStart(f.now, windowMs, 1) - f.now);
     if (found > 0) holdUntil = windowStart(f.now, windowMs, found);
   }
-  // The key `transitKeys.subscriberToken` of activities/vault (the API does not import activities).
-  const [subscriberToken] = await deps.vault.hmacBatch('subscriber-token', [Buffer.from(f.to)]);
+  const subscriber = await deps.tokens.of(f.tenant, f.to);
   const picked = await pickSenderSlot(
     deps.db,
     {
@@ -282,7 +281,7 @@ export async function dryRunSend(
       country: f.country,
       campaign: f.campaign,
       requestedSender: f.requestedSender,
-      subscriberToken: subscriberToken!,
+      subscriber,
     },
     { dryRun: true },
   );
@@ -352,7 +351,7 @@ export const dryRunSchema = {
 
 /** Runs a dry run and shapes its answer (`dryRunSchema`). */
 export async function dryRunAnswer(
-  deps: SendPolicyDeps & { vault: VaultClient },
+  deps: SendPolicyDeps & { tokens: Pick<SubscriberTokens, 'of'> },
   f: SendFacts & { to: string; campaign?: string; requestedSender?: string },
   shown: { region: string; recipient: string; encoding: 'GSM7' | 'UCS2' },
 ) {

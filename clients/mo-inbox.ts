@@ -5,24 +5,29 @@ import { appendAudit } from '../db/audit';
 import { addOptOut } from '../db/privacy';
 import { isOptOutText } from '../domain/opt-out';
 import { normalizeRecipient } from '../domain/phone';
-import { subscriberTokenOf } from './subscriber-token';
+import { regionFor } from '../domain/regions';
+import { sealSubjectNumber, type SubscriberTokens } from './subscriber-token';
 import type { VaultClient } from './vault';
 
 /**
  * Handles mobile-originated messages from the SMPP carrier sessions: an opt-out keyword (see
  * `OPT_OUT_KEYWORDS`) adds the sender, as its subscriber token, to the suppression list of every
  * tenant with a pool holding the destination number. The text and the sender's number are personal
- * data: they are neither logged nor stored (only the keyed token is). Any other MO is acknowledged
+ * data: they are never logged; the number is stored only sealed under its region's key, beside the
+ * tenant's keyed token, so a token rotation can re-derive it. Any other MO is acknowledged
  * and dropped. A rejection makes the SMPP session answer a temporary error, so the SMSC redelivers.
  */
 export function createMoInbox({
   db,
   vault,
+  tokens,
   keywords,
   log,
 }: {
   db: Pool;
   vault: VaultClient;
+  /** The sender's subscriber token at each tenant. */
+  tokens: Pick<SubscriberTokens, 'of'>;
   keywords: readonly string[];
   log: Logger;
 }) {
@@ -45,9 +50,15 @@ export function createMoInbox({
       log.warn({ carrier }, 'opt-out MO to a number no tenant owns; dropped');
       return;
     }
-    const token = await subscriberTokenOf(vault, sender.e164);
+    const sealed = await sealSubjectNumber(vault, sender.e164, regionFor(sender.country));
     for (const { tenant } of rows) {
-      const { id, created } = await addOptOut(db, tenant, token, 'mo');
+      const { id, created } = await addOptOut(
+        db,
+        tenant,
+        await tokens.of(tenant, sender.e164),
+        'mo',
+        sealed,
+      );
       if (created) {
         await appendAudit(db, {
           actor: 'system:worker',

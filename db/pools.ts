@@ -5,6 +5,7 @@
  * passed as query parameters, never logged or put in error messages.
  */
 import type { Pool, PoolClient } from 'pg';
+import type { SubjectTokens } from '../clients/subscriber-token';
 
 export type PoolPurpose = 'otp' | 'transactional' | 'marketing';
 export type PoolStrategy = 'lru' | 'sticky';
@@ -222,7 +223,10 @@ export interface SenderQuery {
   /** ISO 3166 alpha-2 of the destination, upper case. */
   country: string;
   campaign?: string;
-  subscriberToken: string;
+  /** The recipient's tokens: a sticky number is found under any live one, assigned under the current one. */
+  subscriber: SubjectTokens;
+  /** The message picked for: a sticky assignment keeps a copy of its sealed number (for token rotation). */
+  messageId?: string;
   requestedSender?: string;
 }
 
@@ -268,7 +272,8 @@ async function lockCandidate(tx: PoolClient, q: SenderQuery): Promise<LockedCand
                 when p.strategy = 'sticky' then
                   (select n.id from sticky_senders s
                      join pool_numbers n on n.id = s.number_id and n.status = 'active'
-                    where s.pool_id = p.id and s.subscriber_token = $6)
+                    where s.pool_id = p.id and s.subscriber_token = any($6)
+                    order by s.updated_at desc limit 1)
               end as preferred_id
          from number_pools p
         where p.tenant = $1 and p.purpose = $2
@@ -298,7 +303,7 @@ async function lockCandidate(tx: PoolClient, q: SenderQuery): Promise<LockedCand
       q.country,
       q.campaign ?? null,
       q.requestedSender ?? null,
-      q.subscriberToken,
+      q.subscriber.live,
     ],
   );
   return rows[0] ?? null;
@@ -345,7 +350,7 @@ async function reserveSlot(
   poolId: string,
   numberId: string,
   assignSticky: boolean,
-  subscriberToken: string,
+  q: SenderQuery,
 ): Promise<number> {
   const step = `interval '1 microsecond' * ceil(1000000 / n.rate_per_second)::float8`;
   const { rows } = await tx.query<{ notBefore: number }>(
@@ -355,14 +360,22 @@ async function reserveSlot(
               last_used_at = now()
         where n.id = $2
         returning n.next_available_at - ${step} as not_before
+     ), forget as (
+       delete from sticky_senders
+        where $4::boolean and pool_id = $1 and subscriber_token = any($5) and subscriber_token <> $3
      ), assigned as (
-       insert into sticky_senders (pool_id, subscriber_token, number_id)
-       select $1, $3, $2 where $4::boolean
+       insert into sticky_senders (pool_id, subscriber_token, number_id, number_ciphertext, transit_key)
+       select $1, $3, $2, s.number_ciphertext, s.transit_key
+         from (select 1) one
+         left join message_secrets s on s.message_id = $6
+        where $4::boolean
        on conflict (pool_id, subscriber_token)
-         do update set number_id = excluded.number_id, updated_at = now()
+         do update set number_id = excluded.number_id, updated_at = now(),
+                       number_ciphertext = coalesce(excluded.number_ciphertext, sticky_senders.number_ciphertext),
+                       transit_key = coalesce(excluded.transit_key, sticky_senders.transit_key)
      )
      select floor(extract(epoch from not_before) * 1000)::float8 as "notBefore" from slot`,
-    [poolId, numberId, subscriberToken, assignSticky],
+    [poolId, numberId, q.subscriber.current, assignSticky, q.subscriber.live, q.messageId ?? null],
   );
   return rows[0]!.notBefore;
 }
@@ -421,12 +434,6 @@ async function pickLocked(tx: PoolClient, q: SenderQuery): Promise<PickedSender 
   if (!locked) return null;
   const assignSticky =
     c.strategy === 'sticky' && !q.requestedSender && locked.numberId !== c.preferredId;
-  const notBefore = await reserveSlot(
-    tx,
-    c.poolId,
-    locked.numberId,
-    assignSticky,
-    q.subscriberToken,
-  );
+  const notBefore = await reserveSlot(tx, c.poolId, locked.numberId, assignSticky, q);
   return { poolId: c.poolId, strategy: c.strategy, ...locked, notBefore };
 }

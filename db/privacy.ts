@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { SubjectTokens } from '../clients/subscriber-token';
 import { PURPOSES, type Purpose } from '../workflows/definitions';
 
 /**
@@ -124,31 +125,47 @@ export async function effectiveTenantPolicy(
   };
 }
 
-/** Adds a subscriber to a tenant's suppression list; true if it was not there yet. */
+/** A number sealed under its region's transit key (MessageCipher or transit ciphertext), so a rotation can re-derive its token. */
+export interface SealedNumber {
+  ciphertext: string;
+  transitKey: string;
+}
+
+/**
+ * Adds a subscriber to a tenant's suppression list; true if it was not there yet (under any live
+ * token generation). New rows get the current token and the sealed number.
+ */
 export async function addOptOut(
   db: Db,
   tenant: string,
-  subscriberToken: string,
+  tokens: SubjectTokens,
   source: 'api' | 'mo',
+  sealed: SealedNumber,
 ): Promise<{ id: string; created: boolean }> {
   const { rows } = await db.query<{ id: string; created: boolean }>(
-    `with ins as (
-       insert into opt_outs (tenant, subscriber_token, source) values ($1, $2, $3)
+    `with old as (
+       select id from opt_outs where tenant = $1 and subscriber_token = any($3) order by id limit 1
+     ), ins as (
+       insert into opt_outs (tenant, subscriber_token, source, number_ciphertext, transit_key)
+       select $1, $2, $4, $5, $6 where not exists (select 1 from old)
        on conflict (tenant, subscriber_token) do nothing returning id
      )
      select id::text, true as created from ins
      union all
-     select id::text, false from opt_outs where tenant = $1 and subscriber_token = $2 and not exists (select 1 from ins)`,
-    [tenant, subscriberToken, source],
+     select id::text, false from old
+     union all
+     select id::text, false from opt_outs
+      where tenant = $1 and subscriber_token = $2 and not exists (select 1 from ins) and not exists (select 1 from old)`,
+    [tenant, tokens.current, tokens.live, source, sealed.ciphertext, sealed.transitKey],
   );
   return rows[0]!;
 }
 
-/** Removes an opt-out by subscriber token or by its id; true if one was removed. */
+/** Removes an opt-out by the subscriber's tokens or by its id; true if one was removed. */
 export async function removeOptOut(
   db: Db,
   tenant: string,
-  by: { subscriberToken: string } | { id: string },
+  by: { tokens: SubjectTokens } | { id: string },
 ): Promise<boolean> {
   const { rowCount } =
     'id' in by
@@ -156,9 +173,9 @@ export async function removeOptOut(
           tenant,
           by.id,
         ])
-      : await db.query(`delete from opt_outs where tenant = $1 and subscriber_token = $2`, [
+      : await db.query(`delete from opt_outs where tenant = $1 and subscriber_token = any($2)`, [
           tenant,
-          by.subscriberToken,
+          by.tokens.live,
         ]);
   return (rowCount ?? 0) > 0;
 }
@@ -181,14 +198,19 @@ export async function listOptOuts(
 /** Whether a send of `purpose` to the subscriber is suppressed by the tenant's list and policy. */
 export async function isSuppressed(
   db: Db,
-  input: { tenant: string; purpose: Purpose; subscriberToken: string; otpExemptDefault: boolean },
+  input: {
+    tenant: string;
+    purpose: Purpose;
+    subscriberTokens: string[];
+    otpExemptDefault: boolean;
+  },
 ): Promise<boolean> {
   const { rows } = await db.query<{ suppressed: boolean }>(
-    `select exists (select 1 from opt_outs where tenant = $1 and subscriber_token = $2)
+    `select exists (select 1 from opt_outs where tenant = $1 and subscriber_token = any($2))
             and not ($3 = 'otp' and coalesce(
               (select otp_exempt_from_opt_out from tenant_privacy_policies where tenant = $1), $4))
             as suppressed`,
-    [input.tenant, input.subscriberToken, input.purpose, input.otpExemptDefault],
+    [input.tenant, input.subscriberTokens, input.purpose, input.otpExemptDefault],
   );
   return rows[0]?.suppressed ?? false;
 }
@@ -254,19 +276,19 @@ export async function claimDuePurges(
 export async function subjectMessageIds(
   db: Db,
   tenant: string,
-  subscriberToken: string,
+  subscriberTokens: string[],
   limit: number,
   erasureId?: string,
 ): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
     `select id from (
        select m.id, m.created_at from message_secrets s join messages m on m.id = s.message_id
-        where s.subscriber_token = $1 and m.tenant = $2
+        where s.subscriber_token = any($1) and m.tenant = $2
        union
        select id, created_at from messages
         where erased_by = $4 and tenant = $2 and purged_at is null
      ) x order by created_at limit $3`,
-    [subscriberToken, tenant, limit, erasureId ?? null],
+    [subscriberTokens, tenant, limit, erasureId ?? null],
   );
   return rows.map((r) => r.id);
 }
@@ -278,15 +300,17 @@ export async function subjectMessageIds(
  */
 export async function recordErasure(
   client: PoolClient,
-  e: { erasureId: string; tenant: string; requestedBy: string; subscriberToken: string },
+  e: { erasureId: string; tenant: string; requestedBy: string; subject: SubjectTokens },
 ): Promise<Record<string, unknown> & { created_at: Date; completed_at: Date | null }> {
+  // The subject's live tokens stay with the erasure until it completes (its workflow input holds none).
   const { rows } = await client.query(
-    `insert into erasures (id, tenant, requested_by, status) values ($1, $2, $3, 'running') returning *`,
-    [e.erasureId, e.tenant, e.requestedBy],
+    `insert into erasures (id, tenant, requested_by, status, subject_tokens)
+     values ($1, $2, $3, 'running', $4) returning *`,
+    [e.erasureId, e.tenant, e.requestedBy, e.subject.live],
   );
   await client.query(
     `insert into erasure_tombstones (erasure_id, tenant, subscriber_token, created_at) values ($1, $2, $3, $4)`,
-    [e.erasureId, e.tenant, e.subscriberToken, rows[0].created_at],
+    [e.erasureId, e.tenant, e.subject.current, rows[0].created_at],
   );
   return rows[0];
 }

@@ -22,6 +22,7 @@ import { createMetrics, vaultObserver, type Metrics } from '../clients/metrics';
 import { createMoInbox } from '../clients/mo-inbox';
 import { createReceiptRouter } from '../clients/receipt-router';
 import { MessageCipher } from '../clients/message-cipher';
+import { SubscriberTokens } from '../clients/subscriber-token';
 import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
@@ -84,6 +85,9 @@ export async function createPipelineWorker({
     observe: vaultObserver(metrics),
   });
   const cipher = new MessageCipher({ vault, ...config.messageSecrets });
+  // Tenant token keys are derived once per process; a message's tokens are read by id (its number
+  // opened only while a token rotation is in progress).
+  const tokens = new SubscriberTokens({ vault, db, cipher });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   // One codec for the worker and its client: data keys are drawn and cached once per process.
   const { dataConverter } = createDataConverter(config, vault);
@@ -92,7 +96,7 @@ export async function createPipelineWorker({
   const carriers = createCarriers(config.carriers, {
     log,
     onReceipt: routeReceipt,
-    onMobileOriginated: createMoInbox({ db, vault, keywords: config.optOut.keywords, log }),
+    onMobileOriginated: createMoInbox({ db, vault, tokens, keywords: config.optOut.keywords, log }),
     publicUrl: config.publicUrl,
     outbound: config.outbound,
   });
@@ -129,12 +133,13 @@ export async function createPipelineWorker({
         log,
         cipher,
         residency,
+        tokens,
         backstop: {
           retentionDefaults: config.retention.defaults,
           stuckAfterSeconds: config.retention.stuckAfterSeconds,
         },
       }),
-      ...createPoolActivities({ db, log }),
+      ...createPoolActivities({ db, log, tokens }),
       ...createSpendActivities({ db }),
       ...createCarrierActivities({ db, vault, carriers, log, cipher, metrics, residency }),
       ...createBookkeepingActivities({
@@ -161,6 +166,7 @@ export async function createPipelineWorker({
         retentionDefaults: config.retention.defaults,
         otpExemptDefault: config.optOut.otpExempt,
         residency,
+        tokens,
       }),
       ...createReviewActivities({ db, cipher, carriers, log }),
     },

@@ -1,6 +1,7 @@
 /**
  * The erasure of one data subject at one tenant (POST /v1/subjects/erasure): a workflow, so it
- * survives restarts and its progress is observable. It holds the subject only as the keyed token.
+ * survives restarts and its progress is observable. It holds no token of the subject: its activities
+ * read the subject's tokens from the erasure's row, so an operator decoding its payloads learns none.
  */
 import { continueAsNew, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { PrivacyActivities } from '../activities/privacy';
@@ -19,8 +20,8 @@ export const INTAKE_CHECKS_PER_RUN = 200;
 export interface ErasureInput {
   erasureId: string;
   tenant: string;
-  /** HMAC of the subject's number under `subscriber-token`, derived by the API. */
-  subscriberToken: string;
+  /** Only in erasures started before the subject's tokens moved to the `erasures` row. */
+  subscriberToken?: string;
   /** How long to wait for cancelled in-flight messages to end before purging them anyway. */
   cancelWaitSeconds: number;
   /** Messages handled per round. Default 200. */
@@ -72,7 +73,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<{ purged: nu
       });
     purged += (await eraseMessages({ erasureId, messageIds })).purged;
   }
-  await forgetStickySenders({ tenant, subscriberToken });
+  await forgetStickySenders({ erasureId, tenant, subscriberToken });
   await completeErasure({ erasureId, tenant });
   return { purged };
 }

@@ -21,7 +21,8 @@ const { purgeDueMessages } = proxyActivities<PrivacyActivities>(purgeBatch);
 export async function isSuppressed(input: {
   tenant: string;
   purpose: Purpose;
-  subscriberToken: string;
+  /** The recipient is read from PostgreSQL by message id: the workflow holds no token. */
+  messageId: string;
 }): Promise<boolean> {
   return (await checkSuppression(input)).suppressed;
 }

@@ -9,7 +9,6 @@ const { planReview, openAuditTask, resolveReview } = proxyActivities<ReviewActiv
 /** What the review step needs from the SendMessage workflow. */
 export interface ReviewContext {
   meta: Omit<SendMessageInput, 'to' | 'body'>;
-  subscriberToken: string;
   /** Moves the message to a status and appends to its history (the workflow's `step`). */
   step(status: MessageStatus, extra?: Omit<StatusEvent, 'status' | 'at'>): void;
   /** Records a non-final status in PostgreSQL (the bookkeeping `recordStatus` activity). */
@@ -55,7 +54,6 @@ export async function reviewBeforeSend(ctx: ReviewContext): Promise<ReviewGate> 
     encoding: meta.encoding,
     segments: meta.segments,
     sender: meta.sender,
-    subscriberToken: ctx.subscriberToken,
   });
 
   const await_ = async (
@@ -77,7 +75,6 @@ export async function reviewBeforeSend(ctx: ReviewContext): Promise<ReviewGate> 
         country: meta.country,
         encoding: meta.encoding,
         segments: meta.segments,
-        subscriberToken: ctx.subscriberToken,
         carrier,
         sender,
         outcome: status,

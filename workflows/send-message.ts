@@ -161,9 +161,8 @@ export async function sendMessageWorkflow(
     }
   };
 
-  // 1. tokenize: from here on only the subscriber token identifies the recipient.
+  // 1. tokenize: from here on the recipient is known only to PostgreSQL (sealed number, token), by message id.
   const tokenized = await tokenizeMessage({ ...meta, to: input.to, body: input.body });
-  const { subscriberToken } = tokenized;
   step(MessageStatus.TOKENIZED);
   // An erasure of the subject came after the acceptance: never sent, nothing stored but the redacted row.
   const endErased = () => finish(MessageStatus.CANCELLED, 'erased');
@@ -185,7 +184,7 @@ export async function sendMessageWorkflow(
       return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
   }
   // Opt-out (workflows/retention.ts), checked after any scheduled wait: the subscriber's choice at send time.
-  if (await isSuppressed({ tenant: meta.tenant, purpose: meta.purpose, subscriberToken }))
+  if (await isSuppressed({ tenant: meta.tenant, purpose: meta.purpose, messageId: meta.messageId }))
     return finish(MessageStatus.SUPPRESSED, 'opted_out');
   if (await holdForVelocity(meta, { step, cancelled: () => cancelRequested }))
     return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
@@ -193,7 +192,6 @@ export async function sendMessageWorkflow(
   if (options.review) {
     review = await reviewBeforeSend({
       meta,
-      subscriberToken,
       step,
       record: (status) => recordStatus({ messageId: meta.messageId, status, final: false }),
     });
@@ -214,7 +212,6 @@ export async function sendMessageWorkflow(
       country: meta.country,
       purpose: meta.purpose,
       campaign: meta.campaign,
-      subscriberToken,
       requestedSender: meta.sender,
     });
   } catch (err) {

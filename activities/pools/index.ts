@@ -5,7 +5,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Logger } from '../../config/logger';
+import type { SubscriberTokens } from '../../clients/subscriber-token';
 import { pickSenderSlot, type PoolPurpose } from '../../db/pools';
+import { ErrorType } from '../../workflows/options';
 
 /** `ApplicationFailure` types thrown by the pool activities; all of them are non-retryable. */
 export const PoolErrorType = {
@@ -24,8 +26,6 @@ export interface PickSenderInput {
   country: string;
   purpose: PoolPurpose;
   campaign?: string;
-  /** Keyed HMAC of the recipient: stable per subscriber, not personal; never logged. */
-  subscriberToken: string;
   /** A sender the client asked for; must be an active number of one of its candidate pools. */
   requestedSender?: string;
 }
@@ -50,10 +50,12 @@ export interface PickSenderResult {
 export interface PoolActivityDeps {
   db: Pool;
   log: Logger;
+  /** The recipient's tokens, read by message id: the workflow holds none. */
+  tokens: Pick<SubscriberTokens, 'ofMessage'>;
 }
 
 /** Builds the pool activities around a PostgreSQL pool. */
-export function createPoolActivities({ db, log }: PoolActivityDeps) {
+export function createPoolActivities({ db, log, tokens }: PoolActivityDeps) {
   /**
    * Picks the sender number for a message and reserves its send slot.
    *
@@ -73,7 +75,13 @@ export function createPoolActivities({ db, log }: PoolActivityDeps) {
    */
   async function pickSender(input: PickSenderInput): Promise<PickSenderResult> {
     const country = input.country.toUpperCase();
-    const picked = await pickSenderSlot(db, { ...input, country });
+    const subscriber = await tokens.ofMessage(input.messageId);
+    if (!subscriber)
+      throw ApplicationFailure.nonRetryable(
+        'the message holds no personal data any more',
+        ErrorType.MESSAGE_PURGED,
+      );
+    const picked = await pickSenderSlot(db, { ...input, country, subscriber });
     if (!picked) {
       throw ApplicationFailure.nonRetryable(
         input.requestedSender

@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
+import type { SubscriberTokens } from '../../clients/subscriber-token';
 import { appendAudit, appendAuditBatch } from '../../db/audit';
 import {
   claimDuePurges,
@@ -29,8 +30,18 @@ import {
 export interface CheckSuppressionInput {
   tenant: string;
   purpose: Purpose;
-  /** Keyed HMAC of the recipient; never logged. */
-  subscriberToken: string;
+  /** The message whose recipient is checked (its tokens are read from PostgreSQL: the workflow holds none). */
+  messageId?: string;
+  /** The recipient's token, as workflows started before tokens left Temporal pass it. */
+  subscriberToken?: string;
+}
+
+/** Whose data an erasure removes: its subject's tokens are read from its `erasures` row. */
+export interface SubjectOfErasure {
+  erasureId: string;
+  tenant: string;
+  /** The subject's token, as erasures started before tokens left Temporal pass it. */
+  subscriberToken?: string;
 }
 
 export interface SchedulePurgeInput {
@@ -65,6 +76,8 @@ export interface PrivacyActivityDeps {
   otpExemptDefault: boolean;
   /** The worker's region and identity: a sweep of another region is refused (WRONG_REGION). */
   residency?: Residency;
+  /** The recipient's tokens by message id (suppression). */
+  tokens: Pick<SubscriberTokens, 'ofMessage'>;
 }
 
 async function inTransaction<T>(db: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -90,7 +103,18 @@ export function createPrivacyActivities({
   retentionDefaults,
   otpExemptDefault,
   residency,
+  tokens,
 }: PrivacyActivityDeps) {
+  /** The erased subject's live tokens, kept with the erasure (the workflow input holds none). */
+  async function subjectTokens(input: SubjectOfErasure): Promise<string[]> {
+    if (input.subscriberToken) return [input.subscriberToken];
+    const { rows } = await db.query<{ subject_tokens: string[] | null }>(
+      'select subject_tokens from erasures where id = $1 and tenant = $2',
+      [input.erasureId, input.tenant],
+    );
+    return rows[0]?.subject_tokens ?? [];
+  }
+
   /** Deletes a message workflow's history (terminating it if it still runs). Idempotent: already gone is fine. */
   async function deleteHistory(workflowId: string): Promise<void> {
     try {
@@ -162,7 +186,19 @@ export function createPrivacyActivities({
   return {
     /** Step 2 of a message: is the subscriber on the tenant's suppression list (otp exempt by tenant policy)? */
     async checkSuppression(input: CheckSuppressionInput): Promise<{ suppressed: boolean }> {
-      return { suppressed: await isSuppressed(db, { ...input, otpExemptDefault }) };
+      const subscriberTokens = input.messageId
+        ? ((await tokens.ofMessage(input.messageId))?.live ?? [])
+        : input.subscriberToken
+          ? [input.subscriberToken]
+          : [];
+      return {
+        suppressed: await isSuppressed(db, {
+          tenant: input.tenant,
+          purpose: input.purpose,
+          subscriberTokens,
+          otpExemptDefault,
+        }),
+      };
     },
 
     /**
@@ -205,17 +241,14 @@ export function createPrivacyActivities({
     },
 
     /** A page of the subject's messages that still hold personal data (and those the erasure stopped). */
-    async findSubjectMessages(input: {
-      tenant: string;
-      subscriberToken: string;
-      limit: number;
-      erasureId?: string;
-    }): Promise<{ messageIds: string[] }> {
+    async findSubjectMessages(input: SubjectOfErasure & { limit: number }): Promise<{
+      messageIds: string[];
+    }> {
       return {
         messageIds: await subjectMessageIds(
           db,
           input.tenant,
-          input.subscriberToken,
+          await subjectTokens(input),
           input.limit,
           input.erasureId,
         ),
@@ -318,11 +351,11 @@ export function createPrivacyActivities({
     },
 
     /** Forgets the subject's sticky sender assignments at the tenant (they are keyed by its token). */
-    async forgetStickySenders(input: { tenant: string; subscriberToken: string }): Promise<void> {
+    async forgetStickySenders(input: SubjectOfErasure): Promise<void> {
       await db.query(
         `delete from sticky_senders s using number_pools p
-          where s.pool_id = p.id and p.tenant = $1 and s.subscriber_token = $2`,
-        [input.tenant, input.subscriberToken],
+          where s.pool_id = p.id and p.tenant = $1 and s.subscriber_token = any($2)`,
+        [input.tenant, await subjectTokens(input)],
       );
     },
 
@@ -343,7 +376,7 @@ export function createPrivacyActivities({
     async completeErasure(input: { erasureId: string; tenant: string }): Promise<void> {
       await inTransaction(db, async (client) => {
         const { rows } = await client.query<{ messages_purged: number }>(
-          `update erasures set status = 'completed', completed_at = now()
+          `update erasures set status = 'completed', completed_at = now(), subject_tokens = null
             where id = $1 and status = 'running' returning messages_purged`,
           [input.erasureId],
         );

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Pool, PoolClient } from 'pg';
@@ -32,7 +32,6 @@ export interface PlanReviewInput {
   segments: number;
   /** The sender the client asked for, if any (the pool picks one otherwise, after review). */
   sender?: string;
-  subscriberToken: string;
 }
 
 /** No review, or the review this message gets: a pre-send task already open, or a post-delivery audit to open after the receipt. */
@@ -53,7 +52,6 @@ export interface OpenAuditTaskInput {
   country: string;
   encoding: 'GSM7' | 'UCS2';
   segments: number;
-  subscriberToken: string;
   carrier?: string;
   sender?: string;
   /** The message's final status (delivered, undelivered, unconfirmed, failed). */
@@ -75,12 +73,11 @@ export interface ResolvedReview {
 }
 
 /**
- * A pseudonym keyed per task: HMAC of the subscriber token under a random key drawn for this task
- * and then forgotten. Within a task it names the subscriber; across tasks the values are unrelated,
- * so a reviewer cannot tell that two tasks concern the same person.
+ * A pseudonym per task, drawn at random: within a task it names the subscriber; across tasks the
+ * values are unrelated, so a reviewer cannot tell that two tasks concern the same person. (It was an
+ * HMAC of the subscriber token under a random key forgotten at once: the same, without the token.)
  */
-export const taskPseudonym = (subscriberToken: string) =>
-  `subj_${createHmac('sha256', randomBytes(32)).update(subscriberToken).digest('base64url').slice(0, 16)}`;
+export const taskPseudonym = () => `subj_${randomBytes(12).toString('base64url')}`;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -136,7 +133,6 @@ export function createReviewActivities({
       mode: ReviewMode;
       slaSeconds: number;
       content: {
-        subscriberToken: string;
         country: string;
         carrier?: string;
         senderId?: string;
@@ -169,7 +165,7 @@ export function createReviewActivities({
         task.tenant,
         task.mode,
         task.slaSeconds,
-        taskPseudonym(task.content.subscriberToken),
+        taskPseudonym(),
         task.content.country,
         task.content.carrier ?? null,
         task.content.senderId ?? null,
@@ -233,7 +229,6 @@ export function createReviewActivities({
               mode: 'pre_send',
               slaSeconds: policy.slaSeconds,
               content: {
-                subscriberToken: input.subscriberToken,
                 country: input.country,
                 carrier: carriers.eligible(input.country)[0],
                 senderId: input.sender,
@@ -268,7 +263,6 @@ export function createReviewActivities({
           mode: 'post_delivery',
           slaSeconds: input.slaSeconds,
           content: {
-            subscriberToken: input.subscriberToken,
             country: input.country,
             carrier: input.carrier,
             senderId: input.sender,

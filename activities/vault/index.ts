@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { MessageCipher } from '../../clients/message-cipher';
-import { SUBSCRIBER_TOKEN_KEY } from '../../clients/subscriber-token';
+import type { SubscriberTokens } from '../../clients/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import { retentionIntervalSql, type RetentionDefaults } from '../../db/privacy';
@@ -10,10 +10,9 @@ import type { Region } from '../../domain/regions';
 import type { SendMessageInput } from '../../workflows/definitions';
 import { assertRegion, type Residency } from '../residency';
 
-/** Transit key names: one data key per region, one HMAC key for subscriber tokens. */
+/** Transit key names: one data key per region (subscriber tokens: clients/subscriber-token.ts). */
 export const transitKeys = {
   data: (region: Region) => `sms-${region}`,
-  subscriberToken: SUBSCRIBER_TOKEN_KEY,
 };
 
 /** The message as the API accepted it, minus what only the workflow needs; `to` and `body` are plaintext, encrypted here and never returned. */
@@ -36,9 +35,14 @@ export type TokenizeMessageInput = Pick<
   | 'body'
 >;
 
+/**
+ * What tokenizing tells the workflow: no token. The subscriber token (per tenant, see
+ * clients/subscriber-token.ts) stays in PostgreSQL, where the later steps read it by message id, so
+ * an operator decoding the workflow's payloads sees none.
+ */
 export interface TokenizeMessageResult {
-  /** HMAC of the normalized number under the `subscriber-token` key: stable per subscriber, not reversible without Vault. */
-  subscriberToken: string;
+  /** False when an earlier attempt had stored the message already (a retry). */
+  stored: boolean;
   /**
    * An erasure of this subject at the tenant was requested after the message was accepted: nothing
    * was stored but the redacted row; the workflow must end without sending.
@@ -63,12 +67,15 @@ export function createVaultActivities({
   cipher = new MessageCipher({ vault }),
   residency,
   backstop,
+  tokens,
 }: {
   vault: VaultClient;
   db: Pool;
   log: Logger;
   /** When set, every stored message gets a `purge_after` at once (else only when it finishes). */
   backstop?: PurgeBackstop;
+  /** Derives the recipient's subscriber token at the message's tenant (keys cached: no Vault trip). */
+  tokens: Pick<SubscriberTokens, 'of'>;
   /** Seals the number and body; share the worker's one instance so data keys are cached once. */
   cipher?: MessageCipher;
   /** The worker's region and identity: other regions' messages are refused (WRONG_REGION). */
@@ -77,8 +84,8 @@ export function createVaultActivities({
   return {
     /**
      * Seals the number and body under the region's key (envelope encryption, see MessageCipher: no
-     * Vault round trip on average), derives the subscriber token (transit HMAC, coalesced with
-     * concurrent activities into one `batch_input` call), and stores the message row, its ciphertexts and its first
+     * Vault round trip on average), derives the tenant's subscriber token (a key derived from Vault
+     * once per process, clients/subscriber-token.ts), and stores the message row, its ciphertexts and its first
      * events in one statement. Idempotent: a retry after success keeps the first row.
      *
      * The purge backstop: the row is due for purge from the start, at its dispatch deadline plus
@@ -91,12 +98,13 @@ export function createVaultActivities({
     async tokenizeMessage(input: TokenizeMessageInput): Promise<TokenizeMessageResult> {
       assertRegion(residency, input.region);
       const key = transitKeys.data(input.region);
-      const [[numberCt, bodyCt], [token]] = await Promise.all([
+      const [[numberCt, bodyCt], { current: token }] = await Promise.all([
         cipher.seal(key, [Buffer.from(input.to), Buffer.from(input.body)]),
-        vault.hmacBatch(transitKeys.subscriberToken, [Buffer.from(input.to)]),
+        tokens.of(input.tenant, input.to),
       ]);
       const client = await db.connect();
       let erasedBy: string | null | undefined;
+      let stored: boolean;
       try {
         await client.query('begin');
         const purpose = input.purpose;
@@ -148,6 +156,7 @@ export function createVaultActivities({
         const { inserted } = rows[0]!;
         erasedBy = rows[0]!.erased_by;
         // Audited once, in the same transaction as the rows: a retry that inserts nothing audits nothing.
+        stored = inserted;
         if (inserted) {
           await appendAudit(client, {
             actor: 'system:worker',
@@ -171,7 +180,7 @@ export function createVaultActivities({
       } finally {
         client.release();
       }
-      return erasedBy ? { subscriberToken: token!, erased: true } : { subscriberToken: token! };
+      return erasedBy ? { stored, erased: true } : { stored };
     },
   };
 }

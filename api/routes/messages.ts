@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
 import type { RequestFingerprints } from '../../clients/request-fingerprint';
+import type { SubscriberTokens } from '../../clients/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import type { Metrics } from '../../clients/metrics';
 import type { Config } from '../../config/config';
@@ -52,6 +53,8 @@ export interface MessageRouteDeps {
   metrics?: Metrics;
   /** Keyed fingerprints of requests (clients/request-fingerprint.ts), kept only in `message_charges`. */
   fingerprints: RequestFingerprints;
+  /** Subscriber tokens (a dry run's sticky-sender lookup). */
+  tokens: SubscriberTokens;
 }
 
 /** The longest message we accept, in segments (a carrier-side limit most networks share). */
@@ -187,7 +190,16 @@ export function canonicalRequest(tenant: string, e164: string, b: SendBody): str
 /** Sending: `POST /v1/messages`, `GET /v1/messages/:id`, `POST /v1/messages/:id/cancel` (role sender, own tenant only). */
 export async function messageRoutes(
   app: FastifyInstance,
-  { config, temporal, db, vault, startRelay, configCache, metrics, fingerprints }: MessageRouteDeps,
+  {
+    config,
+    temporal,
+    db,
+    startRelay,
+    configCache,
+    metrics,
+    fingerprints,
+    tokens,
+  }: MessageRouteDeps,
 ) {
   const checkCallbackUrl = callbackUrlCheck({ config, db });
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
@@ -274,7 +286,7 @@ export async function messageRoutes(
       };
       if (b.dryRun) {
         const answer = await dryRunAnswer(
-          { config, db, cache: configCache, vault },
+          { config, db, cache: configCache, tokens },
           { ...facts, to: recipient.e164, campaign: b.campaign, requestedSender: b.sender },
           { region, recipient: redactNumber(recipient.e164), encoding: m.encoding },
         );

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
-import { subscriberTokenOf } from '../../clients/subscriber-token';
+import { sealSubjectNumber, type SubscriberTokens } from '../../clients/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
@@ -26,6 +26,8 @@ export interface PrivacyRouteDeps {
   temporal: Client;
   db: Pool;
   vault: VaultClient;
+  /** The subject's tokens at the caller's tenant. */
+  tokens: SubscriberTokens;
 }
 
 const problem = { $ref: 'Problem#' } as const;
@@ -113,7 +115,7 @@ function e164Of(raw: string): { e164: string; country: string } {
  */
 export async function privacyRoutes(
   app: FastifyInstance,
-  { config, temporal, db, vault }: PrivacyRouteDeps,
+  { config, temporal, db, vault, tokens }: PrivacyRouteDeps,
 ) {
   const erasureView = (
     r: Record<string, unknown> & { created_at: Date; completed_at: Date | null },
@@ -136,7 +138,7 @@ export async function privacyRoutes(
         tags: ['privacy'],
         summary: 'Erase a data subject: purge every message to the number now',
         description:
-          "Purges the subject's messages at this tenant (ciphertexts, receipts, history, Temporal histories), cancelling those still in flight. The subject's opt-outs stay, as a keyed hash. Answers with an erasure id; progress at GET /v1/subjects/erasure/:id.",
+          "Purges the subject's messages at this tenant (ciphertexts, receipts, history, Temporal histories), cancelling those still in flight. The subject's opt-outs stay (keyed token, number sealed). Answers with an erasure id; progress at GET /v1/subjects/erasure/:id.",
         body: numberBody,
         response: { 202: erasureSchema, ...errors },
       },
@@ -144,7 +146,8 @@ export async function privacyRoutes(
     async (req, reply) => {
       const { tenant, keyId } = principalOf(req);
       const { e164, country } = e164Of(req.body.number);
-      const subscriberToken = await subscriberTokenOf(vault, e164);
+      // The subject's tokens stay with the erasure in PostgreSQL; the workflow input holds none.
+      const subject = await tokens.of(tenant, e164);
       const erasureId = `era_${ulid()}`;
       const region = regionFor(country);
       // The erasure and its tombstone first, in one transaction: from the commit on, no message of
@@ -153,7 +156,7 @@ export async function privacyRoutes(
       let row: Parameters<typeof erasureView>[0];
       try {
         await tx.query('begin');
-        row = await recordErasure(tx, { erasureId, tenant, requestedBy: keyId, subscriberToken });
+        row = await recordErasure(tx, { erasureId, tenant, requestedBy: keyId, subject });
         await appendAudit(tx, {
           actor: keyId,
           tenant,
@@ -175,7 +178,6 @@ export async function privacyRoutes(
           {
             erasureId,
             tenant,
-            subscriberToken,
             cancelWaitSeconds: config.retention.erasureCancelWaitSeconds,
             intakePollSeconds: config.retention.erasureIntakePollSeconds,
           },
@@ -219,16 +221,21 @@ export async function privacyRoutes(
         tags: ['privacy'],
         summary: "Add a subscriber to the tenant's suppression list",
         description:
-          'Idempotent: 201 when added, 200 when the subscriber was already there. Stored only as a keyed hash.',
+          'Idempotent: 201 when added, 200 when the subscriber was already there. Stored as the tenant keyed token, with the number sealed under its region key (for token rotation).',
         body: numberBody,
         response: { 200: optOutSchema, 201: optOutSchema, ...errors },
       },
     },
     async (req, reply) => {
       const { tenant, keyId } = principalOf(req);
-      const { e164 } = e164Of(req.body.number);
-      const token = await subscriberTokenOf(vault, e164);
-      const { id, created } = await addOptOut(db, tenant, token, 'api');
+      const { e164, country } = e164Of(req.body.number);
+      const { id, created } = await addOptOut(
+        db,
+        tenant,
+        await tokens.of(tenant, e164),
+        'api',
+        await sealSubjectNumber(vault, e164, regionFor(country)),
+      );
       if (created)
         await appendAudit(db, {
           actor: keyId,
@@ -255,7 +262,7 @@ export async function privacyRoutes(
       config: { roles: ['sender', 'admin'] },
       schema: {
         tags: ['privacy'],
-        summary: "The tenant's opt-outs, newest first (ids only: numbers are not stored)",
+        summary: "The tenant's opt-outs, newest first (ids only: numbers are never shown)",
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -326,13 +333,8 @@ export async function privacyRoutes(
     },
     async (req, reply) => {
       const { tenant, keyId } = principalOf(req);
-      const token = await subscriberTokenOf(vault, e164Of(req.body.number).e164);
-      await removed(
-        tenant,
-        keyId,
-        await removeOptOut(db, tenant, { subscriberToken: token }),
-        'number',
-      );
+      const subject = await tokens.of(tenant, e164Of(req.body.number).e164);
+      await removed(tenant, keyId, await removeOptOut(db, tenant, { tokens: subject }), 'number');
       return reply.status(204).send();
     },
   );

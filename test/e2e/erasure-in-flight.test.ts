@@ -10,7 +10,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { subscriberTokenOf } from '../../clients/subscriber-token';
+import { SubscriberTokens } from '../../clients/subscriber-token';
 import { createApiKey } from '../../scripts/keys';
 import { taskQueueFor } from '../../workflows/definitions';
 import { callWithKey } from '../helpers/api';
@@ -177,7 +177,7 @@ describe('erasure of messages in flight, and the purge backstop', () => {
     expect(stopped.every((m) => m.erased_by === erasureId)).toBe(true);
 
     // Nothing of theirs remains: ciphertexts, outbox rows, review content, receipts, histories.
-    const token = await subscriberTokenOf(vault, A);
+    const { live: tokens } = await new SubscriberTokens({ vault, db: p.db }).of(p.tenant, A);
     for (const [table, column] of [
       ['message_secrets', 'message_id'],
       ['workflow_starts', 'message_id'],
@@ -192,8 +192,8 @@ describe('erasure of messages in flight, and the purge backstop', () => {
       expect({ table, n: rows[0].n }).toEqual({ table, n: 0 });
     }
     const { rows: byToken } = await p.db.query(
-      'select count(*)::int as n from message_secrets where subscriber_token = $1',
-      [token],
+      'select count(*)::int as n from message_secrets where subscriber_token = any($1)',
+      [tokens],
     );
     expect(byToken[0].n).toBe(0);
     const { rows: purged } = await p.db.query(

@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
+import { createTokenActivities } from '../../activities/tokens';
 import { canonicalRequest } from '../../api/routes/messages';
 import type { VaultPayloadCodec } from '../../clients/codec';
+import { MessageCipher } from '../../clients/message-cipher';
+import { GENERATIONS_CACHE_MS, SubscriberTokens } from '../../clients/subscriber-token';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { getStatusQuery } from '../../workflows/definitions';
 import { eventually, workflowGone } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
-import { newTemporalClient, silentLog } from '../helpers/stack';
+import { createApiKey } from '../../scripts/keys';
+import { newTemporalClient, silentLog, unique } from '../helpers/stack';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -107,6 +111,13 @@ describe('keyed request fingerprints', () => {
     const hex = stored.split('.')[1]!;
     expect(seen.filter((s) => s.includes(unkeyed) || s.includes(hex))).toEqual([]);
     expect(seen.filter((s) => /fingerprint/i.test(s))).toEqual([]);
+    // Nor any subscriber token: the activities read it by message id.
+    expect(seen.filter((s) => /st\d+_[A-Za-z0-9_-]{20}|subscriberToken/.test(s))).toEqual([]);
+    const { rows: tokenRows } = await p.db.query<{ subscriber_token: string }>(
+      'select subscriber_token from message_secrets where message_id = $1',
+      [id],
+    );
+    expect(seen.filter((s) => s.includes(tokenRows[0]!.subscriber_token))).toEqual([]);
 
     // Same key, same request: the same message; another request under the key: 409.
     const again = await p.send(body, { 'idempotency-key': key });
@@ -138,5 +149,149 @@ describe('keyed request fingerprints', () => {
     );
     expect(otherAfterPurge.status).toBe(409);
     expect(p.smscs[0]!.messages().filter((m) => m.destination === body.to)).toHaveLength(1);
+  });
+});
+
+describe('per-tenant, rotatable subscriber tokens', () => {
+  let p: Pipeline;
+  let vault: VaultClient;
+  beforeAll(async () => {
+    p = await startPipeline();
+    vault = new VaultClient({ ...p.config.vault, log: silentLog });
+  });
+  afterAll(async () => p?.close());
+
+  const tokenOf = async (messageId: string) =>
+    (
+      await p.db.query<{ subscriber_token: string }>(
+        'select subscriber_token from message_secrets where message_id = $1',
+        [messageId],
+      )
+    ).rows[0]?.subscriber_token;
+
+  async function sendAs(secret: string, body: Record<string, unknown>): Promise<string> {
+    const res = await fetch(`${p.base}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { id: string }).id;
+  }
+  const send = (body: Record<string, unknown>) => sendAs(p.apiKey, body);
+
+  test('one number has a different token at each tenant, and after a rotation its opt-out and sticky sender still apply', async () => {
+    const X = '+447400777741'; // sent to by two tenants
+    const Y = '+447400777742'; // opts out of tenant A
+    const Z = '+447400777743'; // keeps a sticky sender at tenant A
+
+    // Tenant B: its own key and pool.
+    const tenantB = unique('tenant').toLowerCase();
+    const { secret: keyB } = await createApiKey(p.db, tenantB, ['sender']);
+    await p.db.query(
+      `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, 'b', null, 'otp', 'lru')`,
+      [`pool_${tenantB}`, tenantB],
+    );
+    await p.db.query(
+      `insert into pool_numbers (pool_id, number, rate_per_second) values ($1, '+447000000099', 1000)`,
+      [`pool_${tenantB}`],
+    );
+    // Tenant A (the pipeline's): a sticky pool for its transactional messages to GB.
+    const sticky = `pool_${p.tenant}_sticky`;
+    await p.db.query(
+      `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, 'sticky', 'GB', 'transactional', 'sticky')`,
+      [sticky, p.tenant],
+    );
+    for (let i = 0; i < 3; i++)
+      await p.db.query(
+        `insert into pool_numbers (pool_id, number, rate_per_second) values ($1, $2, 1000)`,
+        [sticky, `+44700000007${i}`],
+      );
+
+    // 1. The same number under two tenants: two unrelated tokens.
+    const atA = await send({ to: X, body: 'Your code is 118822', purpose: 'otp' });
+    const atB = await sendAs(keyB, { to: X, body: 'Your code is 118823', purpose: 'otp' });
+    await p.waitFinal([atA]);
+    const tokenB = await eventually('tenant B tokenized', () => tokenOf(atB));
+    const tokenA = (await tokenOf(atA))!;
+    expect(tokenA).toMatch(/^st[1-9]\d*_/);
+    expect(tokenB).toMatch(/^st[1-9]\d*_/);
+    expect(tokenA).not.toBe(tokenB);
+    const tokens = new SubscriberTokens({ vault, db: p.db });
+    expect((await tokens.of(p.tenant, X)).current).toBe(tokenA);
+    expect((await tokens.of(tenantB, X)).current).toBe(tokenB);
+
+    // 2. Before the rotation: Y opted out, Z has a sticky sender.
+    const optOut = await fetch(`${p.base}/v1/opt-outs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ number: Y }),
+    });
+    expect(optOut.status).toBe(201);
+    const firstZ = await send({
+      to: Z,
+      body: 'Your parcel is on its way.',
+      purpose: 'transactional',
+    });
+    const suppressedBefore = await send({ to: Y, body: 'Sale today!', purpose: 'marketing' });
+    // In flight across the rotation: tokenized now, checked against the opt-outs after it.
+    const scheduled = await send({
+      to: Y,
+      body: 'Sale tomorrow!',
+      purpose: 'marketing',
+      sendAt: new Date(Date.now() + 20_000).toISOString(),
+    });
+    const before = await p.waitFinal([firstZ, suppressedBefore]);
+    expect(before.get(suppressedBefore)!.status).toBe('suppressed');
+    const stickySender = (await p.get(firstZ)).sender;
+    expect(stickySender).toMatch(/^\+44700000007\d$/);
+    await eventually('the scheduled message tokenized', async () => tokenOf(scheduled));
+
+    // 3. Rotate tenant A's tokens (the grace covers the processes' cached generation lists).
+    const cipher = new MessageCipher({ vault });
+    const { rotateSubscriberTokens } = createTokenActivities({
+      db: p.db,
+      vault,
+      cipher,
+      tokens: new SubscriberTokens({ vault, db: p.db, cipher }),
+      log: silentLog,
+    });
+    const rotated = await rotateSubscriberTokens({
+      scope: p.tenant,
+      graceMs: GENERATIONS_CACHE_MS + 1000,
+    });
+    expect(rotated).toMatchObject({ scope: p.tenant, unrecoverable: 0 });
+    expect(rotated.rederived.optOuts).toBe(1);
+    expect(rotated.rederived.stickySenders).toBe(1);
+    expect(rotated.rederived.messages).toBeGreaterThanOrEqual(1);
+    const oldGeneration = Number(/^st(\d+)_/.exec(tokenA)![1]);
+    expect(rotated.generation).toBeGreaterThan(oldGeneration);
+    expect(rotated.retired).toContain(oldGeneration);
+    const prefix = `st${rotated.generation}_`;
+    const { rows: held } = await p.db.query<{ subscriber_token: string }>(
+      `select subscriber_token from opt_outs where tenant = $1
+       union all
+       select s.subscriber_token from sticky_senders s where s.pool_id = $2`,
+      [p.tenant, sticky],
+    );
+    expect(held).toHaveLength(2);
+    for (const r of held) expect(r.subscriber_token.startsWith(prefix)).toBe(true);
+    // Tenant B was not rotated: its token is unchanged; A's new token differs from its old one.
+    expect(await tokenOf(atB)).toBe(tokenB);
+    expect((await tokens.of(p.tenant, X)).current).not.toBe(tokenA);
+    expect((await tokens.of(p.tenant, X)).current.startsWith(prefix)).toBe(true);
+
+    // 4. After it: the opt-out still suppresses (new and in-flight messages), the sticky sender holds.
+    const afterY = await send({ to: Y, body: 'Sale again!', purpose: 'marketing' });
+    const afterZ = await send({
+      to: Z,
+      body: 'Your parcel was delivered.',
+      purpose: 'transactional',
+    });
+    const after = await p.waitFinal([afterY, afterZ, scheduled], 120_000);
+    expect(after.get(afterY)!.status).toBe('suppressed');
+    expect(after.get(scheduled)!.status).toBe('suppressed');
+    expect(after.get(afterZ)!.status).toBe('delivered');
+    expect((await p.get(afterZ)).sender).toBe(stickySender);
   });
 });

@@ -9,6 +9,7 @@ import {
 } from '../../activities/vault';
 import { CarrierError, CarrierErrorType } from '../../carriers/errors';
 import type { CarrierAdapter, SubmitHooks, SubmitRequest } from '../../carriers/types';
+import { SubscriberTokens } from '../../clients/subscriber-token';
 import { newMessageId } from '../../domain/ids';
 import { newDbPool, newVault, rootVault, silentLog } from '../helpers/stack';
 
@@ -44,11 +45,12 @@ function recordingAdapter(failAfterParts?: number) {
 describe('tokenize and dispatch activities on the real Vault and PostgreSQL', () => {
   const db = newDbPool();
   const vault = newVault();
+  const tokens = new SubscriberTokens({ vault, db });
   afterAll(() => db.end());
 
   async function tokenize(to: string, body: string) {
     const messageId = newMessageId(ulid);
-    const { tokenizeMessage } = createVaultActivities({ vault, db, log: silentLog });
+    const { tokenizeMessage } = createVaultActivities({ vault, db, log: silentLog, tokens });
     const result: TokenizeMessageResult = await activityEnv().run(tokenizeMessage, {
       messageId,
       tenant: 'activities-test',
@@ -68,8 +70,13 @@ describe('tokenize and dispatch activities on the real Vault and PostgreSQL', ()
   test('tokenize stores only ciphertext and a stable subscriber token', async () => {
     const a = await tokenize('+447400123456', 'Your code is 111222');
     const b = await tokenize('+447400123456', 'Your code is 333444');
-    expect(a.subscriberToken).toBe(b.subscriberToken);
-    expect(a.subscriberToken).toMatch(/^vault:v\d+:/);
+    expect(a.stored).toBe(true);
+    const { rows: stored } = await db.query<{ subscriber_token: string }>(
+      'select subscriber_token from message_secrets where message_id = any($1)',
+      [[a.messageId, b.messageId]],
+    );
+    expect(stored[0]!.subscriber_token).toBe(stored[1]!.subscriber_token);
+    expect(stored[0]!.subscriber_token).toMatch(/^st[1-9]\d*_[A-Za-z0-9_-]{43}$/);
     const { rows } = await db.query(
       'select row_to_json(s)::text as row from message_secrets s where message_id = any($1)',
       [[a.messageId, b.messageId]],

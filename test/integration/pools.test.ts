@@ -21,10 +21,18 @@ describe('pickSender against PostgreSQL', () => {
   let db: Pool;
   let pickSender: (input: PickSenderInput) => Promise<PickSenderResult>;
   const tenants: string[] = [];
+  // Each test message's recipient token (the activity reads it by message id; tokenizing is not under test here).
+  const subscriberOf = new Map<string, string>();
+  const tokens = {
+    ofMessage: async (messageId: string) => {
+      const token = subscriberOf.get(messageId)!;
+      return { current: token, live: [token] };
+    },
+  };
 
   beforeAll(() => {
     db = newDbPool();
-    ({ pickSender } = createPoolActivities({ db, log: silentLog }));
+    ({ pickSender } = createPoolActivities({ db, log: silentLog, tokens }));
   });
 
   afterAll(async () => {
@@ -59,14 +67,18 @@ describe('pickSender against PostgreSQL', () => {
     return id;
   }
 
-  const message = (tenant: string, extra: Partial<PickSenderInput> = {}): PickSenderInput => ({
-    messageId: `msg_${ulid()}`,
-    tenant,
-    country: 'DE',
-    purpose: 'otp',
-    subscriberToken: `sub_${ulid()}`,
-    ...extra,
-  });
+  const message = (
+    tenant: string,
+    extra: Partial<PickSenderInput> = {},
+    subscriber = `sub_${ulid()}`,
+  ): PickSenderInput => {
+    const messageId = `msg_${ulid()}`;
+    subscriberOf.set(messageId, subscriber);
+    return { messageId, tenant, country: 'DE', purpose: 'otp', ...extra };
+  };
+  /** Another message to the same subscriber. */
+  const again = ({ messageId, ...rest }: PickSenderInput): PickSenderInput =>
+    message(rest.tenant, rest, subscriberOf.get(messageId));
 
   async function expectNoSender(input: PickSenderInput) {
     const err: unknown = await pickSender(input).then(
@@ -77,7 +89,7 @@ describe('pickSender against PostgreSQL', () => {
     const failure = err as ApplicationFailure;
     expect(failure.type).toBe(PoolErrorType.NO_SENDER_AVAILABLE);
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).not.toContain(input.subscriberToken);
+    expect(failure.message).not.toContain(subscriberOf.get(input.messageId));
   }
 
   test('a geo-matching pool comes before a fallback pool, which serves other countries', async () => {
@@ -141,8 +153,8 @@ describe('pickSender against PostgreSQL', () => {
     const first = await pickSender(alice);
     expect(first).toMatchObject({ poolId: id, strategy: 'sticky' });
     for (let i = 0; i < 3; i++) {
-      const again = await pickSender({ ...alice, messageId: `msg_${ulid()}` });
-      expect(again.numberId).toBe(first.numberId);
+      const next = await pickSender(again(alice));
+      expect(next.numberId).toBe(first.numberId);
     }
     // Bob gets the least recently used number, which is not Alice's.
     const bob = message(tenant);
@@ -204,7 +216,7 @@ describe('pickSender against PostgreSQL', () => {
       // Open the 30 connections first, so the picks really run side by side.
       const clients = await Promise.all(Array.from({ length: 30 }, () => pickers.connect()));
       clients.forEach((c) => c.release());
-      const { pickSender: pick } = createPoolActivities({ db: pickers, log: silentLog });
+      const { pickSender: pick } = createPoolActivities({ db: pickers, log: silentLog, tokens });
       const results = await Promise.all(Array.from({ length: 30 }, () => pick(message(tenant))));
 
       expect(results).toHaveLength(30);

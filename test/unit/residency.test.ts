@@ -2,6 +2,7 @@ import pino from 'pino';
 import type { Pool } from 'pg';
 import { createVaultActivities } from '../../activities/vault';
 import { assertRegion, WRONG_REGION } from '../../activities/residency';
+import type { SubscriberTokens } from '../../clients/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import { vaultOperation } from '../../clients/vault';
 
@@ -23,6 +24,7 @@ describe('region-pinned personal data', () => {
       db: refusing as Pool,
       log: pino({ level: 'silent' }),
       residency,
+      tokens: refusing as SubscriberTokens,
     });
     await expect(
       tokenizeMessage({

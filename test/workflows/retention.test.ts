@@ -63,7 +63,7 @@ function stubs(suppressed: boolean): { activities: Activities; store: Store } {
     sweeps: 0,
   };
   const activities: Activities = {
-    tokenizeMessage: async () => ({ subscriberToken: 'tok_subject' }),
+    tokenizeMessage: async () => ({ stored: true }),
     checkSuppression: async () => ({ suppressed }),
     pickSender: async () => ({
       sender: '+447700900555',

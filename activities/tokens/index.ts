@@ -1,0 +1,258 @@
+/**
+ * Rotation of subscriber tokens (clients/subscriber-token.ts): a new generation for one tenant or
+ * for every tenant, the re-derivation of every stored token from the sealed number kept beside it,
+ * and the retirement of the old generations once nothing holds them.
+ */
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { MessageCipher } from '../../clients/message-cipher';
+import {
+  SUBSCRIBER_TOKEN_KEY,
+  type SubscriberTokens,
+  type TokenGeneration,
+} from '../../clients/subscriber-token';
+import type { VaultClient } from '../../clients/vault';
+import { appendAudit } from '../../db/audit';
+
+export interface RotateSubscriberTokensInput {
+  /** A tenant, or '*' for every tenant that has not been rotated on its own. */
+  scope: string;
+  /**
+   * How long to wait after adding the generation before re-deriving, so every process has stopped
+   * writing tokens of the old one: longer than the generation cache (5 s) plus the longest write
+   * (a tokenize or pick activity). Default 30 s; 0 only when nothing else writes (tests).
+   */
+  graceMs?: number;
+  /** Rows re-derived per statement batch. Default 200. */
+  batchSize?: number;
+}
+
+export interface RotateSubscriberTokensResult {
+  scope: string;
+  generation: number;
+  rederived: { optOuts: number; stickySenders: number; messages: number };
+  /** Rows on an old generation without a sealed number (written before numbers were kept): lost at retirement, so they block it. */
+  unrecoverable: number;
+  /** Generations retired now. */
+  retired: number[];
+}
+
+/** The tables holding subscriber tokens, with how each row's tenant is found. */
+const TABLES = [
+  {
+    key: 'optOuts',
+    table: 'opt_outs',
+    id: 't.id::text',
+    tenant: 't.tenant',
+    join: '',
+    where: 't.id = $1::bigint',
+    sealed: 't.number_ciphertext',
+    transitKey: 't.transit_key',
+    // A subject opted out again under the new token meanwhile: keep that row, drop this one.
+    conflict: `exists (select 1 from opt_outs o where o.tenant = t.tenant and o.subscriber_token = $2)`,
+  },
+  {
+    key: 'stickySenders',
+    table: 'sticky_senders',
+    id: "t.pool_id || ' ' || t.subscriber_token",
+    tenant: 'p.tenant',
+    join: 'join number_pools p on p.id = t.pool_id',
+    where: "t.pool_id || ' ' || t.subscriber_token = $1",
+    sealed: 't.number_ciphertext',
+    transitKey: 't.transit_key',
+    conflict: `exists (select 1 from sticky_senders o where o.pool_id = t.pool_id and o.subscriber_token = $2)`,
+  },
+  {
+    key: 'messages',
+    table: 'message_secrets',
+    id: 't.message_id',
+    tenant: 'm.tenant',
+    join: 'join messages m on m.id = t.message_id',
+    where: 't.message_id = $1',
+    sealed: 't.number_ciphertext',
+    transitKey: 't.transit_key',
+    conflict: 'false',
+  },
+] as const;
+
+/** `tenant` is covered by a rotation of `$scope` (parameter `n`): that tenant, or '*' for the tenants without their own scope. */
+const inScope = (tenant: string, n: number) =>
+  `(${tenant} = $${n} or ($${n} = '*' and ${tenant} not in
+     (select scope from subscriber_token_generations where scope <> '*')))`;
+
+/** A token of generation `g` (SQL LIKE pattern). */
+const likeGeneration = (g: number) => (g === 0 ? 'vault:%' : `st${g}\\_%`);
+
+/** Builds the rotation over the worker's (or the command's) clients. */
+export function createTokenActivities({
+  db,
+  vault,
+  cipher,
+  tokens,
+  log,
+}: {
+  db: Pool;
+  vault: VaultClient;
+  /** Opens the sealed numbers (every region's key this process may use). */
+  cipher: Pick<MessageCipher, 'open'>;
+  tokens: SubscriberTokens;
+  log: Logger;
+}) {
+  /** Adds the scope's next generation, under the latest version of the transit key. */
+  async function addGeneration(scope: string): Promise<number> {
+    const probe = await vault.hmacAt(SUBSCRIBER_TOKEN_KEY, Buffer.from('sms/key-version-probe'));
+    const vaultKeyVersion = Number(/^vault:v(\d+):/.exec(probe)?.[1]);
+    const client = await db.connect();
+    try {
+      await client.query('begin');
+      await client.query('lock table subscriber_token_generations in share row exclusive mode');
+      // A tenant rotated alone for the first time starts from the generations it used until now.
+      await client.query(
+        `insert into subscriber_token_generations (scope, generation, vault_key_version, retired_at)
+         select $1, generation, vault_key_version, retired_at from subscriber_token_generations
+          where scope = '*' and $1 <> '*'
+            and not exists (select 1 from subscriber_token_generations where scope = $1)`,
+        [scope],
+      );
+      const { rows } = await client.query<{ generation: number }>(
+        `insert into subscriber_token_generations (scope, generation, vault_key_version)
+         select $1, max(generation) + 1, $2 from subscriber_token_generations where scope = $1
+         returning generation`,
+        [scope, vaultKeyVersion],
+      );
+      await client.query('commit');
+      return rows[0]!.generation;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+      tokens.refresh();
+    }
+  }
+
+  /** Re-derives one table's rows of the scope that are not of `generation`; returns how many. */
+  async function rederiveTable(
+    t: (typeof TABLES)[number],
+    scope: string,
+    generation: TokenGeneration,
+    batchSize: number,
+  ): Promise<number> {
+    let done = 0;
+    let after = '';
+    for (;;) {
+      const { rows } = await db.query<{
+        id: string;
+        tenant: string;
+        sealed: string;
+        transit_key: string;
+      }>(
+        `select ${t.id} as id, ${t.tenant} as tenant, ${t.sealed} as sealed, ${t.transitKey} as transit_key
+           from ${t.table} t ${t.join}
+          where ${inScope(t.tenant, 1)} and t.subscriber_token not like $2
+            and ${t.sealed} is not null and ${t.id} > $3
+          order by ${t.id} limit $4`,
+        [scope, likeGeneration(generation.generation), after, batchSize],
+      );
+      if (rows.length === 0) return done;
+      for (const r of rows) {
+        const [number] = await cipher.open(r.transit_key, [r.sealed]);
+        const token = await tokens.tokenAt(generation, r.tenant, number!.toString('utf8'));
+        await db.query(
+          `with dup as (delete from ${t.table} t where ${t.where} and ${t.conflict} returning 1)
+           update ${t.table} t set subscriber_token = $2 where ${t.where} and not exists (select 1 from dup)`,
+          [r.id, token],
+        );
+        done++;
+      }
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** Retires the scope's older generations that no row holds any more (and no running erasure names). */
+  async function retireOld(scope: string, current: number): Promise<number[]> {
+    const { rows: live } = await db.query<{ generation: number }>(
+      `select generation from subscriber_token_generations
+        where scope = $1 and retired_at is null and generation < $2`,
+      [scope, current],
+    );
+    const retired: number[] = [];
+    for (const { generation } of live) {
+      const held = await Promise.all(
+        TABLES.map(async (t) => {
+          const { rows } = await db.query(
+            `select 1 from ${t.table} t ${t.join}
+              where ${inScope(t.tenant, 1)} and t.subscriber_token like $2 limit 1`,
+            [scope, likeGeneration(generation)],
+          );
+          return rows.length > 0;
+        }),
+      );
+      const { rows: erasing } = await db.query(
+        `select 1 from erasures e where status = 'running' and subject_tokens is not null
+            and ${inScope('e.tenant', 1)} limit 1`,
+        [scope],
+      );
+      if (held.some(Boolean) || erasing.length > 0) continue;
+      await db.query(
+        `update subscriber_token_generations set retired_at = now()
+          where scope = $1 and generation = $2 and retired_at is null`,
+        [scope, generation],
+      );
+      retired.push(generation);
+    }
+    tokens.refresh();
+    return retired;
+  }
+
+  return {
+    /**
+     * Rotates the subscriber tokens of a scope: adds a generation (new tokens from then on; lookups
+     * match both), waits `graceMs`, re-derives every opt-out, sticky sender and unpurged message of
+     * the scope from its sealed number, then retires the generations nothing holds any more. Opt-outs
+     * and sticky senders are never dropped: until a row is re-derived, its old token still matches.
+     * Safe to run again (a second run re-derives what the first missed, and retires what it could not).
+     */
+    async rotateSubscriberTokens(
+      input: RotateSubscriberTokensInput,
+    ): Promise<RotateSubscriberTokensResult> {
+      const { scope, graceMs = 30_000, batchSize = 200 } = input;
+      const generation = await addGeneration(scope);
+      log.info({ scope, generation }, 'subscriber-token generation added');
+      if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
+      const { rows } = await db.query<TokenGeneration>(
+        `select generation, vault_key_version as "vaultKeyVersion" from subscriber_token_generations
+          where scope = $1 and generation = $2`,
+        [scope, generation],
+      );
+      const target = rows[0]!;
+      const rederived = { optOuts: 0, stickySenders: 0, messages: 0 };
+      for (const t of TABLES) rederived[t.key] = await rederiveTable(t, scope, target, batchSize);
+      const unrecoverable = (
+        await Promise.all(
+          TABLES.map(async (t) => {
+            const { rows: n } = await db.query<{ n: number }>(
+              `select count(*)::int as n from ${t.table} t ${t.join}
+                where ${inScope(t.tenant, 1)} and ${t.sealed} is null and t.subscriber_token not like $2`,
+              [scope, likeGeneration(generation)],
+            );
+            return n[0]!.n;
+          }),
+        )
+      ).reduce((a, b) => a + b, 0);
+      const retired = await retireOld(scope, generation);
+      const result = { scope, generation, rederived, unrecoverable, retired };
+      await appendAudit(db, {
+        actor: 'system:tokens',
+        tenant: scope === '*' ? null : scope,
+        action: 'subscriber_tokens.rotated',
+        subject: null,
+        detail: { ...result },
+      });
+      log.info(result, 'subscriber tokens rotated');
+      return result;
+    },
+  };
+}
+
+export type TokenActivities = ReturnType<typeof createTokenActivities>;
