@@ -14,6 +14,7 @@ import {
   type TokenizeMessageResult,
 } from '../../activities/vault';
 import type { CarrierAdapter, SubmitRequest } from '../../carriers/types';
+import { SubscriberTokens } from '../../clients/subscriber-token';
 import { recordErasure } from '../../db/privacy';
 import { newMessageId } from '../../domain/ids';
 import { newDbPool, newVault, silentLog, unique } from '../helpers/stack';
@@ -26,12 +27,14 @@ const DAY_S = 86_400;
 describe('erasure tombstone at tokenize and at the carrier submit', () => {
   const db = newDbPool();
   const vault = newVault();
+  const tokens = new SubscriberTokens({ vault, db });
   const tenant = unique('tombstone').toLowerCase();
   const to = `+44741${String(Date.now() % 10_000_000).padStart(7, '0')}`;
   const { tokenizeMessage } = createVaultActivities({
     vault,
     db,
     log: silentLog,
+    tokens,
     backstop: {
       retentionDefaults: { otp: DAY_S, transactional: 30 * DAY_S, marketing: 90 * DAY_S },
       stuckAfterSeconds: 7 * DAY_S,
@@ -72,11 +75,12 @@ describe('erasure tombstone at tokenize and at the carrier submit', () => {
     } satisfies TokenizeMessageInput);
     return { messageId, ...result };
   };
-  const erase = async (subscriberToken: string) => {
+  const erase = async () => {
     const erasureId = `era_${ulid()}`;
+    const subject = await tokens.of(tenant, to);
     const client = await db.connect();
     try {
-      await recordErasure(client, { erasureId, tenant, requestedBy: 'test', subscriberToken });
+      await recordErasure(client, { erasureId, tenant, requestedBy: 'test', subject });
     } finally {
       client.release();
     }
@@ -98,7 +102,7 @@ describe('erasure tombstone at tokenize and at the carrier submit', () => {
 
   test('a message tokenized before the erasure is refused at the submit, before any decryption', async () => {
     const before = await tokenize(Date.now());
-    const erasureId = await erase(before.subscriberToken);
+    const erasureId = await erase();
     await expect(submit(before.messageId)).rejects.toMatchObject({
       type: 'MESSAGE_ERASED',
       nonRetryable: true,
@@ -133,7 +137,7 @@ describe('erasure tombstone at tokenize and at the carrier submit', () => {
       to,
       body: 'Your parcel arrives today.',
     } satisfies TokenizeMessageInput);
-    expect(again).toEqual({ subscriberToken: late.subscriberToken, erased: true });
+    expect(again).toEqual({ stored: false, erased: true });
 
     // Accepted after the erasure: a new send to the number goes out.
     const after = await tokenize(Date.now() + 1_000);
