@@ -132,6 +132,37 @@ export function foldForMatching(text: string): FoldedText {
   return { text: out, at };
 }
 
+let table: { from: string; to: string } | undefined;
+/**
+ * {@link foldForMatching} as a character translation, for a store that folds on its side (such as
+ * PostgreSQL's `translate(text, from, to)`): `from[i]` reads as `to[i]`, and the characters of `from`
+ * past `to`'s length are dropped. Space runs are not collapsed by it.
+ */
+export function foldingTable(): { from: string; to: string } {
+  if (table) return table;
+  let from = '\t';
+  let to = ' ';
+  let dropped = '';
+  const ranges = [
+    [0x80, 0x20000],
+    [0xe0000, 0xe0080],
+  ] as const;
+  for (const [lo, hi] of ranges) {
+    for (let cp = lo; cp < hi; cp++) {
+      const ch = String.fromCodePoint(cp);
+      const folded = foldForMatching(ch).text;
+      if (folded === ch) continue;
+      if (folded === '') dropped += ch;
+      else {
+        from += ch;
+        to += folded;
+      }
+    }
+  }
+  table = { from: from + dropped, to };
+  return table;
+}
+
 /** A text with every Unicode decimal digit as its ASCII digit (nothing else changed). */
 export function asciiDigits(text: string): string {
   return text.replace(/\p{Nd}/gu, (d) => String(digitValue(d.codePointAt(0)!)));

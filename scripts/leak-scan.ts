@@ -2,7 +2,13 @@
  * The leak scanner: looks for plaintext personal data (phone numbers in every written form,
  * one-time codes) where invariant 1 says it must never be — log files, Temporal's own storage
  * read raw (workflow ids, search attributes, memos, every history event, no codec involved),
- * and every text-like column of the database.
+ * every text-like column of the database, and any documents a test collected (review tasks, the
+ * reviewer page's HTML, the codec server's output, status callbacks).
+ *
+ * A needle matches in every digit form and spacing: needles and texts are both read folded
+ * (`foldForMatching`: every Unicode decimal digit as ASCII, any run of spaces as one space, any dash
+ * as `-`), so the code `482913` is also found as `٤٨٢٩١٣`, `۴۸۲۹۱۳`, `४८२९१३` or `４８２９１３`, and
+ * `600 123 456` with no-break or thin spaces between its groups.
  *
  * Findings never repeat what they found: the needle is masked (`+44…`) and identified by its
  * index in the `needles` array, and locations that could contain it (workflow ids) are scrubbed.
@@ -20,11 +26,28 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Pool } from 'pg';
 import { createDbPool } from '../clients/db';
 import { loadConfig } from '../config/config';
-import { redactFreeText } from '../domain/masking';
+import { foldForMatching, foldingTable, redactFreeText } from '../domain/masking';
 
 /** Where a needle was found. */
 export type LeakWhere =
-  'log' | 'temporal-history' | 'search-attribute' | 'memo' | 'workflow-id' | 'database';
+  | 'log'
+  | 'temporal-history'
+  | 'search-attribute'
+  | 'memo'
+  | 'workflow-id'
+  | 'database'
+  | 'review-task'
+  | 'review-page'
+  | 'codec-output'
+  | 'callback';
+
+/** A text a caller collected from a place people see (a review task, a page, a callback body). */
+export interface LeakDocument {
+  where: LeakWhere;
+  /** Names the document in a finding (a task id, a URL): scrubbed of needles like every location. */
+  location: string;
+  text: string;
+}
 
 /** One place holding one needle. Safe to print: it never contains the needle itself. */
 export interface LeakFinding {
@@ -38,12 +61,14 @@ export interface LeakFinding {
 }
 
 export interface ScanOptions {
-  /** Plaintext that must appear nowhere; at least 4 characters each. */
+  /** Plaintext that must appear nowhere, in any digit form; at least 4 characters each. */
   needles: readonly string[];
   /** Log files, read line by line. */
   logFiles?: readonly string[];
   /** Log lines already in memory (a test's captured logger output). */
   logLines?: readonly string[];
+  /** Texts collected elsewhere: review tasks, the reviewer page's HTML, codec output, callbacks. */
+  documents?: readonly LeakDocument[];
   /** Temporal, read raw through the WorkflowService: the client's data converter and codec are never used. */
   temporal?: {
     client: Client;
@@ -99,10 +124,19 @@ export function maskNeedle(needle: string): string {
   return `${[...needle].slice(0, shown).join('')}…`;
 }
 
+/**
+ * A text as needles are matched against it: every decimal digit ASCII, spaces single and plain,
+ * dashes `-` (`foldForMatching`). Printable ASCII without double spaces is already folded.
+ */
+export const foldText = (text: string): string =>
+  /[^\x20-\x7e]| {2}/.test(text) ? foldForMatching(text).text : text;
+
 /** Matches texts against the needles; a needle inside a longer matched one is not reported twice. */
 class Matcher {
   /** Indices of the needles, longest first. */
   private readonly order: number[];
+  /** The needles folded ({@link foldText}): what is searched for. */
+  readonly folded: readonly string[];
 
   constructor(readonly needles: readonly string[]) {
     needles.forEach((n, i) => {
@@ -112,14 +146,16 @@ class Matcher {
         );
       }
     });
+    this.folded = needles.map(foldText);
     this.order = needles.map((_, i) => i).sort((a, b) => needles[b]!.length - needles[a]!.length);
   }
 
-  /** Needle indices found in the text or in what its base64 runs decode to. */
+  /** Needle indices found in the text or in what its base64 runs decode to, in any digit form. */
   find(text: string): number[] {
     const found = new Set<number>();
     for (const candidate of withDecodedBase64(text)) {
-      for (const i of this.order) if (candidate.includes(this.needles[i]!)) found.add(i);
+      const folded = foldText(candidate);
+      for (const i of this.order) if (folded.includes(this.folded[i]!)) found.add(i);
     }
     return this.keepLongest(found);
   }
@@ -128,15 +164,14 @@ class Matcher {
   keepLongest(found: Iterable<number>): number[] {
     const all = [...found];
     return all.filter(
-      (i) => !all.some((j) => j !== i && this.needles[j]!.includes(this.needles[i]!)),
+      (i) => !all.some((j) => j !== i && this.folded[j]!.includes(this.folded[i]!)),
     );
   }
 
-  /** A location with every needle in it masked. */
+  /** A location (read folded) with every needle in it masked. */
   scrub(location: string): string {
-    let out = location;
-    for (const i of this.order)
-      out = out.split(this.needles[i]!).join(maskNeedle(this.needles[i]!));
+    let out = foldText(location);
+    for (const i of this.order) out = out.split(this.folded[i]!).join(maskNeedle(this.needles[i]!));
     return out;
   }
 }
@@ -192,6 +227,7 @@ export async function scanForLeaks(options: ScanOptions): Promise<LeakFinding[]>
   const tasks: Promise<void>[] = [];
   for (const file of options.logFiles ?? []) tasks.push(scanLogFile(file, findings));
   (options.logLines ?? []).forEach((line, i) => findings.check(line, 'log', `logLines:${i + 1}`));
+  for (const doc of options.documents ?? []) findings.check(doc.text, doc.where, doc.location);
   if (options.temporal) tasks.push(scanTemporal(options.temporal, findings));
   if (options.db) tasks.push(scanDatabase(options.db, matcher, findings, options.excludeTables));
   await Promise.all(tasks);
@@ -360,21 +396,26 @@ async function scanDatabase(
       order by c.table_name, c.ordinal_position`,
     [TEXT_LIKE_TYPES, [...excludeTables]],
   );
-  const patterns = matcher.needles.map(likePattern);
+  const patterns = matcher.folded.map(likePattern);
+  const { from, to } = foldingTable();
   const queue = [...columns];
   const workers = Array.from({ length: Math.min(4, queue.length) }, async () => {
     for (let col = queue.shift(); col; col = queue.shift()) {
       const ident = quoteIdent(col.column);
-      // bytea: printable ASCII as it is, other bytes as octal escapes.
-      const asText = col.type === 'bytea' ? `encode(${ident}, 'escape')` : `${ident}::text`;
-      // One pass over the table, every row tested against every pattern; only the indices of the
-      // patterns that matched come back, never a value.
+      // bytea: printable ASCII as it is, other bytes as octal escapes. Text is folded like the
+      // needles: every decimal digit ASCII, spaces plain and single, dashes '-', format characters out.
+      const asText =
+        col.type === 'bytea'
+          ? `encode(${ident}, 'escape')`
+          : `regexp_replace(translate(${ident}::text, $2, $3), ' {2,}', ' ', 'g')`;
+      // One pass over the table, each value folded once, then tested against every pattern; only
+      // the indices of the patterns that matched come back, never a value.
       const { rows } = await db.query<{ i: number }>(
-        `select distinct p.i::int as i
-           from public.${quoteIdent(col.table)} as t
-           cross join lateral unnest($1::text[]) with ordinality as p(pattern, i)
-          where ${asText} like p.pattern`,
-        [patterns],
+        `with t as materialized (select ${asText} as v from public.${quoteIdent(col.table)})
+         select distinct p.i::int as i
+           from t cross join unnest($1::text[]) with ordinality as p(pattern, i)
+          where t.v like p.pattern`,
+        col.type === 'bytea' ? [patterns] : [patterns, from, to],
       );
       for (const i of matcher.keepLongest(rows.map((r) => r.i - 1))) {
         findings.add('database', `${col.table}.${col.column}`, i);

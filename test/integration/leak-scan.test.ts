@@ -13,6 +13,7 @@ import {
   scanForLeaks,
   type LeakFinding,
 } from '../../scripts/leak-scan';
+import { inScript, SCRIPTS } from '../helpers/digits';
 import { newDbPool, newTemporalClient, unique } from '../helpers/stack';
 
 /** A UK mobile number nobody else uses, so a scan of the whole stack cannot be confused by other tests. */
@@ -67,6 +68,51 @@ describe('needleVariants and masking (no services needed)', () => {
 
   test('needles shorter than 4 characters are refused (they would match everything)', async () => {
     await expect(scanForLeaks({ needles: ['123'], logLines: ['x'] })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('needles in every digit form and spacing (no services needed)', () => {
+  test('a code or number written in Arabic-Indic, Persian, Devanagari or full-width digits, or grouped with any space, is found', async () => {
+    const code = randomCode();
+    const number = randomNumber();
+    const grouped = `600 ${code.slice(0, 3)} ${code.slice(3)}`;
+    const needles = [code, ...needleVariants(number), grouped];
+    const documents = [
+      ...Object.entries(SCRIPTS).map(([name, zero]) => ({
+        where: 'review-task' as const,
+        location: `task-${name}`,
+        text: `{"body":"code ${inScript(code, zero)}"}`,
+      })),
+      {
+        where: 'review-page' as const,
+        location: 'page',
+        text: `<pre>${inScript(number, SCRIPTS.devanagari)}</pre>`,
+      },
+      {
+        where: 'callback' as const,
+        location: 'callback',
+        text: `call 600\u00a0${code.slice(0, 3)}\u202f${code.slice(3)}`,
+      },
+      {
+        where: 'codec-output' as const,
+        location: 'codec',
+        text: `call ${inScript(grouped, SCRIPTS.arabic).replace(/ /g, '\u2009')}`,
+      },
+      {
+        where: 'codec-output' as const,
+        location: 'clean',
+        text: `code ${inScript('1', SCRIPTS.arabic)}••••`,
+      },
+    ];
+    const findings = await scanForLeaks({ needles, documents });
+    const at = (location: string) =>
+      findings.filter((f) => f.location === location).map((f) => f.needleIndex);
+    for (const name of Object.keys(SCRIPTS)) expect(at(`task-${name}`)).toEqual([0]);
+    expect(at('page')).toEqual([1]);
+    expect(at('callback')).toEqual([needles.length - 1]);
+    expect(at('codec')).toEqual([needles.length - 1]);
+    expect(at('clean')).toEqual([]);
+    expectMasked(findings, needles);
   });
 });
 
@@ -217,6 +263,10 @@ describe('scanForLeaks against the real stack', () => {
           Buffer.from(`tel ${number}`),
         ],
       );
+      // The code in Devanagari digits, split by a zero-width space: found too, folded in SQL.
+      await db.query(`insert into ${table} (note) values ($1)`, [
+        `otp ${inScript(code.slice(0, 2), SCRIPTS.devanagari)}\u200b${inScript(code.slice(2), SCRIPTS.devanagari)}`,
+      ]);
       const findings = await scanForLeaks({ needles, logFiles: [], db });
       expect(findings).toEqual(
         expect.arrayContaining([
@@ -227,10 +277,16 @@ describe('scanForLeaks against the real stack', () => {
             needle: maskNeedle(code),
             needleIndex: needles.length - 1,
           },
+          {
+            where: 'database',
+            location: `${table}.note`,
+            needle: maskNeedle(code),
+            needleIndex: needles.length - 1,
+          },
           { where: 'database', location: `${table}.raw`, needle: '+44…', needleIndex: 0 },
         ]),
       );
-      expect(findings.filter((f) => f.location.startsWith(`${table}.`))).toHaveLength(3);
+      expect(findings.filter((f) => f.location.startsWith(`${table}.`))).toHaveLength(4);
       expectMasked(findings, needles);
 
       const excluded = await scanForLeaks({ needles, logFiles: [], db, excludeTables: [table] });
