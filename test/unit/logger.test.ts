@@ -1,6 +1,6 @@
 import { ulid } from 'ulid';
 import { newMessageId } from '../../domain/ids';
-import { CODE_MASK, NUMBER_MASK } from '../../domain/masking';
+import { CODE_MASK, EMAIL_MASK, NUMBER_MASK } from '../../domain/masking';
 import { createLogger, redactLogObject, REDACT_PATHS, type Logger } from '../../config/logger';
 
 const NUMBER = '+447400123456';
@@ -39,6 +39,19 @@ describe('createLogger: no phone number or code reaches a log line', () => {
     expect(a?.msg).toBe(`sending to ${NUMBER_MASK}, your code is ${CODE_MASK}`);
     expect(b?.msg).toBe(`sending to ${NUMBER_MASK} with code ${CODE_MASK}`);
     expect(c?.msg).toBe(`to ${NUMBER_MASK}, again as a number: ${NUMBER_MASK}`);
+  });
+
+  test('a body quoted anywhere is what a reviewer sees of it: numbers and codes in any digit script, e-mail addresses', () => {
+    const { log, lines, raw } = capture();
+    const body = 'رمز التحقق ٤٨٢٩١٣، اتصل ٠٥٠ ١٢٣ ٤٥٦٧ أو ana@example.com';
+    log.warn({ detail: `carrier echoed "${body}"` }, 'rejected: %s', body);
+    expect(raw()).not.toContain('ana@example.com');
+    expect(raw()).not.toMatch(/[٠-٩]{3}/);
+    const expected = `رمز التحقق ${CODE_MASK}، اتصل ${NUMBER_MASK} أو ${EMAIL_MASK}`;
+    expect(lines()[0]).toMatchObject({
+      msg: `rejected: ${expected}`,
+      detail: `carrier echoed "${expected}"`,
+    });
   });
 
   test('inside nested fields, arrays, Maps and object keys', () => {
