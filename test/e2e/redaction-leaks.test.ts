@@ -14,6 +14,7 @@ import {
   type LeakDocument,
   type LeakWhere,
 } from '../../scripts/leak-scan';
+import { callWithKey } from '../helpers/api';
 import { launchChromium } from '../helpers/browser';
 import { inScript, SCRIPTS } from '../helpers/digits';
 import { eventually } from '../helpers/eventually';
@@ -172,11 +173,17 @@ describe('one redaction for people: no phone number, e-mail address or code in a
   beforeAll(async () => {
     p = await startPipeline({
       log: createLogger('redaction-e2e', 'debug', { write: (s: string) => void lines.push(s) }),
+      // The callback endpoint below listens on loopback, which callbacks may reach only when allowed.
+      env: { OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32' },
     });
     plain = await newTemporalClient();
     reviewer = await newReviewer(p);
     operatorKey = (await createApiKey(p.db, p.tenant, ['operator'])).secret;
     await setReviewPolicy(p, { mode: 'pre_send', sampleRate: 1, slaSeconds: 600 });
+    // Callbacks are signed with the tenant's own secret, which must exist before a send names a URL.
+    expect((await callWithKey(p.base, p.adminKey, 'POST', '/v1/callback-secrets', {})).status).toBe(
+      201,
+    );
     callbackServer = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
