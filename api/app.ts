@@ -25,7 +25,12 @@ import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
-import { configCacheMetrics, createApiMetrics, metricsRoutes } from './routes/metrics';
+import {
+  configCacheMetrics,
+  createApiMetrics,
+  listenMetrics,
+  metricsRoutes,
+} from './routes/metrics';
 import type { Metrics } from '../clients/metrics';
 import { privacyRoutes } from './routes/privacy';
 import { sendingPolicyRoutes } from './routes/sending-policy';
@@ -61,7 +66,8 @@ const DOCS_PREFIX = '/docs';
 /**
  * Builds the HTTP API as a Fastify instance: infrastructure plugins first (errors, authentication,
  * limits, OpenAPI), then routes. HTTPS (and mutual TLS) when `config.api.tls` is set.
- * It does not listen; `server.ts` does, and tests use `app.inject()` or listen on port 0.
+ * It does not listen; `server.ts` does, and tests use `app.inject()` or listen on port 0. Its
+ * metrics (`app.metrics`) are served on a listener of their own ({@link listenMetrics}).
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const https = deps.config.api.tls ? httpsOptions(deps.config.api.tls) : undefined;
@@ -69,6 +75,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log as FastifyBaseLogger,
     ...(https ? { https } : {}),
     bodyLimit: deps.config.api.bodyLimit,
+    // Behind a TLS-terminating proxy: the client's address and protocol from the trusted hops only.
+    ...(deps.config.api.trustProxy === undefined ? {} : { trustProxy: deps.config.api.trustProxy }),
     requestIdHeader: 'x-request-id',
     // Refusals before a route is found (Node's header limits, undecodable URLs) as problem+json too.
     clientErrorHandler,
@@ -88,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     db: deps.db,
     cache: configCache,
     publicPrefixes: [DOCS_PREFIX],
+    failures: deps.config.api.authFailures,
   });
   await app.register(limitsPlugin, {
     ...deps.config.api.rateLimit,
@@ -150,7 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 /**
  * The API as a process runs it (api/server.ts, and the bench's API process): reads nothing but
  * `config`, wires the clients (one codec per process: the Temporal client's and the codec server's),
- * and builds the app; `close` shuts the app and its clients down. `vault` is its Vault client (the
+ * builds the app and starts its `/metrics` listener (`listenMetrics`); `close` shuts the app and its clients down. `vault` is its Vault client (the
  * bench counts its requests).
  */
 export async function createApi(
@@ -163,6 +172,7 @@ export async function createApi(
   const { codec, dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
   const app = await buildApp({ config, log, temporal, db, vault, codec, metrics });
+  await listenMetrics(app, { host: config.metrics.host, port: config.metrics.apiPort }, log);
   const close = async () => {
     await app.close();
     await temporal.connection.close();

@@ -115,11 +115,12 @@ export class StartRelay {
   }
 
   /**
-   * Starts one message's workflow now if it is still waiting (a retry with the same Idempotency-Key,
-   * a cancel): after this the workflow exists, or the start's error is thrown.
+   * Starts one message's workflow now if it is still waiting and belongs to `tenant` (a retry with
+   * the same Idempotency-Key, a cancel): after this the workflow exists, or the start's error is
+   * thrown. Another tenant's waiting message is left as it is (the caller then finds no workflow).
    */
-  async ensureStarted(messageId: string): Promise<void> {
-    const s = await claimStart(this.opts.db, messageId, this.leaseMs);
+  async ensureStarted(messageId: string, tenant: string): Promise<void> {
+    const s = await claimStart(this.opts.db, messageId, tenant, this.leaseMs);
     if (!s) return;
     const error = await this.startOne(s);
     if (error) throw error;

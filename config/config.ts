@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -43,6 +44,14 @@ const carrierSchema = z.discriminatedUnion('kind', [
     port: z.number().int().min(1).max(65535),
     systemId: z.string().min(1).max(16),
     password: z.string().max(9),
+    /** SMPP over TLS: the bind password, numbers and bodies are never sent in clear. Say it for every real SMSC. */
+    tls: z.boolean().optional(),
+    /** PEM file of the CA(s) that sign the SMSC's certificate (with `tls`); unset = the system's CAs. */
+    tlsCaFile: z.string().min(1).optional(),
+    /** The name the SMSC's certificate must carry (with `tls`), when it is not `host`. */
+    tlsServerName: z.string().min(1).optional(),
+    /** Refuse an SMSC whose certificate does not verify (with `tls`; default true). `false` is for a test SMSC only. */
+    tlsRejectUnauthorized: z.boolean().optional(),
     windowSize: z.number().int().min(1).max(1000).default(10),
     /** Submits per second this carrier accepts from one worker. */
     throughputPerSecond: z.number().positive().default(100),
@@ -99,6 +108,39 @@ const DEVELOPMENT_SECRETS = {
   smppPassword: ['sms'],
 } as const;
 
+/** An IPv4/IPv6 address, or one with a `/prefix` (CIDR). */
+function isAddressOrCidr(text: string): boolean {
+  const [addr = '', prefix, extra] = text.split('/');
+  const family = isIP(addr);
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * `TRUST_PROXY`: empty = trust no proxy (the peer's address is the client's); else comma-separated
+ * addresses or CIDRs of the proxies in front of the API, whose `X-Forwarded-For`/`-Proto` count
+ * (each trusted hop in turn, from the peer outwards). Never "trust everyone", and no bare hop count:
+ * either would let a client that reaches the API directly claim any address in `X-Forwarded-For`
+ * (Fastify 5 itself ignores a numeric `trustProxy` for that reason).
+ */
+const trustProxy = z
+  .string()
+  .default('')
+  .transform((v, ctx): string[] | undefined => {
+    const text = v.trim();
+    if (text === '') return undefined;
+    const list = text.split(',').map((a) => a.trim());
+    if (list.every(isAddressOrCidr)) return list;
+    ctx.addIssue({
+      code: 'custom',
+      message: /^\d+$/.test(text)
+        ? "a hop count cannot tell a proxy from a client that sends X-Forwarded-For itself: list the proxies' addresses or CIDRs"
+        : 'expected comma-separated proxy addresses or CIDRs, e.g. 10.0.0.0/8,127.0.0.1',
+    });
+    return z.NEVER;
+  });
+
 const jsonOf = <T extends z.ZodType>(inner: T, fallback: string) =>
   z
     .string()
@@ -118,6 +160,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   API_HOST: host('127.0.0.1'),
   API_PORT: port(3000),
+  /** Proxies in front of the API whose X-Forwarded-For/-Proto are believed (see `trustProxy`). */
+  TRUST_PROXY: trustProxy,
   TEMPORAL_ADDRESS: optionalString().pipe(
     z
       .string()
@@ -201,6 +245,9 @@ const schema = z.object({
    * 9466, cn 9468), so a worker of each region runs on one host; 0 = any free port.
    */
   WORKER_METRICS_PORT: optionalInt(0, 65535),
+  /** Port of the API's `/metrics`, a listener of its own on METRICS_HOST, never the API port (0 = any free port). */
+  API_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9463),
+  /** Where the `/metrics` listeners bind: loopback unless the scraper is elsewhere. */
   METRICS_HOST: host('127.0.0.1'),
   /**
    * Where the Temporal SDK's own Prometheus exporter listens (host:port); the worker's `/metrics`
@@ -284,6 +331,9 @@ const schema = z.object({
   /** Requests one API key (or, on public routes, one address) may make per window, per API process. */
   API_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(1200),
   API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+  /** Failed authentications one client address may make per window, per API process, before 429. */
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(30),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
   /** Messages a tenant may send per UTC day unless tenant_quotas says otherwise. */
   SEND_QUOTA_PER_DAY: z.coerce.number().int().min(0).default(1_000_000),
   /** How often the API's start relay looks for accepted messages whose workflow is not started (other processes', failed starts). */
@@ -396,6 +446,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     api: Object.freeze({
       host: e.API_HOST,
       port: e.API_PORT,
+      /**
+       * Fastify's `trustProxy`: proxy hops or addresses/CIDRs whose forwarding headers give the
+       * client's address (IP allowlists, limits) and protocol (`Secure` cookies); undefined = none.
+       */
+      trustProxy: e.TRUST_PROXY,
       /** HTTPS when both paths are set (files are read when the app is built). */
       tls:
         e.API_TLS_CERT && e.API_TLS_KEY
@@ -410,6 +465,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       rateLimit: Object.freeze({
         max: e.API_RATE_LIMIT_MAX,
         windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000,
+      }),
+      /** Failed authentications per address (api/plugins/auth-failures.ts). */
+      authFailures: Object.freeze({
+        max: e.AUTH_FAILURE_LIMIT,
+        windowMs: e.AUTH_FAILURE_WINDOW_SECONDS * 1000,
       }),
       sendQuotaPerDay: e.SEND_QUOTA_PER_DAY,
       startRelayPollMs: e.WORKFLOW_START_POLL_MS,
@@ -498,6 +558,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       host: e.METRICS_HOST,
       /** Unset: the region's default (workers/metrics-ports.ts). */
       workerPort: e.WORKER_METRICS_PORT,
+      apiPort: e.API_METRICS_PORT,
       /** Unset: the region's default; '' = the SDK exporter is off. */
       sdkAddress: e.TEMPORAL_SDK_METRICS_ADDRESS,
     }),

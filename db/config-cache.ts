@@ -89,6 +89,12 @@ export class ConfigCache {
     await this.listening;
   }
 
+  /** Whether `key` would be answered from memory now (no database read). */
+  has(key: string): boolean {
+    const hit = this.live ? this.entries.get(key) : undefined;
+    return hit !== undefined && hit.expiresAt > this.now();
+  }
+
   /**
    * The value under `key`, from memory or else from `load` (then kept, unless a change arrived while
    * it loaded). `keepUntil` may shorten an entry's life (epoch ms); 0 means do not keep this value.

@@ -45,16 +45,21 @@ export async function claimStarts(
   return rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 }
 
-/** Leases one message's start whatever its lease (a request that needs the workflow now); undefined if it started already. */
+/**
+ * Leases one message's start whatever its lease (a request that needs the workflow now), only when
+ * it belongs to `tenant`: a caller never starts another tenant's message. Undefined if it started
+ * already, or is not the tenant's.
+ */
 export async function claimStart(
   db: Pool,
   messageId: string,
+  tenant: string,
   leaseMs: number,
 ): Promise<ClaimedStart | undefined> {
   const { rows } = await db.query<ClaimedStart>(
-    `update workflow_starts set lease_until = now() + $2 * interval '1 millisecond', attempts = attempts + 1
-      where message_id = $1 returning ${COLUMNS}`,
-    [messageId, leaseMs],
+    `update workflow_starts set lease_until = now() + $3 * interval '1 millisecond', attempts = attempts + 1
+      where message_id = $1 and tenant = $2 returning ${COLUMNS}`,
+    [messageId, tenant, leaseMs],
   );
   return rows[0];
 }

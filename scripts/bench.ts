@@ -230,6 +230,7 @@ async function main() {
     RECEIPT_TIMEOUT_SECONDS: '600',
     // Any free port: a running `npm start` worker may hold the default one.
     WORKER_METRICS_PORT: '0',
+    API_METRICS_PORT: '0',
     // The bench measures the pipeline, not the per-key rate limiter (one key sends everything).
     API_RATE_LIMIT_MAX: '1000000000',
   };

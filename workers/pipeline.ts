@@ -29,7 +29,7 @@ import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { taskQueueFor, type Region } from '../workflows/definitions';
 import { purgeSweepWorkflowId, type purgeSweepWorkflow } from '../workflows/retention';
 import { createCarriers } from './carriers';
-import { startMetricsServer } from './metrics-server';
+import { startMetricsServer } from '../clients/metrics-server';
 import { workerMetricsPorts } from './metrics-ports';
 import { sdkMetricsUrl } from './temporal-logging';
 

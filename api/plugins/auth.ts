@@ -14,6 +14,7 @@ import {
 import { appendAudit } from '../../db/audit';
 import type { ConfigCache } from '../../db/config-cache';
 import { KeyUsageRecorder } from '../../db/key-usage';
+import { AuthFailureLimiter, type AuthFailureLimits } from './auth-failures';
 import { HttpProblem } from './problem';
 
 export { findApiKey, hashApiKey, ROLES, type Role } from '../../db/api-keys';
@@ -47,6 +48,8 @@ declare module 'fastify' {
     keyUsage: KeyUsageRecorder;
     /** Every route added after `authPlugin`, with what it declared (the authorization matrix test reads it). */
     declaredRoutes: DeclaredRoute[];
+    /** Failed authentications per client address, refused with 429 over the limit (by `authPlugin`). */
+    authFailures: AuthFailureLimiter;
   }
 }
 
@@ -129,6 +132,8 @@ export interface AuthOptions {
   publicPrefixes?: readonly string[];
   /** How often key usage counters are written (default 5 s). */
   usageFlushMs?: number;
+  /** Failed authentications allowed per address and window (config `api.authFailures`). */
+  failures: AuthFailureLimits;
 }
 
 /** Refuses, when it is added, a route that declares neither roles nor `public: true`. */
@@ -159,12 +164,18 @@ function checkDeclared(route: RouteOptions, publicPrefixes: readonly string[]): 
  * statement that admits them. Unknown, revoked or expired keys and sessions get 401; a key used from an
  * address outside its IP allowlist, a certificate and a key of different tenants, or a key without
  * the role get 403. Key use is counted and its first use per hour audited ({@link KeyUsageRecorder}).
+ *
+ * Failed authentications are counted per client address ({@link AuthFailureLimiter}); over the limit
+ * the address gets 429 before its credential is looked up, so guessing keys costs no database query.
+ * A credential this process has cached as valid still gets in from that address (it costs no query
+ * either), so a flood from a shared address does not lock out the known keys behind it.
  */
 export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => {
   const publicPrefixes = opts.publicPrefixes ?? [];
   app.decorate('sessions', new SessionStore());
   app.decorate('keyUsage', new KeyUsageRecorder(opts.db, opts.usageFlushMs));
   app.decorate('declaredRoutes', [] as DeclaredRoute[]);
+  app.decorate('authFailures', new AuthFailureLimiter(opts.failures));
   app.addHook('onRoute', (route) => {
     app.declaredRoutes.push(...checkDeclared(route, publicPrefixes));
   });
@@ -181,8 +192,18 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
   /** A key lookup through the cache: found keys are kept until they expire, unknown ones not at all. */
   const cached = (key: string, load: () => Promise<KeyRow | undefined>) =>
     opts.cache.read(key, load, (row) => (row ? (row.expiresAt ?? Infinity) : 0));
+  const certKey = (fingerprint: string, ip: string) => `cert:${fingerprint}|${ip}`;
   const byCertificate = (fingerprint: string, ip: string) =>
-    cached(`cert:${fingerprint}|${ip}`, () => findApiKeyByCertificate(opts.db, fingerprint, ip));
+    cached(certKey(fingerprint, ip), () => findApiKeyByCertificate(opts.db, fingerprint, ip));
+  /** Before a credential is looked up: 429 for an address over its failures, unless the credential is cached. */
+  const gate = (req: FastifyRequest, cacheKey: string) => {
+    if (!opts.cache.has(cacheKey)) app.authFailures.check(req.ip);
+  };
+  /** A failed authentication: counted for the address, answered 401. */
+  const failed = (req: FastifyRequest, detail: string) => {
+    app.authFailures.fail(req.ip);
+    return new HttpProblem(401, 'Unauthenticated', detail);
+  };
 
   async function authenticate(req: FastifyRequest, roles: readonly Role[]): Promise<void> {
     const header = req.headers.authorization;
@@ -201,11 +222,10 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
           'send an API key as "Authorization: Bearer <key>"',
         );
       const secret = match[1]!;
-      key = await cached(`key:${hashApiKey(secret)}|${req.ip}`, () =>
-        findApiKey(opts.db, secret, req.ip),
-      );
-      if (!key)
-        throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
+      const cacheKey = `key:${hashApiKey(secret)}|${req.ip}`;
+      gate(req, cacheKey);
+      key = await cached(cacheKey, () => findApiKey(opts.db, secret, req.ip));
+      if (!key) throw failed(req, 'unknown, revoked or expired API key');
       if (fingerprint) {
         const certKey = await byCertificate(fingerprint, req.ip);
         if (certKey && certKey.tenant !== key.tenant)
@@ -217,20 +237,17 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
       }
     } else if (session !== undefined) {
       const keyId = app.sessions.keyIdOf(session);
-      if (keyId)
-        key = await cached(`id:${keyId}|${req.ip}`, () => findApiKeyById(opts.db, keyId, req.ip));
+      const cacheKey = `id:${keyId}|${req.ip}`;
+      gate(req, cacheKey);
+      if (keyId) key = await cached(cacheKey, () => findApiKeyById(opts.db, keyId, req.ip));
       if (!key) {
         app.sessions.close(session);
-        throw new HttpProblem(401, 'Unauthenticated', 'the session expired: sign in again');
+        throw failed(req, 'the session expired: sign in again');
       }
     } else if (fingerprint) {
+      gate(req, certKey(fingerprint, req.ip));
       key = await byCertificate(fingerprint, req.ip);
-      if (!key)
-        throw new HttpProblem(
-          401,
-          'Unauthenticated',
-          'this client certificate stands for no live API key',
-        );
+      if (!key) throw failed(req, 'this client certificate stands for no live API key');
     } else {
       throw new HttpProblem(
         401,
@@ -295,8 +312,12 @@ export async function openBrowserSession(
   apiKey: string,
   s: BrowserSession,
 ): Promise<{ expiresAt: string }> {
+  app.authFailures.check(req.ip);
   const key = await findApiKey(db, apiKey, req.ip);
-  if (!key) throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
+  if (!key) {
+    app.authFailures.fail(req.ip);
+    throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
+  }
   if (!key.ipAllowed)
     throw new HttpProblem(403, 'Forbidden', 'this API key may not be used from this address');
   if (!key.roles.includes(s.role))

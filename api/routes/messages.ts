@@ -389,7 +389,7 @@ export async function messageRoutes(
         );
       }
       // Its workflow is started first if the relay has not done so yet.
-      await startRelay.ensureStarted(messageId);
+      await startRelay.ensureStarted(messageId, tenant);
       const existing = await temporal.workflow
         .getHandle(messageId)
         .query(getStatusQuery)
@@ -537,8 +537,9 @@ export async function messageRoutes(
       const { tenant } = principalOf(req);
       const id = req.params.id;
       if (!isMessageId(id)) throw new HttpProblem(404, 'Not found');
-      // A message accepted a moment ago may still wait for its start: start it, then cancel.
-      await startRelay.ensureStarted(id);
+      // A message accepted a moment ago may still wait for its start: start it (only if it is this
+      // tenant's: the claim checks the tenant in PostgreSQL first), then cancel.
+      await startRelay.ensureStarted(id, tenant);
       const handle = temporal.workflow.getHandle(id);
       let description;
       try {

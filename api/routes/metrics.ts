@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { observeQueries } from '../../clients/db';
 import { createMetrics, METRIC_NAMES, queueGauges, type Metrics } from '../../clients/metrics';
+import { startMetricsServer, type MetricsServer } from '../../clients/metrics-server';
 import type { ConfigCache } from '../../db/config-cache';
 import { pendingStarts } from '../../db/workflow-starts';
 import { addApiKeyUsage, reviewQueueStats } from '../../db/operations';
@@ -66,21 +68,55 @@ export function configCacheMetrics(registry: Registry, cache: ConfigCache): void
 /** How often the per-key request counts are written to PostgreSQL (for the anomaly detector). */
 const USAGE_FLUSH_MS = 5_000;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The API's metrics; served by {@link listenMetrics}, never on the API's own port. */
+    metrics: Metrics;
+  }
+}
+
+/** The `/metrics` listeners of each app, closed with it (a listener may start after the app is ready). */
+const listeners = new WeakMap<FastifyInstance, MetricsServer[]>();
+
+/**
+ * Serves the API's `GET /metrics` (Prometheus text, no authentication) on a listener of its own,
+ * `host:port` (config `metrics.host`, `metrics.apiPort`: 127.0.0.1:9463 by default), closed with the
+ * app. Its series hold no tenant or personal value, but volumes by country and purpose are business
+ * data: the API's public port does not serve them, and the listener is for the scraper's network only.
+ * Returns the listener's URL.
+ */
+export async function listenMetrics(
+  app: FastifyInstance,
+  { host, port }: { host: string; port: number },
+  log: Logger,
+): Promise<string> {
+  const server = await startMetricsServer({
+    host,
+    port,
+    portVariable: 'API_METRICS_PORT',
+    registry: app.metrics.registry,
+    log,
+  });
+  listeners.get(app)?.push(server);
+  log.info({ url: server.url }, 'api metrics listening');
+  return server.url;
+}
+
 /**
  * Registered on the root instance (not in a child scope), so the usage hook sees every route.
- * `GET /metrics` (Prometheus text, no authentication: expose it to the scraper's network only; it
- * holds no tenant data) and the per-key request counter: every authenticated request counts for its
- * API key in `api_key_volume`, buffered in memory and flushed every few seconds and on close.
+ * The per-key request counter: every authenticated request counts for its API key in
+ * `api_key_volume`, buffered in memory and flushed every few seconds and on close.
  */
 export async function metricsRoutes(
   app: FastifyInstance,
   { metrics, db }: { metrics: Metrics; db: Pool },
 ) {
-  app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
-    reply
-      .header('content-type', metrics.registry.contentType)
-      .send(await metrics.registry.metrics()),
-  );
+  app.decorate('metrics', metrics);
+  const servers: MetricsServer[] = [];
+  listeners.set(app, servers);
+  app.addHook('onClose', async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
 
   const usage = new Map<
     string,

@@ -138,8 +138,6 @@ const MATRIX: Record<string, Row> = {
     ),
   },
 
-  // Prometheus metrics: public, with no tenant, key or personal value in any label.
-  'GET /metrics': { expect: open(200), request: get('/metrics') },
   // The reviewer page and its assets hold no data; the sign-in takes a reviewer key in its body.
   'GET /review': { expect: open(200), request: get('/review') },
   'GET /review/app.js': { expect: open(200), request: get('/review/app.js') },

@@ -339,8 +339,8 @@ describe('fuzz: malformed requests across the routes', () => {
   let tenant: string;
 
   beforeAll(async () => {
-    // Rate limiting is tested on its own (security.test.ts); here it would hide the other paths.
-    api = await startApi({ API_RATE_LIMIT_MAX: '1000000' });
+    // Rate limits are tested on their own (security.test.ts, api-edge.test.ts); here they would hide the other paths.
+    api = await startApi({ API_RATE_LIMIT_MAX: '1000000', AUTH_FAILURE_LIMIT: '1000000' });
     tenant = unique('fuzz').toLowerCase();
     keys = {
       sender: (await createApiKey(api.db, tenant, ['sender'])).secret,

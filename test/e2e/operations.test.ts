@@ -69,7 +69,7 @@ describe('operations: metrics on the API and the workers, region-pinned personal
   afterAll(async () => p?.close());
 
   test('the API exposes accepted messages by country, purpose and region, and the review queue', async () => {
-    const text = await scrape(`${p.base}/metrics`);
+    const text = await scrape(p.metricsUrl);
     expect(sample(text, METRIC_NAMES.accepted, { country: 'CN', region: 'cn' })).toBe(1);
     expect(sample(text, METRIC_NAMES.accepted, { country: 'DE', region: 'eu' })).toBe(1);
     expect(

@@ -1,16 +1,11 @@
-import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { buildApp } from '../../api/app';
 import { StartRelay } from '../../api/start-relay';
 import { createApiKey } from '../../db/api-keys';
 import { parseServerTiming } from '../../api/plugins/server-timing';
-import { createDataConverter } from '../../clients/temporal';
-import { VaultClient } from '../../clients/vault';
-import { loadConfig } from '../../config/config';
 import { taskQueueFor } from '../../workflows/definitions';
 import { eventually, workflowGone } from '../helpers/eventually';
-import { freePort, startPipeline, type Pipeline } from '../helpers/pipeline';
-import { startApi, type TestApi } from '../helpers/api';
+import { startPipeline, type Pipeline } from '../helpers/pipeline';
+import { startApi, startApiWithoutTemporal, type TestApi } from '../helpers/api';
 import { silentLog, unique } from '../helpers/stack';
 
 const PHONE = '+447400765432';
@@ -47,24 +42,10 @@ describe('workflow starts: accepted in PostgreSQL, started by the relay', () => 
     'a send accepted while Temporal is unreachable waits encrypted, answers GET as accepted, and is delivered once Temporal is back',
     async () => {
       // A second API process whose Temporal is unreachable (nothing listens on its port; no gRPC retries).
-      const config = loadConfig({
-        ...process.env,
+      const { app: down, close } = await startApiWithoutTemporal(p.db, {
         TASK_QUEUE_PREFIX: p.config.temporal.taskQueuePrefix,
         CARRIERS: JSON.stringify(p.config.carriers),
-        LOG_LEVEL: 'silent',
       });
-      const vault = new VaultClient({ ...config.vault, log: silentLog });
-      const { codec, dataConverter } = createDataConverter(config, vault);
-      const connection = Connection.lazy({
-        address: `127.0.0.1:${await freePort()}`,
-        interceptors: [],
-      });
-      const temporal = new Client({
-        connection,
-        namespace: config.temporal.namespace,
-        dataConverter,
-      });
-      const down = await buildApp({ config, log: silentLog, temporal, db: p.db, vault, codec });
       try {
         const res = await down.inject({
           method: 'POST',
@@ -92,8 +73,8 @@ describe('workflow starts: accepted in PostgreSQL, started by the relay', () => 
         expect(stored).toContain('binary/encrypted');
 
         // Operators see it waiting.
-        const metrics = await down.inject({ url: '/metrics' });
-        const pending = /^sms_workflow_starts_pending(?:\{[^}]*\})? (\d+)$/m.exec(metrics.body);
+        const metrics = await down.metrics.registry.metrics();
+        const pending = /^sms_workflow_starts_pending(?:\{[^}]*\})? (\d+)$/m.exec(metrics);
         expect(Number(pending?.[1])).toBeGreaterThanOrEqual(1);
 
         // Asked now, the API says accepted (not 404) and the charge is already counted.
@@ -117,8 +98,7 @@ describe('workflow starts: accepted in PostgreSQL, started by the relay', () => 
         expect(final.get(id)).toMatchObject({ status: 'delivered', carrier: 'smsc-a' });
         expect(p.smscs[0]!.messages().filter((m) => m.destination === PHONE)).toHaveLength(1);
       } finally {
-        await down.close();
-        await connection.close().catch(() => undefined);
+        await close();
       }
     },
     TEST_MS,

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
@@ -6,6 +6,7 @@ import { buildApp } from '../../api/app';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { loadConfig, type Config } from '../../config/config';
+import { freePort } from './pipeline';
 import { newDbPool, silentLog, unique } from './stack';
 
 export interface TestApi {
@@ -90,4 +91,30 @@ export async function callWithKey(
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * A second API process whose Temporal is unreachable (nothing listens on its port; no gRPC
+ * retries): what it accepts waits in `workflow_starts`. `close` closes the app and its connection.
+ */
+export async function startApiWithoutTemporal(
+  db: Pool,
+  env: Record<string, string> = {},
+): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', ...env });
+  const vault = new VaultClient({ ...config.vault, log: silentLog });
+  const { codec, dataConverter } = createDataConverter(config, vault);
+  const connection = Connection.lazy({
+    address: `127.0.0.1:${await freePort()}`,
+    interceptors: [],
+  });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+  const app = await buildApp({ config, log: silentLog, temporal, db, vault, codec });
+  return {
+    app,
+    async close() {
+      await app.close();
+      await connection.close().catch(() => undefined);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
+import { listenMetrics } from '../../api/routes/metrics';
 import {
   startHttpCarrierSimulator,
   type HttpCarrierSimulator,
@@ -40,6 +41,8 @@ export interface Pipeline {
   apiKey: string;
   adminKey: string;
   base: string;
+  /** The API's `/metrics` listener (a port of its own on 127.0.0.1, not `base`). */
+  metricsUrl: string;
   app: FastifyInstance;
   smscs: SmscSimulator[];
   /** The HTTP carrier simulator, when started with `httpCarrier: true` (carrier name `http-a`). */
@@ -194,6 +197,7 @@ export async function startPipeline({
   const temporal = await createTemporalClient(config, vault, dataConverter);
   const app = await buildApp({ config, log: log, temporal, db, vault, codec });
   const base = await app.listen({ host: '127.0.0.1', port: apiPort });
+  const metricsUrl = await listenMetrics(app, { host: '127.0.0.1', port: 0 }, log);
   // Workers give HTTP carriers the API's receipt webhook, known once the API listens.
   const workerConfig = loadConfig({ ...process.env, ...envOf(config), API_PUBLIC_URL: base });
   const newWorkers = async () =>
@@ -227,6 +231,7 @@ export async function startPipeline({
     apiKey,
     adminKey,
     base,
+    metricsUrl,
     app,
     smscs,
     http,

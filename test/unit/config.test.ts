@@ -52,6 +52,27 @@ describe('configuration', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
   });
 
+  test('TRUST_PROXY: proxy addresses or CIDRs; empty trusts none; a hop count or garbage is refused', () => {
+    expect(loadConfig({}).api.trustProxy).toBeUndefined();
+    expect(loadConfig({ TRUST_PROXY: '' }).api.trustProxy).toBeUndefined();
+    expect(
+      loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8' }).api.trustProxy,
+    ).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']);
+    expect(() => loadConfig({ TRUST_PROXY: '1' })).toThrow(/TRUST_PROXY: a hop count/);
+    for (const bad of ['true', '10.0.0.0/33', 'proxy.local', '10.0.0.1/8/1'])
+      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY/);
+  });
+
+  test('the API metrics listener and the failed-authentication limit', () => {
+    const c = loadConfig({});
+    expect(c.metrics).toMatchObject({ host: '127.0.0.1', apiPort: 9463 });
+    expect(c.api.authFailures).toEqual({ max: 30, windowMs: 300_000 });
+    expect(
+      loadConfig({ AUTH_FAILURE_LIMIT: '5', AUTH_FAILURE_WINDOW_SECONDS: '10' }).api.authFailures,
+    ).toEqual({ max: 5, windowMs: 10_000 });
+    expect(() => loadConfig({ AUTH_FAILURE_LIMIT: '0' })).toThrow(/AUTH_FAILURE_LIMIT/);
+  });
+
   test('Vault auth: a token wins, then AppRole variables', () => {
     expect(
       loadConfig({ VAULT_TOKEN: 't', VAULT_ROLE_ID: 'r', VAULT_SECRET_ID: 's' }).vault.auth,

@@ -4,14 +4,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { PortInUseError } from '../config/env';
 
-/** A worker's `/metrics` endpoint, see {@link startMetricsServer}. */
+/** A process's `/metrics` endpoint (a worker's, the API's), see {@link startMetricsServer}. */
 export interface MetricsServer {
   readonly url: string;
   close(): Promise<void>;
 }
 
 /**
- * Serves `GET /metrics` for a worker: its own registry, followed by the Temporal SDK's exporter
+ * Serves `GET /metrics` on a listener of its own (never on the API's public port): the process's
+ * registry, followed for a worker by the Temporal SDK's exporter
  * (`sdkUrl`, the runtime's Prometheus endpoint) so one scrape target carries both. The SDK's series
  * are all named `temporal_*`, ours `sms_*` and the Node.js defaults `process_*`/`nodejs_*`, so the
  * two expositions concatenate without clashes. If the SDK exporter does not answer, our part is
