@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { CarrierDirectory } from '../activities/carriers';
 import { createHttpCarrierAdapter } from '../carriers/http/client';
@@ -75,6 +76,13 @@ export function createCarriers(
             name: c.name,
             host: c.host,
             port: c.port,
+            ...(c.tls && {
+              tls: {
+                rejectUnauthorized: c.tlsRejectUnauthorized ?? true,
+                ...(c.tlsCaFile && { ca: readFileSync(c.tlsCaFile) }),
+                ...(c.tlsServerName && { servername: c.tlsServerName }),
+              },
+            }),
             systemId: c.systemId,
             password: c.password,
             windowSize: c.windowSize,

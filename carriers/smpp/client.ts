@@ -37,12 +37,30 @@ export interface MobileOriginated {
   text: string;
 }
 
+/**
+ * SMPP over TLS: the bind password, numbers and bodies never cross the network in clear. The SMSC's
+ * certificate is checked against `ca` (else the system's CAs) and `servername` (else `host`).
+ */
+export interface SmppTlsOptions {
+  /** PEM of the CA(s) that sign the SMSC's certificate; unset = Node's default CAs. */
+  ca?: string | Buffer;
+  /** The name the SMSC's certificate must carry (SNI too), when it is not `host`. */
+  servername?: string;
+  /**
+   * Refuse an SMSC whose certificate does not verify. Always say it: `false` is for a test SMSC
+   * only (the link is then encrypted but open to whoever sits in the middle).
+   */
+  rejectUnauthorized: boolean;
+}
+
 /** Options of {@link createSmppAdapter}. */
 export interface SmppAdapterOptions {
   /** Carrier name, used in logs and in {@link CarrierError}s. */
   name: string;
   host: string;
   port: number;
+  /** Connect over TLS (what a production SMSC link should be); unset = plain TCP. */
+  tls?: SmppTlsOptions;
   systemId: string;
   password: string;
   systemType?: string;
@@ -139,6 +157,7 @@ export function createSmppAdapter(options: SmppAdapterOptions): SmppAdapter {
     name,
     host,
     port,
+    tls,
     systemId,
     password,
     systemType = '',
@@ -214,7 +233,19 @@ export function createSmppAdapter(options: SmppAdapterOptions): SmppAdapter {
     reconnectTimer = undefined;
     if (closed) return;
     const id = ++connectionCount;
-    const session = smpp.connect({ host, port });
+    const session = smpp.connect(
+      tls
+        ? {
+            host,
+            port,
+            tls: true,
+            minVersion: 'TLSv1.2',
+            rejectUnauthorized: tls.rejectUnauthorized,
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            ...(tls.servername ? { servername: tls.servername } : {}),
+          }
+        : { host, port },
+    );
     // Small PDUs + Nagle + delayed ACKs would hold each windowed submit_sm back ~40 ms.
     session.socket.setNoDelay(true);
     let markClosed!: () => void;
@@ -240,7 +271,8 @@ export function createSmppAdapter(options: SmppAdapterOptions): SmppAdapter {
     }, connectTimeoutMs);
     conn.timers.push(connectTimer);
 
-    session.on('connect', () => {
+    // Over TLS, bind only once the handshake (and the certificate check) is done.
+    session.on(tls ? 'secureConnect' : 'connect', () => {
       void bind(conn);
     });
     session.on('pdu', (pdu: smpp.PDU) => onPdu(conn, pdu));

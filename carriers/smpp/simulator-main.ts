@@ -1,8 +1,10 @@
 /**
  * Runs the SMSC simulator as a process: `tsx carriers/smpp/simulator-main.ts [port]`.
  * Port from argv, else SMSC_PORT, else 2775. SMSC_SYSTEM_ID / SMSC_PASSWORD, when set, are
- * required from binding clients. A dev/test tool: it keeps submitted messages in memory only.
+ * required from binding clients. SMSC_TLS_CERT and SMSC_TLS_KEY (PEM files), when set, serve SMPP
+ * over TLS. A dev/test tool: it keeps submitted messages in memory only.
  */
+import { readFileSync } from 'node:fs';
 import { createLogger } from '../../config/logger';
 import { startSmscSimulator } from './simulator';
 import { closeOnSignals } from '../simulator-support';
@@ -19,6 +21,14 @@ async function main(): Promise<void> {
     log,
     ...(process.env.SMSC_SYSTEM_ID ? { systemId: process.env.SMSC_SYSTEM_ID } : {}),
     ...(process.env.SMSC_PASSWORD ? { password: process.env.SMSC_PASSWORD } : {}),
+    ...(process.env.SMSC_TLS_CERT && process.env.SMSC_TLS_KEY
+      ? {
+          tls: {
+            cert: readFileSync(process.env.SMSC_TLS_CERT),
+            key: readFileSync(process.env.SMSC_TLS_KEY),
+          },
+        }
+      : {}),
   });
   closeOnSignals(sim);
 }

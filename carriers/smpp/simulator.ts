@@ -47,6 +47,8 @@ export interface SmscSimulatorOptions {
   /** TCP port; 0 (default) picks an ephemeral one, see `SmscSimulator.port`. */
   port?: number;
   host?: string;
+  /** Serve SMPP over TLS with this PEM certificate and key (plain TCP when unset). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   log: Logger;
   /** When set, binds must present this system_id … */
   systemId?: string;
@@ -544,7 +546,10 @@ export async function startSmscSimulator(options: SmscSimulatorOptions): Promise
     });
   }
 
-  const server = smpp.createServer({}, onSession);
+  const server = smpp.createServer(
+    options.tls ? { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' } : {},
+    onSession,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -556,7 +561,7 @@ export async function startSmscSimulator(options: SmscSimulatorOptions): Promise
     log.error({ code: (err as NodeJS.ErrnoException).code }, 'smsc simulator server error');
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ port }, 'smsc simulator listening');
+  log.info({ port, tls: Boolean(options.tls) }, 'smsc simulator listening');
 
   async function deliverSm(fields: Record<string, unknown>): Promise<number> {
     const target = pickReceiver();

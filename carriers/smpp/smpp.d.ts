@@ -36,8 +36,12 @@ declare module 'smpp' {
   export interface ConnectOptions {
     host: string;
     port: number;
+    /** With `tls`, the rest is handed to `tls.connect` (ca, servername, rejectUnauthorized…). */
     tls?: boolean;
     rejectUnauthorized?: boolean;
+    ca?: string | Buffer;
+    servername?: string;
+    minVersion?: 'TLSv1.2' | 'TLSv1.3';
     auto_enquire_link_period?: number;
   }
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { setSendQuota } from '../../db/quotas';
 import { addClientCertificate } from '../../scripts/keys';
 import { needleVariants, scanForLeaks } from '../../scripts/leak-scan';
 import { startApi, type TestApi } from '../helpers/api';
+import { testCertificates } from '../helpers/certificates';
 import { unique } from '../helpers/stack';
 
 const PHONE = '+447400123987';
@@ -387,61 +388,18 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
 
 /** A CA, a server certificate for 127.0.0.1, client certificates it signs, and one it does not. */
 function makeCertificates(dir: string) {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=Test CA',
+  const pki = testCertificates(dir);
+  pki.ca('ca', '/CN=Test CA');
+  pki.ca('rogue-ca', '/CN=Rogue CA');
+  pki.issue(
+    'server',
+    'ca',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
   );
-  ssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'rogue-ca.key',
-    '-out',
-    'rogue-ca.pem',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=Rogue CA',
-  );
-  const issue = (name: string, ca: string, ext: string) => {
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    ssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-    );
-  };
-  issue('server', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   for (const c of ['client-a', 'client-b', 'client-unmapped'])
-    issue(c, 'ca', 'extendedKeyUsage=clientAuth\n');
-  issue('client-rogue', 'rogue-ca', 'extendedKeyUsage=clientAuth\n');
-  const file = (name: string) => readFileSync(join(dir, name));
-  return { file, path: (name: string) => join(dir, name) };
+    pki.issue(c, 'ca', 'extendedKeyUsage=clientAuth\n');
+  pki.issue('client-rogue', 'rogue-ca', 'extendedKeyUsage=clientAuth\n');
+  return { file: pki.file, path: pki.path };
 }
 
 interface TlsAnswer {
