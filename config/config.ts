@@ -378,6 +378,8 @@ function productionIssues(e: z.infer<typeof schema>, env: NodeJS.ProcessEnv): st
     const at = `CARRIERS[${i}]`;
     if (c.kind === 'smpp') {
       if (isDev(dev.smppPassword, c.password)) issues.push(`${at}.password: a development default`);
+      if (c.tls && c.tlsRejectUnauthorized === false)
+        issues.push(`${at}.tlsRejectUnauthorized: false is for a test SMSC, never production`);
       return;
     }
     if (isDev(dev.carrierToken, c.token)) issues.push(`${at}.token: a development default`);

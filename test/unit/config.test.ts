@@ -196,5 +196,11 @@ describe('configuration', () => {
       }),
     ).toEqual(['ANOMALY_WEBHOOK_URL: https is required in production']);
     expect(JSON.stringify(issues({ CARRIERS: undefined }))).not.toMatch(/dev-carrier|"sms"/);
+    const unverifiedSmsc = JSON.stringify([
+      { ...JSON.parse(prod.CARRIERS)[1], tls: true, tlsRejectUnauthorized: false },
+    ]);
+    expect(issues({ CARRIERS: unverifiedSmsc })).toEqual([
+      'CARRIERS[0].tlsRejectUnauthorized: false is for a test SMSC, never production',
+    ]);
   });
 });
