@@ -12,9 +12,11 @@ import { unique } from '../helpers/stack';
  * route adds its row, with the status each caller must get.
  *
  * Each cell is `[own tenant, other tenant]`. "Own" callers hold a key of tenant A, which owns the
- * fixtures (a pool with numbers, a message); "other" callers hold a key of tenant B and ask for
- * tenant A's resources by id. A route that names no resource (create, list) acts in the caller's
- * own tenant, so both columns agree there. HEAD routes answer as their GET and need no row of their
+ * fixtures (a pool with numbers, a message, review tasks, an erasure request, opt-outs); "other"
+ * callers hold a key of tenant B and ask for tenant A's real objects by id (or number), so every
+ * "other" 404 is a refusal of something that exists: were a tenant check lost, that cell would get
+ * what the owner gets (or a 403 where a lease is missing) and fail. A route that names no resource
+ * (create, list) acts in the caller's own tenant, so both columns agree there. HEAD routes answer as their GET and need no row of their
  * own, unless there is no GET with the same path.
  */
 type Cell = readonly [own: number, other: number];
@@ -56,6 +58,14 @@ interface Fixtures {
   number: string;
   /** Adds a number to tenant A's pool, for a request that removes it. */
   freshNumber(): Promise<string>;
+  /** Tenant A's review task whose lease tenant A's reviewer holds (it stays so). */
+  leasedTaskId: string;
+  /** A new open review task of tenant A, free, or leased by tenant A's reviewer. */
+  freshTask(leased: boolean): Promise<string>;
+  /** Tenant A's erasure request. */
+  erasureId: string;
+  /** A new opt-out of tenant A (through the API): its id and the subscriber's number. */
+  freshOptOut(): Promise<{ id: string; number: string }>;
 }
 
 interface Row {
@@ -95,8 +105,8 @@ const send =
     ...(payload === undefined ? {} : { payload: payload as object }),
   });
 /** A number nobody else uses, so each caller's request acts on its own subscriber. */
-const freshSubscriber = () => `+447400${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
-const NO_SUCH_ID = '01J0000000000000000000000Z';
+let subscribers = Math.floor(Math.random() * 9e5);
+const freshSubscriber = () => `+447400${String(++subscribers).padStart(6, '0')}`;
 
 const MATRIX: Record<string, Row> = {
   // --- public: health, docs, the codec sign-in page, signed webhooks ---
@@ -236,28 +246,37 @@ const MATRIX: Record<string, Row> = {
 
   // --- reviewer: the caller's tenant's review queue; a task is readable only under its lease ---
   'GET /review/tasks': { expect: only('reviewer', all(200)), request: get('/review/tasks') },
-  // No open task in a fresh tenant's queue.
+  // A free task of tenant A, named: its reviewer claims it, another tenant's finds nothing.
   'POST /review/tasks/claim': {
-    expect: only('reviewer', all(404)),
-    request: post(
-      () => '/review/tasks/claim',
-      () => ({}),
-    ),
+    expect: only('reviewer', [200, 404]),
+    request: async (f, k) => ({
+      method: 'POST',
+      url: '/review/tasks/claim',
+      headers: auth(k),
+      payload: { taskId: await f.freshTask(false) },
+    }),
   },
+  // Tenant A's reviewer holds the lease: the content for them, nothing (not even "no lease") for others.
   'GET /review/tasks/:id': {
-    expect: only('reviewer', all(404)),
-    request: get(`/review/tasks/rev_${NO_SUCH_ID}`),
+    expect: only('reviewer', [200, 404]),
+    request: (f, k) => get(`/review/tasks/${f.leasedTaskId}`)(f, k),
   },
   'POST /review/tasks/:id/complete': {
-    expect: only('reviewer', all(404)),
-    request: post(
-      () => `/review/tasks/rev_${NO_SUCH_ID}/complete`,
-      () => ({ verdict: 'approve', reasonCode: 'ok' }),
-    ),
+    expect: only('reviewer', [200, 404]),
+    request: async (f, k) => ({
+      method: 'POST',
+      url: `/review/tasks/${await f.freshTask(true)}/complete`,
+      headers: auth(k),
+      payload: { verdict: 'approve', reasonCode: 'ok' },
+    }),
   },
   'POST /review/tasks/:id/release': {
-    expect: only('reviewer', all(404)),
-    request: post(() => `/review/tasks/rev_${NO_SUCH_ID}/release`),
+    expect: only('reviewer', [204, 404]),
+    request: async (f, k) => ({
+      method: 'POST',
+      url: `/review/tasks/${await f.freshTask(true)}/release`,
+      headers: auth(k),
+    }),
   },
 
   // --- admin or operator: the caller's tenant's review and sending policies ---
@@ -325,8 +344,8 @@ const MATRIX: Record<string, Row> = {
     ),
   },
   'GET /v1/subjects/erasure/:id': {
-    expect: only('dpo', all(404)),
-    request: get(`/v1/subjects/erasure/era_${NO_SUCH_ID}`),
+    expect: only('dpo', [200, 404]),
+    request: (f, k) => get(`/v1/subjects/erasure/${f.erasureId}`)(f, k),
   },
 
   // --- sender or admin: the caller's tenant's opt-outs; admin: its privacy policy ---
@@ -338,16 +357,23 @@ const MATRIX: Record<string, Row> = {
     ),
   },
   'GET /v1/opt-outs': { expect: some(['sender', 'admin'], all(200)), request: get('/v1/opt-outs') },
+  // A fresh opt-out of tenant A for each caller: its owner removes it, another tenant cannot.
   'DELETE /v1/opt-outs/:id': {
-    expect: some(['sender', 'admin'], all(404)),
-    request: send('DELETE', '/v1/opt-outs/999999999'),
+    expect: some(['sender', 'admin'], [204, 404]),
+    request: async (f, k) => ({
+      method: 'DELETE',
+      url: `/v1/opt-outs/${(await f.freshOptOut()).id}`,
+      headers: auth(k),
+    }),
   },
   'POST /v1/opt-outs/remove': {
-    expect: some(['sender', 'admin'], all(404)),
-    request: post(
-      () => '/v1/opt-outs/remove',
-      () => ({ number: freshSubscriber() }),
-    ),
+    expect: some(['sender', 'admin'], [204, 404]),
+    request: async (f, k) => ({
+      method: 'POST',
+      url: '/v1/opt-outs/remove',
+      headers: auth(k),
+      payload: { number: (await f.freshOptOut()).number },
+    }),
   },
   'GET /v1/privacy-policy': { expect: only('admin', all(200)), request: get('/v1/privacy-policy') },
   'PUT /v1/privacy-policy': {
@@ -360,14 +386,21 @@ describe('authorization matrix: every route × every role × own and other tenan
   let api: TestApi;
   let fixtures: Fixtures;
   const keys: Record<'own' | 'other', Record<Role, string>> = { own: {}, other: {} } as never;
+  const keyIds: Record<'own' | 'other', Record<Role, string>> = { own: {}, other: {} } as never;
 
   beforeAll(async () => {
     api = await startApi();
     const tenantA = unique('mx-a').toLowerCase();
     const tenantB = unique('mx-b').toLowerCase();
     for (const role of ROLE_ORDER) {
-      keys.own[role] = (await createApiKey(api.db, tenantA, [role])).secret;
-      keys.other[role] = (await createApiKey(api.db, tenantB, [role])).secret;
+      for (const [side, tenant] of [
+        ['own', tenantA],
+        ['other', tenantB],
+      ] as const) {
+        const key = await createApiKey(api.db, tenant, [role]);
+        keys[side][role] = key.secret;
+        keyIds[side][role] = key.id;
+      }
     }
     const poolId = `pool_${ulid()}`;
     await api.db.query(
@@ -395,8 +428,54 @@ describe('authorization matrix: every route × every role × own and other tenan
        values ($1, $2, 'transactional', 'global', 'GSM7', 1, 'cancelled')`,
       [messageId, tenantA],
     );
+    // Tenant A's review tasks, as the review activity opens them for a message of the tenant (the
+    // task and its redacted content).
+    const freshTask = async (leased: boolean) => {
+      const id = `rev_${ulid()}`;
+      const reviewed = `msg_${ulid()}`;
+      await api.db.query(
+        `insert into messages (id, tenant, purpose, region, encoding, segments, status)
+         values ($1, $2, 'transactional', 'global', 'GSM7', 1, 'in_review')`,
+        [reviewed, tenantA],
+      );
+      await api.db.query(
+        `with t as (insert into review_tasks (id, message_id, tenant, mode, due_at, lease_holder, lease_expires_at)
+                    values ($1, $2, $3, 'pre_send', now() + interval '1 hour', $4,
+                            case when $4::text is null then null else now() + interval '1 hour' end)
+                    returning id)
+         insert into review_task_content (task_id, pseudonym, country, body_masked, encoding, segments)
+         select id, 'subscriber-matrix', 'GB', 'Your code is ••••', 'GSM7', 1 from t`,
+        [id, reviewed, tenantA, leased ? keyIds.own.reviewer : null],
+      );
+      return id;
+    };
+    const leasedTaskId = await freshTask(true);
+    // Tenant A's erasure request, made by its DPO.
+    const erasure = await api.app.inject({
+      method: 'POST',
+      url: '/v1/subjects/erasure',
+      headers: auth(keys.own.dpo),
+      payload: { number: freshSubscriber() },
+    });
+    expect(erasure.statusCode).toBe(202);
+    const erasureId = erasure.json<{ id: string }>().id;
+    const freshOptOut = async () => {
+      const number = freshSubscriber();
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/v1/opt-outs',
+        headers: auth(keys.own.admin),
+        payload: { number },
+      });
+      expect(res.statusCode).toBe(201);
+      return { id: res.json<{ id: string }>().id, number };
+    };
     let n = 0;
     fixtures = {
+      leasedTaskId,
+      freshTask,
+      erasureId,
+      freshOptOut,
       poolId,
       messageId,
       number,
