@@ -19,6 +19,7 @@ const productionEnv = (extra: Record<string, string | undefined>): NodeJS.Proces
   LOG_LEVEL: 'silent',
   API_PORT: '0',
   WORKER_METRICS_PORT: '0',
+  API_METRICS_PORT: '0',
   DATABASE_URL: 'postgres://sms:prod-db-password@127.0.0.1:1/sms',
   VAULT_ADDR: 'https://127.0.0.1:1',
   VAULT_ROLE_ID: 'prod-role',

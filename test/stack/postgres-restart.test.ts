@@ -88,6 +88,7 @@ describe('PostgreSQL restarted under a running API and worker', () => {
       CARRIERS: JSON.stringify(carriers),
       LOG_LEVEL: 'warn',
       WORKER_METRICS_PORT: '0',
+      API_METRICS_PORT: '0',
       RECEIPT_TIMEOUT_SECONDS: '120',
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
