@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { appendAudit } from '../db/audit';
 import type { SealedNumber } from '../db/privacy';
 import type { Region } from '../domain/regions';
 import { DerivedKeys, PSEUDONYM_ROOT_KEY } from './derived-keys';
@@ -9,7 +10,7 @@ import type { VaultClient } from './vault';
 /** The transit key the tenants' subscriber-token keys derive from (and the legacy tokens' HMAC key). */
 export const SUBSCRIBER_TOKEN_KEY = PSEUDONYM_ROOT_KEY;
 
-type Queryable = Pick<Pool | PoolClient, 'query'>;
+type Queryable = Pool | PoolClient;
 
 /**
  * A generation of subscriber tokens (table `subscriber_token_generations`). Generation 0 is the
@@ -129,6 +130,18 @@ export class SubscriberTokens {
     if (live.length === 1 && generationOf(r.subscriber_token) === live[0]!.generation)
       return { current: r.subscriber_token, live: [r.subscriber_token] };
     if (!this.opts.cipher) throw new Error('SubscriberTokens needs a cipher to open a number');
+    // Opening the number is a read of personal data: audited like dispatch's and review's.
+    await appendAudit(this.opts.db, {
+      actor: 'system:worker',
+      tenant: r.tenant,
+      action: 'message.decrypt',
+      subject: messageId,
+      detail: {
+        component: 'subscriber-tokens',
+        reason: 'several live token generations',
+        fields: ['number'],
+      },
+    });
     const [number] = await this.opts.cipher.open(r.transit_key, [r.number_ciphertext]);
     return this.of(r.tenant, number!.toString('utf8'));
   }
