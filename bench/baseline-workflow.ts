@@ -45,3 +45,16 @@ export async function baselineWorkflow(input: {
   await local.schedulePurge({ id: input.id });
   return 'delivered';
 }
+
+/**
+ * Temporal's own ceiling for the benchmark: one workflow task and nothing else (no activity, no
+ * timer, no signal), with the pipeline's input so the payload and its codec cost the same. Started
+ * like the baseline, it measures the most workflows per second this client, worker and server allow.
+ */
+export async function ceilingWorkflow(_input: {
+  id: string;
+  to: string;
+  body: string;
+}): Promise<string> {
+  return 'done';
+}

@@ -8,6 +8,11 @@ const schema = z.object({
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /**
+   * Which Temporal the stack runs: `dev` (the CLI's dev server on SQLite, the only one `stack.ts`
+   * starts today) or `server` (the real server). Read by the bench to label its results; unset = `dev`.
+   */
+  STACK_TEMPORAL: z.enum(['dev', 'server']).default('dev'),
   /** URL the Temporal UI uses to decode payloads; unset = the API's codec server (`/codec` on API_PORT). */
   TEMPORAL_UI_CODEC_ENDPOINT: optionalString(),
   API_PORT: port(3000),
@@ -46,6 +51,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env) {
     logDir: join(DATA_DIR, 'logs'),
     runDir: join(DATA_DIR, 'run'),
     temporal: {
+      flavour: e.STACK_TEMPORAL,
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       namespace: e.TEMPORAL_NAMESPACE,

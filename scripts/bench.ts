@@ -11,7 +11,10 @@
  * database transactions per message, and memory. Then runs the baseline — a no-op workflow of the
  * same shape on the same client, worker settings and server, started at the same pacing (M of
  * them, default N, after min(W, M) of its own to warm up) — and reports pipeline ÷ baseline and the baseline's own start latency, the
- * floor under the API's accept latency.
+ * floor under the API's accept latency. Last the ceiling: a workflow of one workflow task and nothing else
+ * (`ceilingWorkflow`), as many, started and warmed up the same way, which is what Temporal itself allows
+ * here; `throughput.ratioToCeiling` is pipeline ÷ ceiling. `temporal` says which Temporal ran them (the
+ * stack's `STACK_TEMPORAL`, `dev` unless set), with the version and persistence the server reports.
  * Results go to bench/results/<date>-<commit>-<N>[-at-<R>][-<k>].json and a line in BENCHMARKS.md (not with
  * `--no-record`, which the smoke test in `npm test` uses).
  */
@@ -29,6 +32,7 @@ import { benchSenderNumbers } from './seed-numbers';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
 import { VaultClient } from '../clients/vault';
 import { loadConfig, type CarrierConfig } from '../config/config';
+import { loadStackConfig } from '../config/stack';
 import { createLogger } from '../config/logger';
 import { ROOT_DIR } from '../config/paths';
 import type { FromApi, ToApi } from '../bench/api-process';
@@ -59,7 +63,7 @@ const RECORD = !process.argv.includes('--no-record');
 const OUT = arg('out', '');
 
 type Percentiles = { p50: number; p95: number; p99: number };
-interface BenchResult {
+export interface BenchResult {
   date: string;
   commit: string;
   machine: { cpus: number; cpu?: string; memoryGiB: number };
@@ -68,7 +72,21 @@ interface BenchResult {
   rate?: number;
   carrier: string;
   delivered: number;
-  throughput: { pipeline: number; baseline: number; ratio: number };
+  /** Which Temporal the stack runs (`STACK_TEMPORAL`, default `dev`: the CLI's dev server). */
+  temporal: 'dev' | 'server';
+  /** What the Temporal frontend reports of itself (GetClusterInfo): evidence for `temporal`. */
+  temporalServer: { version: string; persistence: string };
+  /**
+   * Workflows (or messages) per second. `ratio` = pipeline ÷ baseline (same shape, no work);
+   * `ceiling` = one-workflow-task no-ops started the same way; `ratioToCeiling` = pipeline ÷ ceiling.
+   */
+  throughput: {
+    pipeline: number;
+    baseline: number;
+    ratio: number;
+    ceiling: number;
+    ratioToCeiling: number;
+  };
   acceptLatencyMs: Percentiles;
   /** The accept's phases as the API's Server-Timing header gave them (auth, policy, admit, total), and `outside` (round trip − total). */
   acceptPhasesMs: Record<string, Percentiles>;
@@ -76,6 +94,8 @@ interface BenchResult {
   warmup: { messages: number; acceptLatencyMs?: Percentiles };
   /** The baseline's StartWorkflowExecution latency at the same pacing: Temporal's own floor under accept. */
   baselineStartLatencyMs: Percentiles;
+  /** The ceiling's start latency at the same pacing. */
+  ceilingStartLatencyMs: Percentiles;
   baselineMessages: number;
   endToEndMs: { submitted: Percentiles; delivered: Percentiles };
   vaultRequestsPerMessage: number;
@@ -235,6 +255,7 @@ async function main() {
     API_RATE_LIMIT_MAX: '1000000000',
   };
   const config = loadConfig(env);
+  const flavour = loadStackConfig(env).temporal.flavour;
   const db = createDbPool(config.database, 'sms-bench');
   // The bench's own reads (progress, latencies, counters) go through a pool of their own, which the
   // statement counter leaves out.
@@ -354,8 +375,13 @@ async function main() {
   // Baseline: same shape, no work, same client, same worker settings, same server.
   const baselineQueue = `${prefix}baseline`;
   await worker.ask({ type: 'baseline', taskQueue: baselineQueue }, 'baseline-ready');
-  /** Starts `count` baseline workflows (ids `<prefix><tag>-<i>`) at the run's pacing and waits for them; their start latencies. */
-  const baselineRun = async (count: number, tag: string, label: string) => {
+  /** Starts `count` workflows of `type` (ids `<prefix><tag>-<i>`) on the baseline's queue at the run's pacing and waits for them; their start latencies. */
+  const baselineRun = async (
+    count: number,
+    tag: string,
+    label: string,
+    type: 'baselineWorkflow' | 'ceilingWorkflow',
+  ) => {
     const starts: number[] = [];
     await pool(
       count,
@@ -363,7 +389,7 @@ async function main() {
       async (i) => {
         const id = `${prefix}${tag}-${i}`;
         const t0 = performance.now();
-        await temporal.workflow.start('baselineWorkflow', {
+        await temporal.workflow.start(type, {
           taskQueue: baselineQueue,
           workflowId: id,
           args: [{ id, to: '+440000000000', body: 'x' }],
@@ -379,10 +405,19 @@ async function main() {
     });
     return starts;
   };
-  if (WARMUP > 0) await baselineRun(Math.min(WARMUP, BASELINE_N), 'bw', 'baseline warm-up ');
-  const bStart = performance.now();
-  const starts = await baselineRun(BASELINE_N, 'b', 'baseline ');
-  const baselineSeconds = (performance.now() - bStart) / 1000;
+  /** A warm-up of min(W, M), then M timed: workflows per second and start latencies. */
+  const measured = async (type: 'baselineWorkflow' | 'ceilingWorkflow', tag: string) => {
+    const label = type === 'baselineWorkflow' ? 'baseline' : 'ceiling';
+    if (WARMUP > 0)
+      await baselineRun(Math.min(WARMUP, BASELINE_N), `${tag}w`, `${label} warm-up `, type);
+    const t0 = performance.now();
+    const starts = await baselineRun(BASELINE_N, tag, `${label} `, type);
+    return { perSecond: BASELINE_N / ((performance.now() - t0) / 1000), starts };
+  };
+  const baseline = await measured('baselineWorkflow', 'b');
+  // The ceiling: one workflow task each, same client, worker, queue and pacing (bench/baseline-workflow.ts).
+  const ceiling = await measured('ceilingWorkflow', 'c');
+  const clusterInfo = await temporal.workflowService.getClusterInfo({});
 
   const undelivered = lat.filter((r) => r.status !== 'delivered').length;
   if (undelivered)
@@ -399,6 +434,11 @@ async function main() {
       cpu: cpus()[0]?.model,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
     },
+    temporal: flavour,
+    temporalServer: {
+      version: clusterInfo.serverVersion ?? '',
+      persistence: clusterInfo.persistenceStore ?? '',
+    },
     messages: N,
     concurrency: C,
     rate: RATE || undefined,
@@ -406,13 +446,16 @@ async function main() {
     delivered: lat.filter((r) => r.status === 'delivered').length,
     throughput: {
       pipeline: N / pipelineSeconds,
-      baseline: BASELINE_N / baselineSeconds,
-      ratio: N / pipelineSeconds / (BASELINE_N / baselineSeconds),
+      baseline: baseline.perSecond,
+      ratio: N / pipelineSeconds / baseline.perSecond,
+      ceiling: ceiling.perSecond,
+      ratioToCeiling: N / pipelineSeconds / ceiling.perSecond,
     },
     acceptLatencyMs: summary(accept),
     warmup: { messages: WARMUP, acceptLatencyMs: warmup && summary(warmup.accept) },
     acceptPhasesMs: Object.fromEntries([...phases].map(([name, xs]) => [name, summary(xs)])),
-    baselineStartLatencyMs: summary(starts),
+    baselineStartLatencyMs: summary(baseline.starts),
+    ceilingStartLatencyMs: summary(ceiling.starts),
     baselineMessages: BASELINE_N,
     endToEndMs: {
       submitted: summary(lat.map((r) => Number(r.submitted))),
@@ -463,13 +506,13 @@ function record(result: BenchResult, commit: string) {
   if (!existsSync(md)) {
     writeFileSync(
       md,
-      '# Benchmarks\n\n`npm run bench -- --messages N --concurrency C`; one line per run, newest last. Everything on one machine.\n\n| date | commit | machine | N | C | carrier | msg/s | baseline msg/s | ratio | accept p50/p95/p99 ms | baseline start p50/p95/p99 ms | e2e delivered p50/p95/p99 ms | Vault req/msg | DB statements/msg | DB tx/msg | RSS MiB before→after |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
+      '# Benchmarks\n\n`npm run bench -- --messages N --concurrency C`; one line per run, newest last. Everything on one machine.\n\n| date | commit | machine | N | C | carrier | msg/s | baseline msg/s | ratio | accept p50/p95/p99 ms | baseline start p50/p95/p99 ms | e2e delivered p50/p95/p99 ms | Vault req/msg | DB statements/msg | DB tx/msg | RSS MiB before→after | ceiling msg/s | ÷ ceiling | temporal |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
     );
   }
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0) : '–');
   appendFileSync(
     md,
-    `| ${result.date.slice(0, 16)} | ${commit} | ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB | ${N}${result.delivered !== N ? ` (${result.delivered} delivered)` : ''} | ${C}${RATE ? ` @ ${RATE}/s` : ''} | ${carrierKind} | ${f(result.throughput.pipeline)} | ${f(result.throughput.baseline)}${BASELINE_N !== N ? ` (${BASELINE_N})` : ''} | ${f(result.throughput.ratio)} | ${[result.acceptLatencyMs.p50, result.acceptLatencyMs.p95, result.acceptLatencyMs.p99].map(f).join(' / ')} | ${[result.baselineStartLatencyMs.p50, result.baselineStartLatencyMs.p95, result.baselineStartLatencyMs.p99].map(f).join(' / ')} | ${[result.endToEndMs.delivered.p50, result.endToEndMs.delivered.p95, result.endToEndMs.delivered.p99].map(f).join(' / ')} | ${f(result.vaultRequestsPerMessage)} | ${f(result.dbStatementsPerMessage)} | ${f(result.dbTransactionsPerMessage)} | ${result.memoryMiB.rssBefore}→${result.memoryMiB.rssAfter} |\n`,
+    `| ${result.date.slice(0, 16)} | ${commit} | ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB | ${N}${result.delivered !== N ? ` (${result.delivered} delivered)` : ''} | ${C}${RATE ? ` @ ${RATE}/s` : ''} | ${carrierKind} | ${f(result.throughput.pipeline)} | ${f(result.throughput.baseline)}${BASELINE_N !== N ? ` (${BASELINE_N})` : ''} | ${f(result.throughput.ratio)} | ${[result.acceptLatencyMs.p50, result.acceptLatencyMs.p95, result.acceptLatencyMs.p99].map(f).join(' / ')} | ${[result.baselineStartLatencyMs.p50, result.baselineStartLatencyMs.p95, result.baselineStartLatencyMs.p99].map(f).join(' / ')} | ${[result.endToEndMs.delivered.p50, result.endToEndMs.delivered.p95, result.endToEndMs.delivered.p99].map(f).join(' / ')} | ${f(result.vaultRequestsPerMessage)} | ${f(result.dbStatementsPerMessage)} | ${f(result.dbTransactionsPerMessage)} | ${result.memoryMiB.rssBefore}→${result.memoryMiB.rssAfter} | ${f(result.throughput.ceiling)} | ${f(result.throughput.ratioToCeiling)} | ${result.temporal} |\n`,
   );
   execFileSync(join(ROOT_DIR, 'node_modules', '.bin', 'prettier'), ['--write', md], {
     stdio: 'ignore',

@@ -91,6 +91,12 @@ describe('configuration', () => {
     expect(loadStackConfig({}).postgres.external).toBeUndefined();
   });
 
+  test('the stack says which Temporal it runs: dev unless STACK_TEMPORAL says server', () => {
+    expect(loadStackConfig({}).temporal.flavour).toBe('dev');
+    expect(loadStackConfig({ STACK_TEMPORAL: 'server' }).temporal.flavour).toBe('server');
+    expect(() => loadStackConfig({ STACK_TEMPORAL: 'cloud' })).toThrow(/STACK_TEMPORAL/);
+  });
+
   test('stack ports are configurable', () => {
     const s = loadStackConfig({
       TEMPORAL_PORT: '17233',
