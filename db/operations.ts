@@ -50,6 +50,27 @@ export async function recordSubmitted(
   );
 }
 
+/**
+ * Some parts of a message were acknowledged by `carrier` and the rest are not (yet): the message row
+ * names the carrier and sender, so `GET /v1/messages/:id` shows where its parts went, and a
+ * `submitted` event says how many. Not a dispatch outcome: the submit's own outcome row follows.
+ */
+export async function recordPartialSubmit(
+  db: Db,
+  s: { messageId: string; carrier: string; sender: string; detail: string },
+): Promise<void> {
+  await db.query(
+    `with m as (
+       update messages set status = 'submitted', carrier = $2, sender = $3,
+              submitted_at = coalesce(submitted_at, now()), updated_at = now()
+        where id = $1
+        returning id
+     )
+     insert into message_events (message_id, status, carrier, detail) select id, 'submitted', $2, $4 from m`,
+    [s.messageId, s.carrier, s.sender, s.detail],
+  );
+}
+
 /** Adds request counts per (key, tenant, minute), as the API's usage buffer flushes them. */
 export async function addApiKeyUsage(
   db: Db,
@@ -132,21 +153,35 @@ export async function advanceWindow(tx: PoolClient, detector: string, to: Date):
   ]);
 }
 
-/** Failure rates per carrier, country and (tenant, sender) in `(from, to]`, and per-key requests per minute over the minutes that closed in it. */
+/**
+ * Failure rates per carrier, country and (tenant, sender) in `(from, to]`, and per-key requests per
+ * minute over the minutes that closed in it.
+ *
+ * Throttling is never a failure (the carrier works as designed; the adapter slows down). A sender
+ * number's series counts only what its number can cause: failed receipts (not a partial send cut by
+ * the validity) and permanent refusals. A carrier-wide outage (unreachable, timeouts, system errors)
+ * shows in the carrier's and country's series and never quarantines a number.
+ */
 export async function observe(
   tx: PoolClient,
   { from, to }: { from: Date; to: Date },
 ): Promise<Observation[]> {
-  const rate = `count(*) filter (where outcome in ('rejected', 'undelivered'))::float8
-                  / greatest(count(*) filter (where outcome in ('submitted', 'rejected')), 1)`;
-  const volume = `count(*) filter (where outcome in ('submitted', 'rejected'))::int`;
+  const counted = `not (outcome = 'rejected' and error_type is not distinct from 'CARRIER_THROTTLED')`;
+  const rate = `count(*) filter (where outcome in ('rejected', 'undelivered') and ${counted})::float8
+                  / greatest(count(*) filter (where outcome in ('submitted', 'rejected') and ${counted}), 1)`;
+  const volume = `count(*) filter (where outcome in ('submitted', 'rejected') and ${counted})::int`;
+  const byNumber = `(outcome = 'undelivered' and coalesce(error_type, '') not like 'partial_send%')
+                     or (outcome = 'rejected' and error_type = 'CARRIER_PERMANENT')`;
+  const senderRate = `count(*) filter (where ${byNumber})::float8
+                  / greatest(count(*) filter (where outcome = 'submitted' or (outcome = 'rejected' and error_type = 'CARRIER_PERMANENT')), 1)`;
+  const senderVolume = `count(*) filter (where outcome = 'submitted' or (outcome = 'rejected' and error_type = 'CARRIER_PERMANENT'))::int`;
   const { rows } = await tx.query<Observation>(
     `with w as (select * from dispatch_outcomes where at > $1 and at <= $2)
      select 'carrier_failure' as kind, carrier as subject, ${rate} as value, ${volume} as volume from w group by carrier
      union all
      select 'country_failure', country, ${rate}, ${volume} from w where country is not null group by country
      union all
-     select 'sender_failure', tenant || '/' || sender, ${rate}, ${volume} from w where sender is not null group by tenant, sender
+     select 'sender_failure', tenant || '/' || sender, ${senderRate}, ${senderVolume} from w where sender is not null group by tenant, sender
      union all
      select 'key_volume', key_id, sum(requests)::float8
               / greatest(extract(epoch from date_trunc('minute', $2::timestamptz) - date_trunc('minute', $1::timestamptz)) / 60, 1),

@@ -46,7 +46,8 @@ export const localBookkeeping: LocalActivityOptions = {
 
 /**
  * One carrier submit: transient errors retry with backoff (throttling after the carrier's own delay),
- * permanent ones and an unreachable carrier fail at once so the workflow fails over to the next carrier.
+ * permanent ones and an unreachable carrier (or an open circuit breaker) fail at once so the workflow
+ * fails over to the next carrier, or waits and tries again within the validity (workflows/dispatch.ts).
  * The heartbeat timeout lets a retry start soon after a worker dies mid-submit. A message with a
  * validity also gets a schedule-to-close timeout ending at its deadline (workflows/sending-controls.ts),
  * so no retry is even scheduled after it.

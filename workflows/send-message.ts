@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   log,
   proxyActivities,
@@ -9,7 +7,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { BookkeepingActivities } from '../activities/bookkeeping';
-import type { CarrierActivities, SubmitToCarrierResult } from '../activities/carriers';
+import type { CarrierActivities } from '../activities/carriers';
 import {
   cancelSignal,
   deliveryReceiptSignal,
@@ -27,13 +25,12 @@ import { clientCallback, ErrorType } from './options';
 import { pickSender, recordStatus, tokenizeMessage } from './message-steps';
 import { dispatchDeadline } from '../domain/sending-controls';
 import {
-  cutByDeadline,
   failoverCarriers,
   isPastDeadline,
-  submitActivity,
   waitForSendTime,
   type ReceiptFailoverOptions,
 } from './sending-controls';
+import { dispatchToCarriers, failureType } from './dispatch';
 import { isSuppressed, scheduleMessagePurge } from './retention';
 import { holdForVelocity, releaseUnbilledCharge } from './sending-policy';
 import { reviewBeforeSend, type ReviewGate } from './review';
@@ -225,62 +222,55 @@ export async function sendMessageWorkflow(
     return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
   if (cancelRequested) return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
 
-  // 5. dispatch, failing over carrier by carrier; 6. receipt. A failed receipt with a routable
-  //    error code loops back here with the carriers after the one that failed.
+  // 5. dispatch, failing over carrier by carrier and waiting within the validity while none can take
+  //    it (workflows/dispatch.ts); 6. receipt. A failed receipt with a routable error code loops back
+  //    here with the carriers after the one that failed.
   submitted = true;
   let candidates = carriers;
   let redispatches = 0;
   for (;;) {
-    let result: SubmitToCarrierResult | undefined;
-    let carrier: string | undefined;
-    let lastReason = 'no_carrier';
-    for (const candidate of candidates) {
-      if (isPastDeadline(deadline)) break;
-      view.attempts++;
-      try {
-        result = await submitActivity(deadline)({
-          messageId: meta.messageId,
-          carrier: candidate,
-          sender: sender.sender,
-          validitySeconds: meta.validitySeconds,
-          notAfter: deadline,
-        });
-        carrier = candidate;
-        break;
-      } catch (err) {
-        lastReason = cutByDeadline(err, deadline)
-          ? ErrorType.VALIDITY_EXPIRED
-          : (failureType(err) ?? 'submit_failed');
-        log.warn('carrier failed, trying the next', {
-          messageId: meta.messageId,
-          carrier: candidate,
-          reason: lastReason,
-        });
-        if (
-          lastReason === ErrorType.MESSAGE_PURGED ||
-          lastReason === ErrorType.MESSAGE_ERASED ||
-          lastReason === ErrorType.VALIDITY_EXPIRED ||
-          lastReason === ErrorType.RECIPIENT_OPTED_OUT
-        )
-          break;
-      }
-    }
-    if (!result || !carrier) {
-      if (lastReason === ErrorType.MESSAGE_ERASED) return endErased();
-      if (lastReason === ErrorType.RECIPIENT_OPTED_OUT)
+    const outcome = await dispatchToCarriers({
+      messageId: meta.messageId,
+      sender: sender.sender,
+      validitySeconds: meta.validitySeconds,
+      deadline,
+      carriers: candidates,
+      onAttempt: () => view.attempts++,
+    });
+    if (outcome.kind === 'unsent') {
+      if (outcome.reason === ErrorType.MESSAGE_ERASED) return endErased();
+      if (outcome.reason === ErrorType.RECIPIENT_OPTED_OUT)
         return finish(MessageStatus.SUPPRESSED, 'opted_out');
-      if (lastReason === ErrorType.VALIDITY_EXPIRED || isPastDeadline(deadline)) return expire();
-      return finish(MessageStatus.FAILED, lastReason);
+      if (outcome.reason === ErrorType.VALIDITY_EXPIRED || isPastDeadline(deadline))
+        return expire();
+      return finish(MessageStatus.FAILED, outcome.reason);
     }
-    step(MessageStatus.SUBMITTED, { carrier, detail: `${result.parts} part(s)` });
+    const carrier = outcome.carrier;
+    // A partial send: the parts a carrier took are reported, and their receipts decide the end.
+    const ids =
+      outcome.kind === 'submitted' ? outcome.result.carrierMessageIds : outcome.carrierMessageIds;
+    step(MessageStatus.SUBMITTED, {
+      carrier,
+      detail:
+        outcome.kind === 'submitted'
+          ? `${outcome.result.parts} part(s)`
+          : `${ids.length} of ${outcome.parts} part(s); the rest not sent (${outcome.reason})`,
+    });
 
-    // 6. receipt: every part must reach a final state, or the timeout ends the wait.
-    const ids = result.carrierMessageIds;
+    // 6. receipt: every part sent must reach a final state, or the timeout ends the wait.
     const done = () => ids.every((id) => FINAL_RECEIPTS.has(receipts.get(id)?.status ?? ''));
     const timeoutMs = (options.receiptTimeoutSeconds ?? 3600) * 1000;
     if (!(await condition(done, timeoutMs)))
       return finish(MessageStatus.UNCONFIRMED, 'receipt_timeout');
     const failed = ids.map((id) => receipts.get(id)!).find((r) => r.status !== 'delivered');
+    if (outcome.kind === 'partial')
+      // The handset holds an incomplete message: never `delivered`, whatever the sent parts' receipts say.
+      return finish(
+        MessageStatus.UNDELIVERED,
+        failed
+          ? `${failed.status}${failed.errorCode ? `:${failed.errorCode}` : ''}`
+          : `partial_send:${ids.length}/${outcome.parts}`,
+      );
     if (!failed) return finish(MessageStatus.DELIVERED);
     const reason = `${failed.status}${failed.errorCode ? `:${failed.errorCode}` : ''}`;
     const next = failoverCarriers(
@@ -304,16 +294,4 @@ export async function sendMessageWorkflow(
     });
     candidates = next;
   }
-}
-
-/**
- * The ApplicationFailure type behind an activity failure (e.g. CARRIER_PERMANENT), if any. An activity
- * fails with an ActivityFailure whose cause is the ApplicationFailure; a local activity (pickSender)
- * fails with the ApplicationFailure itself.
- */
-function failureType(err: unknown): string | undefined {
-  if (err instanceof ApplicationFailure) return err.type ?? undefined;
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
-    return err.cause.type ?? undefined;
-  return undefined;
 }

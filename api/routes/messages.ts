@@ -134,6 +134,11 @@ const messageSchema = {
     campaign: { type: 'string', nullable: true },
     carrier: { type: 'string', nullable: true },
     sender: { type: 'string', nullable: true },
+    submittedParts: {
+      type: 'integer',
+      description:
+        'Parts the carrier acknowledged; fewer than `segments` is a partial send (the handset holds an incomplete message)',
+    },
     attempts: { type: 'integer' },
     reason: { type: 'string', nullable: true },
     createdAt: { type: 'string' },
@@ -433,7 +438,8 @@ export async function messageRoutes(
       if (!isMessageId(id)) throw new HttpProblem(404, 'Not found');
       const { rows } = await db.query(
         `select m.*, coalesce((select json_agg(json_build_object('status', e.status, 'at', e.at, 'carrier', e.carrier, 'detail', e.detail) order by e.at, e.id)
-                                 from message_events e where e.message_id = m.id), '[]'::json) as history
+                                 from message_events e where e.message_id = m.id), '[]'::json) as history,
+                (select count(*)::int from dispatch_journal j where j.message_id = m.id and j.carrier = m.carrier) as submitted_parts
            from messages m where m.id = $1 and m.tenant = $2`,
         [id, tenant],
       );
@@ -469,6 +475,7 @@ export async function messageRoutes(
           campaign: row.campaign,
           carrier: row.carrier,
           sender: row.sender,
+          submittedParts: row.submitted_parts,
           attempts: row.attempts,
           reason: row.reason,
           createdAt: row.created_at.toISOString(),

@@ -1,7 +1,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ulid } from 'ulid';
+import type { ApplicationFailure } from '@temporalio/common';
 import { createCarrierActivities, type SubmitToCarrierResult } from '../../activities/carriers';
+import { CircuitBreaker } from '../../activities/carriers/breaker';
 import {
   createVaultActivities,
   type TokenizeMessageInput,
@@ -48,6 +50,16 @@ describe('tokenize and dispatch activities on the real Vault and PostgreSQL', ()
   const tokens = new SubscriberTokens({ vault, db });
   afterAll(() => db.end());
 
+  /** The carrier activities with `adapter` as the one carrier, `fake`. */
+  const carrierActivities = (adapter: CarrierAdapter, breaker?: CircuitBreaker) =>
+    createCarrierActivities({
+      db,
+      vault,
+      log: silentLog,
+      carriers: { get: () => adapter, eligible: () => ['fake'] },
+      ...(breaker ? { breaker } : {}),
+    });
+
   async function tokenize(to: string, body: string) {
     const messageId = newMessageId(ulid);
     const { tokenizeMessage } = createVaultActivities({ vault, db, log: silentLog, tokens });
@@ -92,12 +104,7 @@ describe('tokenize and dispatch activities on the real Vault and PostgreSQL', ()
     const { messageId } = await tokenize('+447400123457', 'Statement ready: code 909090');
     await rootVault().request('POST', 'transit/keys/sms-global/rotate');
     const fake = recordingAdapter();
-    const { submitToCarrier } = createCarrierActivities({
-      db,
-      vault,
-      log: silentLog,
-      carriers: { get: () => fake.adapter, eligible: () => ['fake'] },
-    });
+    const { submitToCarrier } = carrierActivities(fake.adapter);
     const result: SubmitToCarrierResult = await activityEnv().run(submitToCarrier, {
       messageId,
       carrier: 'fake',
@@ -114,12 +121,7 @@ describe('tokenize and dispatch activities on the real Vault and PostgreSQL', ()
   test('a retry after a partial failure never resubmits a journaled part', async () => {
     const { messageId } = await tokenize('+447400123458', 'three part message');
     const fake = recordingAdapter(2);
-    const { submitToCarrier } = createCarrierActivities({
-      db,
-      vault,
-      log: silentLog,
-      carriers: { get: () => fake.adapter, eligible: () => ['fake'] },
-    });
+    const { submitToCarrier } = carrierActivities(fake.adapter);
     await expect(
       activityEnv().run(submitToCarrier, { messageId, carrier: 'fake', sender: '+447700900001' }),
     ).rejects.toMatchObject({
@@ -141,6 +143,64 @@ describe('tokenize and dispatch activities on the real Vault and PostgreSQL', ()
     expect(rows).toEqual([0, 1, 2].map((i) => ({ part_index: i, attempts: 2 })));
   });
 
+  test('a partial send is visible: the failure lists the acked parts, the message row names the carrier', async () => {
+    const { messageId } = await tokenize('+447400123460', 'three part message');
+    const fake = recordingAdapter(2);
+    const { submitToCarrier } = carrierActivities(fake.adapter);
+    const err = (await activityEnv()
+      .run(submitToCarrier, { messageId, carrier: 'fake', sender: '+447700900001' })
+      .catch((e: unknown) => e)) as ApplicationFailure;
+    expect(err.details?.[0]).toEqual({
+      commandStatus: null,
+      ackedParts: { 0: `fake-${messageId}-0`, 1: `fake-${messageId}-1` },
+      parts: 3,
+    });
+    const { rows } = await db.query(
+      `select m.status, m.carrier, m.sender, e.detail from messages m
+         join message_events e on e.message_id = m.id and e.status = 'submitted' where m.id = $1`,
+      [messageId],
+    );
+    expect(rows).toEqual([
+      { status: 'submitted', carrier: 'fake', sender: '+447700900001', detail: '2 of 3 part(s)' },
+    ]);
+  });
+
+  test('throttling never opens the circuit breaker; carrier faults do, and then a submit is told to wait', async () => {
+    const { messageId } = await tokenize('+447400123461', 'Your code is 111222');
+    let answer: CarrierErrorType = CarrierErrorType.THROTTLED;
+    let calls = 0;
+    const adapter: CarrierAdapter = {
+      name: 'fake',
+      submit: async () => {
+        calls++;
+        throw new CarrierError(answer, 'fake', 'refused', { retryAfterMs: 100 });
+      },
+      close: async () => undefined,
+    };
+    const { submitToCarrier } = carrierActivities(adapter, new CircuitBreaker(3, 60_000));
+    const run = () =>
+      activityEnv()
+        .run(submitToCarrier, { messageId, carrier: 'fake', sender: '+447700900001' })
+        .catch((e: unknown) => e as ApplicationFailure) as Promise<ApplicationFailure>;
+    for (let i = 0; i < 6; i++)
+      expect(await run()).toMatchObject({ type: 'CARRIER_THROTTLED', nonRetryable: false });
+    expect(calls).toBe(6);
+    answer = CarrierErrorType.UNAVAILABLE;
+    for (let i = 0; i < 3; i++) await run();
+    expect(calls).toBe(9);
+    const refused = await run();
+    expect(calls).toBe(9);
+    expect(refused).toMatchObject({ type: 'CARRIER_UNAVAILABLE', nonRetryable: true });
+    const details = refused.details?.[0] as { retryAfterMs: number };
+    expect(details.retryAfterMs).toBeGreaterThan(50_000);
+    // Throttled submits are not failures of the sender number either: nothing counts them as such.
+    const { rows } = await db.query(
+      `select count(*)::int as n from dispatch_outcomes where message_id = $1 and error_type = 'CARRIER_THROTTLED'`,
+      [messageId],
+    );
+    expect(rows[0].n).toBe(6);
+  });
+
   test('a permanent carrier error is non-retryable and names no personal data', async () => {
     const { messageId } = await tokenize('+447400123459', 'Your code is 424242');
     const adapter: CarrierAdapter = {
@@ -152,12 +212,7 @@ describe('tokenize and dispatch activities on the real Vault and PostgreSQL', ()
       },
       close: async () => undefined,
     };
-    const { submitToCarrier } = createCarrierActivities({
-      db,
-      vault,
-      log: silentLog,
-      carriers: { get: () => adapter, eligible: () => ['fake'] },
-    });
+    const { submitToCarrier } = carrierActivities(adapter);
     const err = await activityEnv()
       .run(submitToCarrier, { messageId, carrier: 'fake', sender: '+447700900001' })
       .catch((e: Error) => e);

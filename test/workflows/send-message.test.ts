@@ -544,30 +544,27 @@ describe('sendMessageWorkflow', () => {
     },
   );
 
-  test('every carrier fails → failed with the last error type; exhausted transient retries fail over too', async () => {
+  test('every carrier refuses the message for good → failed with the last error type', async () => {
     const { activities, calls } = stubActivities({
       carriers: ['alpha', 'beta'],
       submit: (input) => {
-        if (input.carrier === 'alpha')
-          throw ApplicationFailure.retryable('alpha: timeout', ErrorType.CARRIER_TRANSIENT);
         throw ApplicationFailure.nonRetryable(
-          'beta: invalid destination',
+          `${input.carrier}: invalid destination`,
           ErrorType.CARRIER_PERMANENT,
         );
       },
     });
     await withWorker(activities, async (run) => {
-      const handle = await run.start();
+      const handle = await run.start({
+        acceptedAt: await env.currentTimeMs(),
+        validitySeconds: 300,
+      });
       expect(await handle.result()).toEqual({
         status: 'failed',
         reason: ErrorType.CARRIER_PERMANENT,
       });
     });
-    // carrierSubmit allows 6 attempts per carrier.
-    expect(
-      calls.submitToCarrier.filter((c) => c.input.carrier === 'alpha').map((c) => c.attempt),
-    ).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(calls.submitToCarrier.filter((c) => c.input.carrier === 'beta')).toHaveLength(1);
+    expect(calls.submitToCarrier.map((c) => c.input.carrier)).toEqual(['alpha', 'beta']);
     expect(calls.recordStatus).toEqual([
       expect.objectContaining({
         status: 'failed',
@@ -575,6 +572,125 @@ describe('sendMessageWorkflow', () => {
         final: true,
       }),
     ]);
+  });
+
+  test('exhausted transient retries fail over; when no carrier can take it now, the message waits and is sent when one is back', async () => {
+    let alphaBack = false;
+    const { submit, results } = remembering((input, attempt) => {
+      if (input.carrier === 'beta')
+        throw ApplicationFailure.nonRetryable(
+          'beta: invalid destination',
+          ErrorType.CARRIER_PERMANENT,
+        );
+      if (!alphaBack) {
+        if (attempt === 6) alphaBack = calls.submitToCarrier.length > 12;
+        throw ApplicationFailure.retryable('alpha: timeout', ErrorType.CARRIER_TRANSIENT);
+      }
+      return oneId(input, attempt);
+    });
+    const { activities, calls } = stubActivities({ carriers: ['alpha', 'beta'], submit });
+    await withWorker(activities, async (run) => {
+      const handle = await run.start({
+        acceptedAt: await env.currentTimeMs(),
+        validitySeconds: 3600,
+      });
+      // Status polling holds time still; let the retries and the wait pass in test time.
+      await env.sleep(120_000);
+      await receiptsForAll(handle, calls, results);
+      expect(await handle.result()).toEqual({ status: 'delivered', carrier: 'alpha' });
+    });
+    // Round 1: alpha's 6 attempts, then beta once (refused for good, never tried again); round 2:
+    // alpha's 6 attempts; round 3: alpha takes it.
+    expect(calls.submitToCarrier.map((c) => [c.input.carrier, c.attempt])).toEqual([
+      ...[1, 2, 3, 4, 5, 6].map((a) => ['alpha', a]),
+      ['beta', 1],
+      ...[1, 2, 3, 4, 5, 6].map((a) => ['alpha', a]),
+      ['alpha', 1],
+    ]);
+  });
+
+  test('the only carrier unavailable (a 20 s outage): the message waits within its validity, then is delivered', async () => {
+    const outageEnds = (await env.currentTimeMs()) + 20_000;
+    const { submit, results } = remembering(async (input, attempt) => {
+      if ((await env.currentTimeMs()) < outageEnds)
+        throw ApplicationFailure.nonRetryable('alpha: not bound', ErrorType.CARRIER_UNAVAILABLE);
+      return oneId(input, attempt);
+    });
+    const { activities, calls } = stubActivities({ carriers: ['alpha'], submit });
+    await withWorker(activities, async (run) => {
+      const handle = await run.start({
+        acceptedAt: await env.currentTimeMs(),
+        validitySeconds: 300,
+      });
+      await env.sleep(60_000);
+      await receiptsForAll(handle, calls, results);
+      expect(await handle.result()).toEqual({ status: 'delivered', carrier: 'alpha' });
+    });
+    const tries = calls.submitToCarrier.length;
+    // Backoff 1, 2, 4, 8, 16 s (±20 %): a handful of tries, not one per second and not a failure.
+    expect(tries).toBeGreaterThanOrEqual(3);
+    expect(tries).toBeLessThanOrEqual(7);
+  });
+
+  test('a circuit breaker asking to wait is honoured; still unavailable at the end of the validity → expired, never failed', async () => {
+    const { activities, calls } = stubActivities({
+      carriers: ['alpha'],
+      submit: () => {
+        throw ApplicationFailure.create({
+          message: 'alpha: circuit open',
+          type: ErrorType.CARRIER_UNAVAILABLE,
+          nonRetryable: true,
+          details: [{ commandStatus: null, retryAfterMs: 30_000, ackedParts: {}, parts: 0 }],
+        });
+      },
+    });
+    await withWorker(activities, async (run) => {
+      const handle = await run.start({
+        acceptedAt: await env.currentTimeMs(),
+        validitySeconds: 100,
+      });
+      expect(await handle.result()).toMatchObject({
+        status: 'expired',
+        reason: 'validity_elapsed',
+      });
+    });
+    // Waits of at least 24 s (30 s − 20 % jitter) within 100 s: at most 5 tries.
+    expect(calls.submitToCarrier.length).toBeGreaterThanOrEqual(2);
+    expect(calls.submitToCarrier.length).toBeLessThanOrEqual(5);
+  });
+
+  test('a partial send is reported (carrier, parts) and ends undelivered when the validity cuts the rest', async () => {
+    const { activities, calls } = stubActivities({
+      carriers: ['alpha', 'beta'],
+      submit: () => {
+        throw ApplicationFailure.create({
+          message: 'alpha: validity ended',
+          type: ErrorType.VALIDITY_EXPIRED,
+          nonRetryable: true,
+          details: [{ commandStatus: null, ackedParts: { 0: 'a-0', 1: 'a-1' }, parts: 3 }],
+        });
+      },
+    });
+    await withWorker(activities, async (run) => {
+      const handle = await run.start({
+        acceptedAt: await env.currentTimeMs(),
+        segments: 3,
+        validitySeconds: 60,
+      });
+      await waitForStatus(handle, 'submitted');
+      const view = await handle.query(getStatusQuery);
+      expect(view.carrier).toBe('alpha');
+      expect(view.history.at(-1)?.detail).toMatch(/^2 of 3 part\(s\)/);
+      await handle.signal(deliveryReceiptSignal, receipt('alpha', 'a-0'));
+      await handle.signal(deliveryReceiptSignal, receipt('alpha', 'a-1'));
+      expect(await handle.result()).toEqual({
+        status: 'undelivered',
+        carrier: 'alpha',
+        reason: 'partial_send:2/3',
+      });
+    });
+    // Parts on alpha pin the message to alpha: beta never sends the whole message again.
+    expect(calls.submitToCarrier.map((c) => c.input.carrier)).toEqual(['alpha']);
   });
 
   test('MESSAGE_PURGED stops the failover: no other carrier is tried', async () => {
