@@ -86,6 +86,7 @@ export function createCarriers(
             systemId: c.systemId,
             password: c.password,
             windowSize: c.windowSize,
+            maxSubmitsPerSecond: c.throughputPerSecond,
             log: clog,
             onReceipt: (r) => onReceipt(c.name, r),
             ...(onMobileOriginated && {

@@ -1,6 +1,7 @@
 import * as smpp from 'smpp';
 import type { Logger } from 'pino';
 import { decodeSmppPart, reassemble, splitForSmpp, type DecodedPart } from '../../domain/encoding';
+import { AdaptiveRate } from '../../domain/adaptive-rate';
 import { remainingValiditySeconds } from '../../domain/sending-controls';
 import {
   CarrierError,
@@ -81,6 +82,17 @@ export interface SmppAdapterOptions {
   reconnectMaxMs?: number;
   /** retryAfterMs suggested with THROTTLED errors (SMPP carries no delay). Default 1 000 ms. */
   throttleRetryAfterMs?: number;
+  /**
+   * Ceiling of this bind's adaptive send rate, submit_sm per second (domain/adaptive-rate.ts):
+   * ESME_RTHROTTLED / ESME_RMSGQFUL halve the rate, accepted submits raise it back. Default 1 000.
+   */
+  maxSubmitsPerSecond?: number;
+  /**
+   * How long one part is retried on this bind while the SMSC throttles it (each retry at the lowered
+   * rate) before the submit fails THROTTLED for the caller to retry later; never past `notAfter`.
+   * Keep it well under the dispatch activity's start-to-close timeout. Default 30 000 ms.
+   */
+  throttleMaxWaitMs?: number;
   /** How long parts of a concatenated MO wait for their siblings. Default 60 000 ms. */
   moReassemblyTimeoutMs?: number;
   /**
@@ -168,6 +180,8 @@ export function createSmppAdapter(options: SmppAdapterOptions): SmppAdapter {
     reconnectMinMs = 500,
     reconnectMaxMs = 30_000,
     throttleRetryAfterMs = 1_000,
+    maxSubmitsPerSecond = 1_000,
+    throttleMaxWaitMs = 30_000,
     moReassemblyTimeoutMs = 60_000,
     onReceipt,
     onMobileOriginated,
@@ -187,6 +201,8 @@ export function createSmppAdapter(options: SmppAdapterOptions): SmppAdapter {
   const boundWaiters = new Set<{ resolve(): void; reject(err: CarrierError): void }>();
   const live = new Set<Connection>();
   const moBuffers = new Map<string, MoBuffer>();
+  // One rate per bind: throttling is the SMSC telling this bind to slow down, never a failure.
+  const rate = new AdaptiveRate({ maxPerSecond: maxSubmitsPerSecond });
 
   const isBound = (): boolean => current?.bound === true && !current.ended;
   const unavailable = (why: string): CarrierError =>
@@ -545,7 +561,29 @@ export function createSmppAdapter(options: SmppAdapterOptions): SmppAdapter {
     }
   }
 
+  /**
+   * Submits one part; while the SMSC throttles it, waits at this bind's lowered rate and sends it
+   * again, for up to `throttleMaxWaitMs` and never past `notAfter`.
+   */
   async function submitPart(fields: Record<string, unknown>, notAfter?: number): Promise<string> {
+    const giveUpAt = Math.min(Date.now() + throttleMaxWaitMs, notAfter ?? Infinity);
+    for (;;) {
+      const delay = rate.reserve(Date.now());
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      try {
+        const messageId = await submitOnce(fields, notAfter);
+        rate.accepted();
+        return messageId;
+      } catch (err) {
+        if (!(err instanceof CarrierError) || err.type !== CarrierErrorType.THROTTLED) throw err;
+        rate.throttled(Date.now());
+        log.debug({ perSecond: Math.round(rate.perSecond) }, 'smpp throttled; rate lowered');
+        if (closed || Date.now() + 1000 / rate.perSecond >= giveUpAt) throw err;
+      }
+    }
+  }
+
+  async function submitOnce(fields: Record<string, unknown>, notAfter?: number): Promise<string> {
     await acquireSlot();
     try {
       const conn = current;

@@ -30,6 +30,8 @@ export interface SmscBehaviour {
   permanentErrorFor: (destination: string) => boolean;
   /** Answer every submit ESME_RTHROTTLED. Default false. */
   throttle: boolean;
+  /** Answer every n-th submit (counted from when it is set) ESME_RTHROTTLED; 0 = never. Default 0. */
+  throttleEvery: number;
   /** Never answer submit_sm (to exercise client timeouts). Default false. */
   noSubmitResponse: boolean;
   /** Delay between submit_sm_resp and the receipt. Default 50 ms. */
@@ -129,6 +131,14 @@ export interface SmscSimulator {
   sendDeliverSm(fields: Record<string, unknown>): Promise<number>;
   /** Sends enquire_link on every bound session; resolves with how many were answered. */
   enquireLinkAll(timeoutMs?: number): Promise<number>;
+  /**
+   * An outage: stops listening and drops every session (their sockets closed, as when the SMSC's
+   * host goes away), keeping what it stores (received parts, receipts not yet delivered) for
+   * {@link resume}. New connections are refused meanwhile.
+   */
+  suspend(): Promise<void>;
+  /** Ends an outage: listens again on the same port; queued receipts go to the next binds. */
+  resume(): Promise<void>;
   /** Stops listening, drops every session and timer. */
   close(): Promise<void>;
 }
@@ -159,6 +169,7 @@ const DEFAULT_BEHAVIOUR: SmscBehaviour = {
   transientErrorStatuses: [SmppStatus.ESME_RSYSERR, SmppStatus.ESME_RTHROTTLED],
   permanentErrorFor: () => false,
   throttle: false,
+  throttleEvery: 0,
   noSubmitResponse: false,
   receiptDelayMs: 50,
   receiptOutcome: () => 'DELIVRD',
@@ -214,6 +225,7 @@ export async function startSmscSimulator(options: SmscSimulatorOptions): Promise
   let idCounter = 0;
   let sessionCounter = 0;
   let moRoundRobin = 0;
+  let throttleCounter = 0;
   let closing = false;
   const received: ReceivedPart[] = [];
   const sessions = new Map<number, SimSession>();
@@ -388,7 +400,9 @@ export async function startSmscSimulator(options: SmscSimulatorOptions): Promise
         : SmppStatus.ESME_RINVDCS;
     }
     if (status === 0) {
-      if (b.throttle) status = SmppStatus.ESME_RTHROTTLED;
+      throttleCounter++;
+      if (b.throttle || (b.throttleEvery > 0 && throttleCounter % b.throttleEvery === 0))
+        status = SmppStatus.ESME_RTHROTTLED;
       else if (b.permanentErrorFor(destination)) status = SmppStatus.ESME_RINVDSTADR;
       else if (b.transientErrorRate > 0 && rng() < b.transientErrorRate) {
         const choices = b.transientErrorStatuses;
@@ -623,6 +637,7 @@ export async function startSmscSimulator(options: SmscSimulatorOptions): Promise
     received,
     messages,
     setBehaviour(patch) {
+      if (patch.throttleEvery !== undefined) throttleCounter = 0;
       behaviour = { ...behaviour, ...patch };
     },
     stats() {
@@ -662,6 +677,22 @@ export async function startSmscSimulator(options: SmscSimulatorOptions): Promise
         bound.map((s) => request(s, new smpp.PDU('enquire_link'), timeoutMs)),
       );
       return answers.filter((a) => a !== undefined && a.command === 'enquire_link_resp').length;
+    },
+    async suspend() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of [...sessions.values()]) s.session.destroy();
+      await closed;
+      log.info({ port }, 'smsc simulator suspended');
+    },
+    async resume() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      log.info({ port }, 'smsc simulator resumed');
     },
     async close() {
       closing = true;

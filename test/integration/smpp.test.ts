@@ -262,7 +262,8 @@ describe('SMPP adapter against the SMSC simulator', () => {
     const s = await sim({
       behaviour: { transientErrorRate: 1, transientErrorStatuses: [SmppStatus.ESME_RSYSERR] },
     });
-    const { smpp: a } = adapter(s.port, { throttleRetryAfterMs: 750 });
+    // No retry on the bind: the throttling answer itself reaches the caller.
+    const { smpp: a } = adapter(s.port, { throttleRetryAfterMs: 750, throttleMaxWaitMs: 0 });
     const transient = await carrierError(a.submit({ ...base, messageId: 'msg_t', text: 'hi' }));
     expect(transient).toMatchObject({
       type: CarrierErrorType.TRANSIENT,
@@ -278,6 +279,44 @@ describe('SMPP adapter against the SMSC simulator', () => {
       retryAfterMs: 750,
     });
     expect(throttled.message).not.toContain(TO.slice(1));
+  });
+
+  it('retries a throttled part on the bind at a lowered rate: every part accepted once, no error', async () => {
+    const s = await sim({ behaviour: { throttleEvery: 3 } });
+    const { smpp: a } = adapter(s.port, { maxSubmitsPerSecond: 200 });
+    const acked: number[] = [];
+    const results = await Promise.all(
+      [0, 1, 2].map((i) =>
+        a.submit(
+          { ...base, messageId: `msg_thr_${i}`, text: `${i}`.repeat(400) },
+          { onPartAcked: (p) => void acked.push(p) },
+        ),
+      ),
+    );
+    expect(results.map((r) => r.parts)).toEqual([3, 3, 3]);
+    const accepted = s.received.filter((r) => r.commandStatus === 0);
+    const throttled = s.received.filter((r) => r.commandStatus === SmppStatus.ESME_RTHROTTLED);
+    expect(accepted).toHaveLength(9);
+    expect(throttled.length).toBeGreaterThanOrEqual(4);
+    // Each (message, part) accepted exactly once.
+    const keys = accepted.map((r) => `${r.udh?.ref}#${r.udh?.seq}`);
+    expect(new Set(keys).size).toBe(9);
+    expect(acked).toHaveLength(9);
+  });
+
+  it('after an outage of the SMSC (listener gone, sessions dropped) rebinds by itself and submits again', async () => {
+    const s = await sim();
+    const { smpp: a } = adapter(s.port);
+    await a.whenBound();
+    await s.suspend();
+    await waitFor(() => !a.bound);
+    const during = await carrierError(a.submit({ ...base, messageId: 'msg_out', text: 'hi' }));
+    expect(during.type).toBe(CarrierErrorType.UNAVAILABLE);
+    await s.resume();
+    await a.whenBound(5_000);
+    await expect(a.submit({ ...base, messageId: 'msg_back', text: 'hi' })).resolves.toMatchObject({
+      parts: 1,
+    });
   });
 
   it('surfaces an invalid destination as PERMANENT and stops at the failing part', async () => {
