@@ -102,11 +102,18 @@ const poolDetailSchema = {
   properties: { ...poolProperties, numbers: { type: 'array', items: numberSchema } },
 } as const;
 
+/**
+ * Every pool id the API can return: the API's own (`pool_<ulid>`) and those written by the dev seed,
+ * the benchmark and operators (`pool_demo_otp`, `pool_<tenant>_otp`). A narrower pattern made such
+ * pools listable but impossible to release numbers from.
+ */
+export const POOL_ID_PATTERN = '^pool_[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$';
+
 const poolIdParams = {
   type: 'object',
   additionalProperties: false,
   required: ['id'],
-  properties: { id: { type: 'string', pattern: '^pool_[0-9A-HJKMNP-TV-Z]{26}$' } },
+  properties: { id: { type: 'string', pattern: POOL_ID_PATTERN } },
 } as const;
 
 const numberParams = {

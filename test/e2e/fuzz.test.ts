@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
+import { POOL_ID_PATTERN } from '../../api/routes/pools';
 import { createApiKey } from '../../db/api-keys';
 import { startApi, type TestApi } from '../helpers/api';
 import { unique } from '../helpers/stack';
@@ -14,7 +15,7 @@ import { unique } from '../helpers/stack';
 const RUNS = 1200;
 const PHONE = '+447400123456';
 const VALID_SEND = { to: PHONE, body: 'Your code is 481516', purpose: 'otp' };
-const POOL_PATTERN = /^pool_[0-9A-HJKMNP-TV-Z]{26}$/;
+const POOL_PATTERN = new RegExp(POOL_ID_PATTERN);
 
 interface Keys {
   sender: string;

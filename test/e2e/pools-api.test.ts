@@ -154,6 +154,31 @@ describe('pools admin API', () => {
     expect(after.json<{ numbers: NumberJson[] }>().numbers).toHaveLength(2);
   });
 
+  test('numbers of pools not created through the API (the dev seed, the bench) can be quarantined and released too', async () => {
+    // As scripts/dev-seed.ts writes them: every pool id the API lists must work on every pool route.
+    const id = `pool_${tenant}_seeded_otp`;
+    const number = '+447700900031';
+    await db.query(
+      `insert into number_pools (id, tenant, name, country, purpose, strategy) values ($1, $2, $3, null, 'otp', 'lru')`,
+      [id, tenant, unique('seeded')],
+    );
+    await db.query(
+      `insert into pool_numbers (pool_id, number, status, quarantined_at, quarantine_reason)
+       values ($1, $2, 'quarantined', now(), 'anomaly: failure rate 100%')`,
+      [id, number],
+    );
+    const listed = (await call('GET', '/v1/pools', admin)).json<PoolJson[]>();
+    expect(listed.map((p) => p.id)).toContain(id);
+    expect((await call('GET', `/v1/pools/${id}`, admin)).statusCode).toBe(200);
+    const released = await call(
+      'POST',
+      `/v1/pools/${id}/numbers/${encodeURIComponent(number)}/release`,
+      admin,
+    );
+    expect(released.statusCode).toBe(200);
+    expect(released.json()).toMatchObject({ status: 'active', quarantineReason: null });
+  });
+
   test('a duplicate pool name is 409', async () => {
     const name = unique('pool');
     await createPool({ name, purpose: 'marketing', strategy: 'lru' });
