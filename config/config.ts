@@ -198,6 +198,11 @@ const schema = z.object({
     .min(1)
     .max(7 * 86400)
     .default(3600),
+  /**
+   * How often each worker signals journaled receipts whose signal was lost (a crash between the
+   * journal write and the signal); it also runs once when the worker starts.
+   */
+  RECEIPT_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   // --- sending controls: failover on a failed receipt ---
   /** Receipt error codes (comma-separated, e.g. `012,0x0c`) another carrier may fix; empty = no receipt failover. */
   RECEIPT_FAILOVER_ERROR_CODES: commaList(
@@ -516,6 +521,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       allowCidrs: Object.freeze(e.OUTBOUND_ALLOW_CIDRS),
     }),
     receiptTimeoutSeconds: e.RECEIPT_TIMEOUT_SECONDS,
+    receiptReconcileIntervalSeconds: e.RECEIPT_RECONCILE_INTERVAL_SECONDS,
     sendingPolicy: Object.freeze({ velocityWindowMs: e.OTP_VELOCITY_WINDOW_SECONDS * 1000 }),
     receiptFailover: Object.freeze({
       errorCodes: e.RECEIPT_FAILOVER_ERROR_CODES,

@@ -20,7 +20,7 @@ import { createDbPool, observeQueries } from '../clients/db';
 import { createOutboundHttp } from '../clients/outbound-http';
 import { createMetrics, vaultObserver, type Metrics } from '../clients/metrics';
 import { createMoInbox } from '../clients/mo-inbox';
-import { createReceiptRouter } from '../clients/receipt-router';
+import { createReceiptReconciler, createReceiptRouter } from '../clients/receipt-router';
 import { MessageCipher } from '../clients/message-cipher';
 import { SubscriberTokens } from '../clients/subscriber-token';
 import { VaultClient } from '../clients/vault';
@@ -224,9 +224,14 @@ export async function createPipelineWorker({
     metricsUrl: metricsServer.url,
     identity,
     async run() {
+      // Journaled receipts whose signal a crash (of this or any process) cut off: now, then periodically.
+      const stopReconciler = createReceiptReconciler({ db, temporal, log }).start(
+        config.receiptReconcileIntervalSeconds * 1000,
+      );
       try {
         await worker.run();
       } finally {
+        await stopReconciler();
         await metricsServer.close();
         await carriers.close();
         callbackHttp.close();
