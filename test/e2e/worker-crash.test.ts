@@ -1,27 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { startPipeline, type Pipeline } from '../helpers/pipeline';
-import { stack } from '../helpers/stack';
-
-/** A real worker process for the global region, configured like the test's in-process parts. */
-function startWorkerProcess(p: Pipeline): ChildProcess {
-  // `node --import tsx` (not the tsx CLI, which forks) so the pid we kill is the worker itself.
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(stack.rootDir, 'workers', 'main.ts'), '--region', 'global'],
-    {
-      cwd: stack.rootDir,
-      env: {
-        ...process.env,
-        TASK_QUEUE_PREFIX: p.config.temporal.taskQueuePrefix,
-        CARRIERS: JSON.stringify(p.config.carriers),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  return child;
-}
+import type { ChildProcess } from 'node:child_process';
+import { startPipeline, startWorkerProcess, type Pipeline } from '../helpers/pipeline';
 
 const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 60_000) => {
   const deadline = Date.now() + timeoutMs;

@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { listenMetrics } from '../../api/routes/metrics';
@@ -16,7 +18,7 @@ import { SEEDED_PURPOSES, testSenderNumbers } from '../../scripts/seed-numbers';
 import { createPipelineWorker, type PipelineWorker } from '../../workers/pipeline';
 import { installRuntime } from '../../workers/temporal-logging';
 import type { Logger } from 'pino';
-import { newDbPool, silentLog, unique } from './stack';
+import { newDbPool, silentLog, stack, unique } from './stack';
 import { bundleWorkflows } from '../../workers/bundle';
 import { FINAL_STATUSES } from '../../workflows/definitions';
 import { purgeSweepWorkflowId } from '../../workflows/retention';
@@ -286,4 +288,27 @@ export async function startPipeline({
       await db.end();
     },
   };
+}
+
+/**
+ * A real worker process for the global region, configured like the pipeline's in-process parts
+ * (its task queues and carriers), plus `env`. Started with `node --import tsx` (not the tsx CLI,
+ * which forks) so the pid a test kills is the worker itself.
+ */
+export function startWorkerProcess(p: Pipeline, env: Record<string, string> = {}): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', join(stack.rootDir, 'workers', 'main.ts'), '--region', 'global'],
+    {
+      cwd: stack.rootDir,
+      env: {
+        ...process.env,
+        TASK_QUEUE_PREFIX: p.config.temporal.taskQueuePrefix,
+        CARRIERS: JSON.stringify(p.config.carriers),
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
 }
