@@ -15,7 +15,10 @@ export const purgeBatch: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
-const { purgeDueMessages } = proxyActivities<PrivacyActivities>(purgeBatch);
+const { purgeDueMessages } = proxyActivities<PrivacyActivities>({
+  ...purgeBatch,
+  summary: "purge due messages: histories, ciphertexts, the region's rows",
+});
 
 /** True when the tenant's suppression list (and its otp policy) stops this message before dispatch. */
 export async function isSuppressed(input: {
@@ -64,7 +67,8 @@ export async function purgeSweepWorkflow(input: PurgeSweepInput): Promise<never>
       now: Date.now(),
       limit: input.batchSize,
     });
-    if (purged < input.batchSize) await sleep(input.intervalSeconds * 1000);
+    if (purged < input.batchSize)
+      await sleep(input.intervalSeconds * 1000, { summary: 'sweeper: wait for the next sweep' });
   }
   return continueAsNew<typeof purgeSweepWorkflow>(input);
 }

@@ -4,7 +4,13 @@ import { MessageStatus, type SendMessageInput, type StatusEvent } from './defini
 import { bookkeeping } from './options';
 import { reviewDecisionSignal, type ReviewDecisionSignal } from './review-signal';
 
-const { planReview, openAuditTask, resolveReview } = proxyActivities<ReviewActivities>(bookkeeping);
+// Summaries are what an operator reads in the Temporal UI's event history: fixed text, never a value.
+const review = (summary: string) => proxyActivities<ReviewActivities>({ ...bookkeeping, summary });
+const { planReview } = review('review policy: sample, first-use and open a pre-send task');
+const { openAuditTask } = review('open a post-delivery audit task');
+const { resolveReview } = review(
+  "settle the review task: the reviewer's decision or the SLA default",
+);
 
 /** What the review step needs from the SendMessage workflow. */
 export interface ReviewContext {
@@ -61,7 +67,9 @@ export async function reviewBeforeSend(ctx: ReviewContext): Promise<ReviewGate> 
     slaSeconds: number,
     defaultDecision: 'approve' | 'reject',
   ) => {
-    await condition(() => decisions.has(taskId), slaSeconds * 1000);
+    await condition(() => decisions.has(taskId), slaSeconds * 1000, {
+      summary: "review: wait for the reviewer's decision until the SLA",
+    });
     return resolveReview({ taskId, messageId: meta.messageId, defaultDecision });
   };
 

@@ -40,7 +40,10 @@ const { notifyClient } = proxyActivities<BookkeepingActivities>({
   ...clientCallback,
   summary: "status callback to the client's URL",
 });
-const { routeCarriers } = proxyLocalActivities<CarrierActivities>({ startToCloseTimeout: '5s' });
+const { routeCarriers } = proxyLocalActivities<CarrierActivities>({
+  startToCloseTimeout: '5s',
+  summary: "route: the carriers eligible for the recipient's country",
+});
 
 /** Options the API sets per message; defaults suit production. */
 export interface SendMessageOptions {
@@ -218,7 +221,12 @@ export async function sendMessageWorkflow(
   const { carriers } = await routeCarriers({ country: meta.country });
   step(MessageStatus.ROUTED, { detail: `sender reserved; ${carriers.length} carrier(s) eligible` });
   if (deadline !== undefined && sender.notBefore >= deadline) return expire();
-  if (sender.waitMs > 0 && (await condition(() => cancelRequested, sender.waitMs)))
+  if (
+    sender.waitMs > 0 &&
+    (await condition(() => cancelRequested, sender.waitMs, {
+      summary: "sender rate: wait for the pool number's next free slot",
+    }))
+  )
     return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
   if (cancelRequested) return finish(MessageStatus.CANCELLED, 'cancelled_by_client');
 
@@ -260,7 +268,9 @@ export async function sendMessageWorkflow(
     // 6. receipt: every part sent must reach a final state, or the timeout ends the wait.
     const done = () => ids.every((id) => FINAL_RECEIPTS.has(receipts.get(id)?.status ?? ''));
     const timeoutMs = (options.receiptTimeoutSeconds ?? 3600) * 1000;
-    if (!(await condition(done, timeoutMs)))
+    if (
+      !(await condition(done, timeoutMs, { summary: 'receipt: wait for every part to be final' }))
+    )
       return finish(MessageStatus.UNCONFIRMED, 'receipt_timeout');
     const failed = ids.map((id) => receipts.get(id)!).find((r) => r.status !== 'delivered');
     if (outcome.kind === 'partial')

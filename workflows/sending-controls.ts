@@ -25,7 +25,7 @@ export interface ReceiptFailoverOptions {
  */
 export async function waitForSendTime(sendAt: number, cancelled: () => boolean): Promise<boolean> {
   const wait = sendAt - Date.now();
-  if (wait > 0) return condition(cancelled, wait);
+  if (wait > 0) return condition(cancelled, wait, { summary: 'scheduled send: wait until sendAt' });
   return cancelled();
 }
 

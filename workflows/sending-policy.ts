@@ -35,7 +35,9 @@ export async function holdForVelocity(
     reason: detail,
     final: false,
   });
-  return condition(cancelled, until - Date.now());
+  return condition(cancelled, until - Date.now(), {
+    summary: 'otp velocity hold: wait for the next window',
+  });
 }
 
 /**
