@@ -112,7 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
-  const metrics = deps.metrics ?? createApiMetrics(deps.db);
+  const metrics = deps.metrics ?? createApiMetrics(deps.db, deps.config.temporal.taskQueuePrefix);
   configCacheMetrics(metrics.registry, configCache);
   await metricsRoutes(app, { metrics, db: deps.db });
   // Starts the workflows of accepted messages; its last round finishes before the app closes.
@@ -167,7 +167,7 @@ export async function createApi(
   log: Logger,
 ): Promise<{ app: FastifyInstance; vault: VaultClient; close: () => Promise<void> }> {
   const db = createDbPool(config.database, 'sms-api', log);
-  const metrics = createApiMetrics(db);
+  const metrics = createApiMetrics(db, config.temporal.taskQueuePrefix);
   const vault = new VaultClient({ ...config.vault, log, observe: vaultObserver(metrics) });
   const { codec, dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);

@@ -61,6 +61,8 @@ export interface SendFacts {
   idempotent?: boolean;
   /** Keyed fingerprint of the request (clients/request-fingerprint.ts), kept with the charge. */
   requestFingerprint?: string;
+  /** What the message's status row needs besides the above (see `AdmitInput.record`). */
+  record?: { region: string; encoding: string; campaign?: string };
 }
 
 /** A refusal that a client can act on, as the README documents them. */
@@ -200,6 +202,7 @@ export async function admitSend(
           now: f.now,
         },
         quota: { defaultPerDay: deps.config.api.sendQuotaPerDay, now: new Date(f.now) },
+        record: f.record && { ...f.record, acceptedAt: f.now },
       },
       startFor,
     ),

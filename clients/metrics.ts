@@ -22,6 +22,7 @@ export const METRIC_NAMES = {
   reviewAge: 'sms_review_queue_oldest_age_seconds',
   startsPending: 'sms_workflow_starts_pending',
   startsAge: 'sms_workflow_starts_oldest_age_seconds',
+  waitingForWorker: 'sms_messages_waiting_for_worker',
   configCacheListening: 'sms_config_cache_listening',
   configCacheReads: 'sms_config_cache_reads_total',
   vaultSeconds: 'sms_vault_request_duration_seconds',

@@ -4,7 +4,7 @@
  * Carriers, countries, our sender numbers, tenants and API key ids only: nothing personal.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { AnomalyKind, Baseline } from '../domain/anomaly';
+import type { AlertKind, AnomalyKind, Baseline } from '../domain/anomaly';
 
 type Db = Pool | PoolClient;
 
@@ -224,7 +224,7 @@ export async function loadBaselines(
 export async function saveBaseline(
   tx: PoolClient,
   detector: string,
-  kind: AnomalyKind,
+  kind: AlertKind,
   subject: string,
   b: Baseline,
 ): Promise<void> {
@@ -242,7 +242,7 @@ export async function saveBaseline(
 export async function insertAlert(
   tx: PoolClient,
   detector: string,
-  a: Observation & { baseline: number; quarantined: string[] },
+  a: Omit<Observation, 'kind'> & { kind: AlertKind; baseline: number; quarantined: string[] },
 ): Promise<void> {
   await tx.query(
     `insert into anomaly_alerts (detector, kind, subject, value, baseline, volume, quarantined)

@@ -237,6 +237,13 @@ export interface AdmitInput {
   velocity?: { limit: number; overLimit: OverLimit; windowMs: number; now: number };
   /** The daily send quota: the limit where `tenant_quotas` has no row, and the time (its UTC day counts). */
   quota: { defaultPerDay: number; now: Date };
+  /**
+   * The message's status row (`messages`, status `accepted`, and its first event), written by the
+   * same statement so `GET /v1/messages/:id` reads it from the 202 on, whatever Temporal does. No
+   * personal data: the recipient hint and callback URL come with tokenization. The API always
+   * passes it; tests of the statement alone may leave it out.
+   */
+  record?: { region: string; encoding: string; campaign?: string; acceptedAt: number };
 }
 
 export type AdmitResult =
@@ -348,7 +355,15 @@ async function admitStatement(
                     and (expires_at is null or expires_at > now())),
             o as (insert into workflow_starts (message_id, tenant, workflow_type, task_queue, args, search_attributes)
                     select $1, $2, $15, $16, $17, $18 from c
-                    returning 1)
+                    returning 1),
+            m as (insert into messages (id, tenant, purpose, country, region, encoding, segments, status,
+                                        campaign, created_at)
+                    select $1, $2, $5, $4, $21, $22, $6, 'accepted', $23,
+                           to_timestamp($24::float8 / 1000) from c where $21::text is not null
+                    on conflict (id) do nothing
+                    returning id, created_at),
+            e as (insert into message_events (message_id, status, at)
+                    select id, 'accepted', created_at from m)
        select case when not exists (select 1 from k) then admission_refused('key_revoked')
                    when not exists (select 1 from c) then 'duplicate'
                    when not exists (select 1 from u) then admission_refused('quota_exceeded')
@@ -376,6 +391,10 @@ async function admitStatement(
         JSON.stringify(start.searchAttributes),
         a.keyId,
         a.requestFingerprint ?? null,
+        a.record?.region ?? null,
+        a.record?.encoding ?? null,
+        a.record?.campaign ?? null,
+        a.record?.acceptedAt ?? null,
       ],
     );
     return rows[0]!.verdict === 'duplicate'

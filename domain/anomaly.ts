@@ -134,3 +134,38 @@ export const DEFAULT_ANOMALY_POLICIES: Readonly<Record<AnomalyKind, AnomalyPolic
   sender_failure: failureRate,
   key_volume: { alpha: 0.2, sigmas: 4, minDelta: 60, minVolume: 20, minSamples: 5 },
 };
+
+/** Alerts that are rules rather than baselines: a region whose task queue no worker polls. */
+export const REGION_NO_WORKER = 'region_no_worker';
+
+/** Every kind of alert the detector raises. */
+export type AlertKind = AnomalyKind | typeof REGION_NO_WORKER;
+
+/** How long a region may go without a live worker before the detector alerts, by default. */
+export const NO_WORKER_ALERT_SECONDS = 60;
+
+/**
+ * Judges a region's worker silence (seconds since a worker last polled its task queue; 0 while one
+ * does): anomalous from `afterSeconds` on, one alert per episode, recovered once a worker is back.
+ * The baseline keeps only the episode flag (the mean is the last silence, for operators reading it).
+ */
+export function judgeWorkerSilence(
+  previous: Baseline | undefined,
+  silentSeconds: number,
+  afterSeconds: number,
+): Evaluation {
+  const wasOpen = previous?.episodeOpen ?? false;
+  const anomalous = silentSeconds >= afterSeconds;
+  return {
+    baseline: {
+      mean: silentSeconds,
+      variance: 0,
+      samples: (previous?.samples ?? 0) + 1,
+      episodeOpen: anomalous,
+    },
+    anomalous,
+    raise: anomalous && !wasOpen,
+    recovered: wasOpen && !anomalous,
+    expected: afterSeconds,
+  };
+}

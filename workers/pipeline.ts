@@ -17,6 +17,7 @@ import { createReviewActivities } from '../activities/review';
 import { createVaultActivities } from '../activities/vault';
 import { CallbackSecrets } from '../clients/callback-secrets';
 import { createDbPool, observeQueries } from '../clients/db';
+import { keepHeartbeat } from '../db/worker-heartbeats';
 import { createOutboundHttp } from '../clients/outbound-http';
 import { createMetrics, vaultObserver, type Metrics } from '../clients/metrics';
 import { createMoInbox } from '../clients/mo-inbox';
@@ -228,9 +229,15 @@ export async function createPipelineWorker({
       const stopReconciler = createReceiptReconciler({ db, temporal, log }).start(
         config.receiptReconcileIntervalSeconds * 1000,
       );
+      // Its heartbeat row says this task queue is polled (db/worker-heartbeats.ts): the API's reads
+      // and the anomaly detector learn a region has no worker without asking Temporal.
+      const heartbeat = keepHeartbeat(db, { identity, region, taskQueue }, (err) =>
+        log.warn({ error: err.name }, 'worker heartbeat not written'),
+      );
       try {
         await worker.run();
       } finally {
+        await heartbeat.stop();
         await stopReconciler();
         await metricsServer.close();
         await carriers.close();

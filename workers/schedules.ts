@@ -16,7 +16,12 @@ export async function ensureAnomalySchedule(
   {
     scheduleId = `${config.temporal.taskQueuePrefix}${ANOMALY_SCHEDULE_ID}`,
     intervalSeconds = config.anomaly.intervalSeconds || 60,
-    input = { detector: scheduleId, firstWindowSeconds: intervalSeconds },
+    input = {
+      detector: scheduleId,
+      firstWindowSeconds: intervalSeconds,
+      // Regions whose workers stopped (heartbeats in PostgreSQL) alert after a minute.
+      workers: { taskQueuePrefix: config.temporal.taskQueuePrefix },
+    },
   }: { scheduleId?: string; intervalSeconds?: number; input?: DetectAnomaliesInput } = {},
 ): Promise<string> {
   const spec = { intervals: [{ every: `${intervalSeconds}s` }] };

@@ -22,9 +22,16 @@ import {
 import {
   DEFAULT_ANOMALY_POLICIES,
   evaluateSample,
+  judgeWorkerSilence,
+  NO_WORKER_ALERT_SECONDS,
+  REGION_NO_WORKER,
+  type AlertKind,
   type AnomalyKind,
   type AnomalyPolicy,
 } from '../../domain/anomaly';
+import { REGIONS, type Region } from '../../domain/regions';
+import { regionSilence } from '../../db/worker-heartbeats';
+import { taskQueueFor } from '../../workflows/definitions';
 
 export interface DetectAnomaliesInput {
   /** Names the baselines and the watermark; one per schedule (tests use their own). */
@@ -33,18 +40,24 @@ export interface DetectAnomaliesInput {
   firstWindowSeconds: number;
   /** Overrides of the default policies, per kind. */
   policies?: Partial<Record<AnomalyKind, Partial<AnomalyPolicy>>>;
+  /**
+   * Watch the regions' workers (heartbeats, db/worker-heartbeats.ts) on the task queues with this
+   * prefix: alert (`region_no_worker`) when a region that had a worker has had none for
+   * `afterSeconds` (default {@link NO_WORKER_ALERT_SECONDS}). Left out: not watched.
+   */
+  workers?: { taskQueuePrefix: string; afterSeconds?: number };
 }
 
 /** One alert, as logged, stored and posted to the webhook. No personal values. */
 export interface AnomalyAlert {
-  kind: AnomalyKind;
-  /** Carrier name, ISO country, `<tenant>/<sender number>` or API key id. */
+  kind: AlertKind;
+  /** Carrier name, ISO country, `<tenant>/<sender number>`, API key id or region. */
   subject: string;
-  /** The window's failure rate (0–1) or requests per minute. */
+  /** The window's failure rate (0–1), requests per minute, or seconds without a worker. */
   value: number;
-  /** The baseline it was compared with. */
+  /** The baseline it was compared with (for `region_no_worker`: the threshold in seconds). */
   baseline: number;
-  /** Attempts or requests in the window. */
+  /** Attempts or requests in the window (0 for `region_no_worker`). */
   volume: number;
   /** Pools where the sender number was quarantined (sender alerts). */
   quarantined: string[];
@@ -102,6 +115,32 @@ export function createAnomalyActivities({
         const alert = alertOf(input.detector, o, e.expected, quarantined);
         await insertAlert(tx, input.detector, { ...o, baseline: e.expected, quarantined });
         alerts.push(alert);
+      }
+      if (input.workers) {
+        const { taskQueuePrefix, afterSeconds = NO_WORKER_ALERT_SECONDS } = input.workers;
+        const silences = await regionSilence(
+          tx,
+          (region) => taskQueueFor(region as Region, taskQueuePrefix),
+          REGIONS,
+        );
+        for (const { region, silentSeconds } of silences) {
+          const e = judgeWorkerSilence(
+            baselines.get(`${REGION_NO_WORKER}\n${region}`),
+            silentSeconds,
+            afterSeconds,
+          );
+          await saveBaseline(tx, input.detector, REGION_NO_WORKER, region, e.baseline);
+          if (e.recovered) recovered.push(`${REGION_NO_WORKER}:${region}`);
+          if (!e.raise) continue;
+          const o = {
+            kind: REGION_NO_WORKER as AlertKind,
+            subject: region,
+            value: silentSeconds,
+            volume: 0,
+          };
+          await insertAlert(tx, input.detector, { ...o, baseline: afterSeconds, quarantined: [] });
+          alerts.push(alertOf(input.detector, o, afterSeconds, []));
+        }
       }
       await advanceWindow(tx, input.detector, window.to);
       await tx.query('commit');
@@ -172,7 +211,7 @@ const pct = (v: number) => `${Math.round(v * 100)}%`;
 
 function alertOf(
   detector: string,
-  o: Observation,
+  o: Omit<Observation, 'kind'> & { kind: AlertKind },
   expected: number,
   quarantined: string[],
 ): AnomalyAlert {

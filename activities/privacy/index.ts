@@ -142,8 +142,13 @@ export function createPrivacyActivities({
       await deleteHistory(id);
       Context.current().heartbeat();
     }
-    const purged = await purgeMessageRows(client, messageIds, reason);
     const beforeTokenize = await endIntake(client, messageIds);
+    // A message that ended before tokenize has its status row too (written at admission): counted
+    // and audited once, as purged before tokenize.
+    const early = new Set(beforeTokenize.map((m) => m.id));
+    const purged = (await purgeMessageRows(client, messageIds, reason)).filter(
+      (m) => !early.has(m.id),
+    );
     const detail = { reason, ...context };
     await appendAuditBatch(client, [
       ...purged.map((m) => ({

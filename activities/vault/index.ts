@@ -86,7 +86,10 @@ export function createVaultActivities({
      * Seals the number and body under the region's key (envelope encryption, see MessageCipher: no
      * Vault round trip on average), derives the tenant's subscriber token (a key derived from Vault
      * once per process, clients/subscriber-token.ts), and stores the message row, its ciphertexts and its first
-     * events in one statement. Idempotent: a retry after success keeps the first row.
+     * events in one statement. The API's admission wrote the row already (status `accepted`, no
+     * personal data): it becomes `tokenized` with the recipient hint; a workflow started without the
+     * API (tests) gets the whole row here. Idempotent: a retry after success changes nothing (the row
+     * is no longer `accepted`).
      *
      * The purge backstop: the row is due for purge from the start, at its dispatch deadline plus
      * `stuckAfterSeconds` plus the tenant's retention, so a workflow that never finishes (stuck,
@@ -120,8 +123,12 @@ export function createVaultActivities({
            select $1, $2, $3, $4, $5, $6, $7, 'tokenized', $8, $9, $10, to_timestamp($11::double precision / 1000), e.id,
                   to_timestamp($16::double precision / 1000) + ${backstop ? retentionIntervalSql(purpose, 2, 17) : 'make_interval(secs => $17::int)'}
              from e
-           on conflict (id) do nothing
-           returning id, created_at, erased_by
+           on conflict (id) do update
+             set status = 'tokenized', recipient_hint = excluded.recipient_hint,
+                 callback_url = excluded.callback_url, erased_by = excluded.erased_by,
+                 purge_after = excluded.purge_after, updated_at = now()
+             where messages.status = 'accepted' and messages.purged_at is null
+           returning id, created_at, erased_by, xmax = 0 as fresh
          ), s as (
            insert into message_secrets (message_id, subscriber_token, number_ciphertext, body_ciphertext, transit_key)
            select id, $12, $13, $14, $15 from m where erased_by is null
@@ -129,7 +136,7 @@ export function createVaultActivities({
            update message_charges set intake_ended_at = now() where message_id = $1 and intake_ended_at is null
          ), v as (
            insert into message_events (message_id, status, at)
-           select id, 'accepted', created_at from m union all select id, 'tokenized', now() from m
+           select id, 'accepted', created_at from m where fresh union all select id, 'tokenized', now() from m
          )
          select exists (select 1 from m) as inserted,
                 coalesce((select erased_by from m), (select erased_by from messages where id = $1)) as erased_by`,

@@ -10,13 +10,13 @@ import type { Metrics } from '../../clients/metrics';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
 import { findCharge } from '../../db/sending-policy';
-import { findPendingStart } from '../../db/workflow-starts';
+import { hasLiveWorker } from '../../db/worker-heartbeats';
 import { fromMicros, toMicros } from '../../domain/sending-policy';
 import type { ConfigCache } from '../../db/config-cache';
 import { findReviewPolicy } from '../../db/review';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
-import { regionFor } from '../../domain/regions';
+import { regionFor, type Region } from '../../domain/regions';
 import { testNumberRecipient } from '../../domain/test-numbers';
 import {
   cancelSignal,
@@ -56,6 +56,11 @@ export interface MessageRouteDeps {
   /** Subscriber tokens (a dry run's sticky-sender lookup). */
   tokens: SubscriberTokens;
 }
+
+/** The status `GET /v1/messages/:id` shows for an unfinished message no worker can move now. */
+export const WAITING = 'waiting';
+/** Its reason: no worker polls the task queue of the message's region. */
+export const NO_WORKER = 'no_worker_for_region';
 
 /** The longest message we accept, in segments (a carrier-side limit most networks share). */
 export const MAX_SEGMENTS = 10;
@@ -207,6 +212,13 @@ export async function messageRoutes(
   }: MessageRouteDeps,
 ) {
   const checkCallbackUrl = callbackUrlCheck({ config, db });
+  /**
+   * An unfinished message whose region's task queue has no live worker (its heartbeat row, see
+   * db/worker-heartbeats.ts) is shown as waiting: read from PostgreSQL, never from Temporal.
+   */
+  const waitingForWorker = async (region: string, unfinished: boolean) =>
+    unfinished &&
+    !(await hasLiveWorker(db, taskQueueFor(region as Region, config.temporal.taskQueuePrefix)));
   app.post<{ Body: SendBody; Headers: { 'idempotency-key'?: string } }>(
     '/v1/messages',
     {
@@ -334,7 +346,11 @@ export async function messageRoutes(
       // Each step's time goes into the answer's Server-Timing header (api/plugins/server-timing.ts).
       const admission = await admitSend(
         { config, db, cache: configCache, timing: req.timing },
-        { ...facts, requestFingerprint: await fingerprints.of(canonical) },
+        {
+          ...facts,
+          requestFingerprint: await fingerprints.of(canonical),
+          record: { region, encoding: m.encoding, campaign: b.campaign },
+        },
         async (holdUntil) => {
           const review = await reviewLookup;
           const args = [
@@ -463,9 +479,10 @@ export async function messageRoutes(
       if (row) {
         await appendAudit(db, { actor: keyId, tenant, action: 'message.read', subject: id });
         const charge = await findCharge(db, id);
+        const waiting = await waitingForWorker(row.region, row.completed_at === null);
         return {
           id: row.id,
-          status: row.status,
+          status: waiting ? WAITING : row.status,
           purpose: row.purpose,
           country: row.country,
           recipient: row.recipient_hint,
@@ -477,46 +494,31 @@ export async function messageRoutes(
           sender: row.sender,
           submittedParts: row.submitted_parts,
           attempts: row.attempts,
-          reason: row.reason,
+          reason: waiting ? NO_WORKER : row.reason,
           createdAt: row.created_at.toISOString(),
           submittedAt: row.submitted_at?.toISOString() ?? null,
           completedAt: row.completed_at?.toISOString() ?? null,
           history: row.history,
         };
       }
-      // Accepted, its workflow not started yet (a moment after the 202, or longer while Temporal is unreachable).
-      const pending = await findPendingStart(db, id, tenant);
-      if (pending) {
-        const at = pending.createdAt.toISOString();
-        return {
-          id,
-          status: 'accepted',
-          attempts: 0,
-          createdAt: at,
-          history: [{ status: 'accepted', at }],
-        };
-      }
-      // Accepted but not yet tokenized: only the workflow knows it (and only for its own tenant).
-      try {
-        const handle = temporal.workflow.getHandle(id);
-        const description = await handle.describe();
-        if (description.typedSearchAttributes.get(searchAttributes.tenant) !== tenant)
-          throw new HttpProblem(404, 'Not found');
-        const view = await handle.query(getStatusQuery);
-        return {
-          id,
-          status: view.status,
-          segments: view.segments,
-          attempts: view.attempts,
-          createdAt: view.history[0]?.at,
-          history: view.history,
-        };
-      } catch (err) {
-        if (err instanceof HttpProblem) throw err;
-        if ((err as Error).name === 'WorkflowNotFoundError')
-          throw new HttpProblem(404, 'Not found');
-        throw err;
-      }
+      // Admitted before its status row was written at admission (an older message not tokenized yet):
+      // its charge row, written by the same statement, says it is accepted. Never a call to Temporal.
+      const { rows: charges } = await db.query<{ country: string; created_at: Date }>(
+        'select country, created_at from message_charges where message_id = $1 and tenant = $2',
+        [id, tenant],
+      );
+      const charged = charges[0];
+      if (!charged) throw new HttpProblem(404, 'Not found');
+      const at = charged.created_at.toISOString();
+      const waiting = await waitingForWorker(regionFor(charged.country), true);
+      return {
+        id,
+        status: waiting ? WAITING : 'accepted',
+        ...(waiting ? { reason: NO_WORKER } : {}),
+        attempts: 0,
+        createdAt: at,
+        history: [{ status: 'accepted', at }],
+      };
     },
   );
 

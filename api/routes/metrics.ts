@@ -7,14 +7,33 @@ import { createMetrics, METRIC_NAMES, queueGauges, type Metrics } from '../../cl
 import { startMetricsServer, type MetricsServer } from '../../clients/metrics-server';
 import type { ConfigCache } from '../../db/config-cache';
 import { pendingStarts } from '../../db/workflow-starts';
+import { waitingForWorker } from '../../db/worker-heartbeats';
+import { REGIONS, type Region } from '../../domain/regions';
+import { taskQueueFor } from '../../workflows/definitions';
 import { addApiKeyUsage, reviewQueueStats } from '../../db/operations';
 
 /**
  * The API's metrics: its own registry, with the review-queue and workflow-start gauges read from
  * `db` at scrape time, and `db`'s queries timed. Pass `vaultObserver(metrics)` to the API's Vault client.
  */
-export function createApiMetrics(db: Pool): Metrics {
+export function createApiMetrics(db: Pool, taskQueuePrefix = ''): Metrics {
   const metrics = createMetrics({ component: 'api', reviewQueue: () => reviewQueueStats(db) });
+  // Unfinished messages of regions no worker polls now (heartbeats in PostgreSQL, not Temporal):
+  // above zero, start that region's worker (`npm run worker -- --region <region>`).
+  new Gauge({
+    name: METRIC_NAMES.waitingForWorker,
+    help: 'Unfinished messages whose region has no live worker (they wait until one polls its task queue)',
+    labelNames: ['region'],
+    registers: [metrics.registry],
+    async collect() {
+      const waiting = await waitingForWorker(
+        db,
+        (region) => taskQueueFor(region as Region, taskQueuePrefix),
+        REGIONS,
+      );
+      for (const region of REGIONS) this.set({ region }, waiting.get(region) ?? 0);
+    },
+  });
   // Accepted messages whose workflow is not started yet (api/start-relay.ts): above zero for more
   // than a moment means Temporal is unreachable or refusing starts, or backpressure holds them.
   queueGauges(

@@ -3,6 +3,7 @@ import {
   DEFAULT_ANOMALY_POLICIES,
   evaluateSample,
   ewma,
+  judgeWorkerSilence,
   type AnomalyPolicy,
   type Baseline,
 } from '../../domain/anomaly';
@@ -90,5 +91,17 @@ describe('EWMA anomaly detection', () => {
         },
       ),
     );
+  });
+});
+
+describe('a region without a worker', () => {
+  test('alerts once the silence reaches the threshold, once per episode, and recovers when a worker is back', () => {
+    let b: Baseline | undefined;
+    const seen = [0, 30, 59, 60, 120, 300, 0, 10, 61].map((silent) => {
+      const e = judgeWorkerSilence(b, silent, 60);
+      b = e.baseline;
+      return e.raise ? 'raise' : e.recovered ? 'recovered' : e.anomalous ? 'open' : '-';
+    });
+    expect(seen).toEqual(['-', '-', '-', 'raise', 'open', 'open', 'recovered', '-', 'raise']);
   });
 });
