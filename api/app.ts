@@ -14,6 +14,7 @@ import { SubscriberTokens } from '../clients/subscriber-token';
 import { VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
+import { OPENAPI_PATH, swaggerOptions } from './openapi';
 import { limitsPlugin } from './plugins/limits';
 import { clientErrorHandler, frameworkErrors, problemPlugin } from './plugins/problem';
 import { serverTimingPlugin } from './plugins/server-timing';
@@ -102,16 +103,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...deps.config.api.rateLimit,
     exemptPrefixes: [DOCS_PREFIX],
   });
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'SMS pipeline API',
-        version: '0.1.0',
-        description: 'Privacy-first SMS aggregation on Temporal',
-      },
-    },
+  await app.register(swagger, swaggerOptions);
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    // The Authorize dialog's key stays for the tab's life only (never in localStorage).
+    uiConfig: { persistAuthorization: false },
   });
-  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+  // The spec itself, for generators and the CI validator (scripts/check-openapi.ts).
+  app.get(OPENAPI_PATH, { config: { public: true }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
   const metrics = deps.metrics ?? createApiMetrics(deps.db, deps.config.temporal.taskQueuePrefix);
   configCacheMetrics(metrics.registry, configCache);
   await metricsRoutes(app, { metrics, db: deps.db });

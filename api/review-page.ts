@@ -42,6 +42,11 @@ export const REVIEW_PAGE_HTML = `<!doctype html>
 <section id="queue" hidden aria-labelledby="queue-title">
 <h2 id="queue-title">Queue</h2>
 <p id="queue-info"></p>
+<table id="queue-list" hidden>
+<caption id="queue-zone"></caption>
+<thead><tr><th scope="col">Subscriber (pseudonym)</th><th scope="col">Country</th><th scope="col">Purpose</th><th scope="col">Review</th><th scope="col">Waiting</th><th scope="col">SLA left</th><th scope="col">SLA ends</th><th scope="col">State</th></tr></thead>
+<tbody id="queue-rows"></tbody>
+</table>
 <button id="claim" type="button" accesskey="n">Claim next task</button>
 <button id="signout" type="button" accesskey="o">Sign out</button>
 </section>
@@ -82,6 +87,10 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
 dt{font-weight:600}dd{margin:0}
 .hint{color:#555;font-size:.9em}
 #status{font-weight:600}
+table{border-collapse:collapse;width:100%;margin-top:.5rem;font-size:.9em}
+caption{text-align:left;color:#555}
+th,td{text-align:left;padding:.2rem .4rem;border-bottom:1px solid #ddd}
+td.late{color:#a51d2d;font-weight:600}
 `;
 
 export const REVIEW_PAGE_SCRIPT = `'use strict';
@@ -124,8 +133,46 @@ export const REVIEW_PAGE_SCRIPT = `'use strict';
     if (!r.ok) { say('Could not load the queue: ' + problem(r)); return; }
     const free = r.data.tasks.filter((t) => !t.leased).length;
     $('queue-info').textContent = r.data.tasks.length + ' open task(s), ' + free + ' free to claim.';
+    showQueue(r.data.tasks);
     if (!current) show('queue');
     if (focus) $('claim').focus();
+  };
+
+  // Times in the reviewer's own time zone, with the zone named.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const clock = new Intl.DateTimeFormat(undefined, {
+    year: 'numeric', month: 'short', day: 'numeric',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+  });
+  const at = (iso) => clock.format(new Date(iso));
+  const duration = (s) => {
+    if (s < 60) return s + ' s';
+    if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+    return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
+  };
+  const cell = (text, cls) => {
+    const td = document.createElement('td');
+    td.textContent = text === null || text === undefined || text === '' ? '—' : String(text);
+    if (cls) td.className = cls;
+    return td;
+  };
+  // The queue: who (the task's pseudonym), where, what, how old, how long left; never content.
+  const showQueue = (tasks) => {
+    $('queue-zone').textContent = 'Oldest first. Times in your time zone: ' + zone + '.';
+    $('queue-rows').replaceChildren(...tasks.map((t) => {
+      const tr = document.createElement('tr');
+      tr.dataset.task = t.id;
+      tr.append(
+        cell(t.pseudonym), cell(t.country), cell(t.purpose),
+        cell(t.mode === 'pre_send' ? 'pre-send' : 'post-delivery'),
+        cell(duration(t.ageSeconds)),
+        cell(t.slaSecondsLeft > 0 ? duration(t.slaSecondsLeft) : 'overdue', t.slaSecondsLeft > 0 ? '' : 'late'),
+        cell(at(t.dueAt)),
+        cell(t.leased ? 'claimed' : 'free'),
+      );
+      return tr;
+    }));
+    $('queue-list').hidden = tasks.length === 0;
   };
 
   const field = (label, value) => {
@@ -148,7 +195,7 @@ export const REVIEW_PAGE_SCRIPT = `'use strict';
       ...field('Encoding', t.encoding),
       ...field('Segments', t.segments),
       ...field('Delivery outcome', t.deliveryOutcome),
-      ...field('Lease ends', new Date(t.leaseExpiresAt).toLocaleTimeString()),
+      ...field('Lease ends', at(t.leaseExpiresAt) + ' (' + zone + ')'),
     );
     $('body').textContent = t.body;
     show('task');

@@ -124,12 +124,26 @@ export async function deleteReviewPolicy(
   return (rowCount ?? 0) > 0;
 }
 
-/** A task in a reviewer's queue listing: no content. */
+/**
+ * A task in a reviewer's queue listing: what a reviewer needs to pick and prioritise (who, as the
+ * task's pseudonym; where; what kind; how old; how long until its SLA runs out), never its content,
+ * which only a lease opens.
+ */
 export interface QueuedTask {
   id: string;
   mode: ReviewMode;
+  /** The task's own pseudonym of the subscriber (null once its content is gone). */
+  pseudonym: string | null;
+  /** Destination country (ISO 3166 alpha-2), null once its content is gone. */
+  country: string | null;
+  /** The message's purpose (otp, transactional, marketing), null once the message is purged. */
+  purpose: string | null;
   createdAt: string;
   dueAt: string;
+  /** Seconds since the task opened, by the database's clock. */
+  ageSeconds: number;
+  /** Seconds until the SLA runs out (0 once it has), by the database's clock. */
+  slaSecondsLeft: number;
   /** Held by someone's live lease right now. */
   leased: boolean;
 }
@@ -139,19 +153,35 @@ export async function listOpenTasks(db: Pool, tenant: string, limit = 50): Promi
   const { rows } = await db.query<{
     id: string;
     mode: ReviewMode;
+    pseudonym: string | null;
+    country: string | null;
+    purpose: string | null;
     created_at: Date;
     due_at: Date;
+    age_seconds: number;
+    sla_seconds_left: number;
     leased: boolean;
   }>(
-    `select id, mode, created_at, due_at, coalesce(lease_expires_at > now(), false) as leased
-       from review_tasks where tenant = $1 and status = 'open' order by created_at, id limit $2`,
+    `select t.id, t.mode, c.pseudonym, c.country, m.purpose, t.created_at, t.due_at,
+            floor(extract(epoch from now() - t.created_at))::int as age_seconds,
+            greatest(0, ceil(extract(epoch from t.due_at - now())))::int as sla_seconds_left,
+            coalesce(t.lease_expires_at > now(), false) as leased
+       from review_tasks t
+       left join review_task_content c on c.task_id = t.id
+       left join messages m on m.id = t.message_id
+      where t.tenant = $1 and t.status = 'open' order by t.created_at, t.id limit $2`,
     [tenant, limit],
   );
   return rows.map((r) => ({
     id: r.id,
     mode: r.mode,
+    pseudonym: r.pseudonym,
+    country: r.country,
+    purpose: r.purpose,
     createdAt: r.created_at.toISOString(),
     dueAt: r.due_at.toISOString(),
+    ageSeconds: r.age_seconds,
+    slaSecondsLeft: r.sla_seconds_left,
     leased: r.leased,
   }));
 }

@@ -250,6 +250,8 @@ export async function reviewRoutes(app: FastifyInstance, deps: ReviewRouteDeps):
       schema: {
         tags: ['review'],
         summary: "The open tasks of the reviewer's queue (their tenant's), without content",
+        description:
+          'Oldest first, at most 50: pseudonym, country, purpose, age and SLA left of each; the body only comes with a claim. Audited (`review.list`).',
         response: {
           200: {
             type: 'object',
@@ -259,11 +261,21 @@ export async function reviewRoutes(app: FastifyInstance, deps: ReviewRouteDeps):
                 type: 'array',
                 items: {
                   type: 'object',
+                  required: ['id', 'mode', 'createdAt', 'dueAt', 'ageSeconds', 'slaSecondsLeft'],
                   properties: {
                     id: { type: 'string' },
-                    mode: { type: 'string' },
-                    createdAt: { type: 'string' },
-                    dueAt: { type: 'string' },
+                    mode: { type: 'string', enum: ['pre_send', 'post_delivery'] },
+                    pseudonym: {
+                      type: 'string',
+                      nullable: true,
+                      description: "This task's pseudonym of the subscriber (never a number)",
+                    },
+                    country: { type: 'string', nullable: true, description: 'ISO 3166 alpha-2' },
+                    purpose: { type: 'string', nullable: true },
+                    createdAt: { type: 'string', format: 'date-time' },
+                    dueAt: { type: 'string', format: 'date-time', description: 'SLA end' },
+                    ageSeconds: { type: 'integer' },
+                    slaSecondsLeft: { type: 'integer', description: '0 once the SLA has run out' },
                     leased: { type: 'boolean' },
                   },
                 },

@@ -118,6 +118,7 @@ const MATRIX: Record<string, Row> = {
     request: (_f, k) => ({ method: 'HEAD', url: '/docs/', headers: auth(k) }),
   },
   'GET /docs/json': { expect: open(200), request: get('/docs/json') },
+  'GET /openapi.json': { expect: open(200), request: get('/openapi.json') },
   'GET /docs/yaml': { expect: open(200), request: get('/docs/yaml') },
   'GET /docs/static/index.html': { expect: open(302), request: get('/docs/static/index.html') },
   'GET /docs/static/swagger-initializer.js': {
