@@ -203,6 +203,11 @@ export const PROBLEM_TYPES: Readonly<Record<string, { status: number; descriptio
     description:
       'The OTP velocity limit of the destination country is reached; `Retry-After` says when to retry',
   },
+  'urn:problem:too-many-failed-authentications': {
+    status: 429,
+    description:
+      'Too many failed authentications from this address; `Retry-After` says when to retry',
+  },
   'urn:problem:request-header-fields-too-large': {
     status: 431,
     description: 'The request headers are too large',
