@@ -263,7 +263,7 @@ const schema = z.object({
     .regex(/^([^:\s]+:\d+)?$/, 'expected host:port or empty')
     .optional(),
   /**
-   * How often the anomaly detector's Temporal Schedule runs; 0 = the global worker does not install it.
+   * Seconds between the anomaly detector's windows; 0 = the global worker does not start it.
    * Default 60, or 0 when TASK_QUEUE_PREFIX is set (test runs must not leave schedules behind).
    */
   ANOMALY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),

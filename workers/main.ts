@@ -4,7 +4,7 @@ import { installProcessGuards } from '../config/process-guards';
 import { REGIONS, type Region } from '../domain/regions';
 import { prebuiltWorkflowBundle } from './bundle';
 import { createPipelineWorker } from './pipeline';
-import { ensureAnomalySchedule } from './schedules';
+import { ensureAnomalyDetector } from './schedules';
 import { installRuntime } from './temporal-logging';
 import { workerMetricsPorts } from './metrics-ports';
 
@@ -26,8 +26,8 @@ async function main() {
   log.info({ prebuiltBundle: workflowBundle !== undefined }, 'workflow code');
   const pipeline = await createPipelineWorker({ config, log, region, workflowBundle });
   if (region === 'global' && config.anomaly.intervalSeconds > 0) {
-    const scheduleId = await ensureAnomalySchedule(pipeline.temporal, config);
-    log.info({ scheduleId }, 'anomaly detection scheduled');
+    const detectorId = await ensureAnomalyDetector(pipeline.temporal, config);
+    log.info({ detectorId }, 'anomaly detector running');
   }
   log.info({ region, metrics: pipeline.metricsUrl }, 'worker polling');
   await pipeline.run();

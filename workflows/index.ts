@@ -1,5 +1,5 @@
 // The workflow bundle's entry point: every workflow the workers register is exported here.
 export { sendMessageWorkflow } from './send-message';
-export { anomalyDetectionWorkflow } from './anomaly';
+export { anomalyDetectorWorkflow } from './anomaly';
 export { purgeSweepWorkflow } from './retention';
 export { erasureWorkflow } from './erasure';

@@ -1,6 +1,6 @@
 /**
- * The anomaly detector's activity: one evaluation window per run of the `anomalyDetectionWorkflow`
- * (started by its Temporal Schedule). Failure rates per carrier, country and sender number, and
+ * The anomaly detector's activity: one evaluation window per call from the long-running
+ * `anomalyDetectorWorkflow`. Failure rates per carrier, country and sender number, and
  * requests per minute per API key, are judged against their EWMA baselines (domain/anomaly.ts).
  * An anomaly raises one alert per episode: a structured log line, a row in `anomaly_alerts`, and an
  * optional signed webhook; a sender number whose failure rate spikes is quarantined.

@@ -7,7 +7,8 @@ import { checkWebhookSignature } from '../../carriers/http/signature';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { needleVariants, scanForLeaks } from '../../scripts/leak-scan';
-import { ensureAnomalySchedule } from '../../workers/schedules';
+import { ensureAnomalyDetector } from '../../workers/schedules';
+import { runAnomalyDetectionUpdate } from '../../workflows/anomaly';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { silentLog, unique } from '../helpers/stack';
 
@@ -28,7 +29,7 @@ describe('anomaly detection on a Temporal Schedule', () => {
   const logLines: string[] = [];
   const carrier = `anom-${Math.random().toString(36).slice(2, 8)}`;
   const sender = '+447000000013';
-  let scheduleId: string;
+  let detectorId: string;
   const recipients: string[] = [];
 
   const sendBatch = async (n: number) => {
@@ -44,27 +45,15 @@ describe('anomaly detection on a Temporal Schedule', () => {
     return p.waitFinal(ids);
   };
 
-  /** Triggers the schedule once and waits for that run's result. */
-  const runDetector = async () => {
-    const handle = temporal.schedule.getHandle(scheduleId);
-    const before = (await handle.describe()).info.recentActions.length;
-    await handle.trigger();
-    let actions = (await handle.describe()).info.recentActions;
-    while (actions.length <= before) {
-      await new Promise((r) => setTimeout(r, 200));
-      actions = (await handle.describe()).info.recentActions;
-    }
-    const run = actions[actions.length - 1]!.action;
-    return temporal.workflow
-      .getHandle(run.workflow.workflowId, run.workflow.firstExecutionRunId)
-      .result() as Promise<{ alerts: { kind: string; subject: string }[] }>;
-  };
+  /** Asks the long-running detector to evaluate the window up to now, and answers its result. */
+  const runDetector = async () =>
+    temporal.workflow.getHandle(detectorId).executeUpdate(runAnomalyDetectionUpdate);
 
   const alertsFor = async (subject: string) =>
     (
       await p.db.query<{ kind: string; quarantined: string[] }>(
         `select kind, quarantined from anomaly_alerts where detector = $1 and subject = $2`,
-        [scheduleId, subject],
+        [detectorId, subject],
       )
     ).rows;
 
@@ -120,17 +109,18 @@ describe('anomaly detection on a Temporal Schedule', () => {
       vault,
       createDataConverter(p.config, vault).dataConverter,
     );
-    // A long interval: the test triggers each run itself, so windows do not depend on timing.
-    scheduleId = await ensureAnomalySchedule(temporal, p.config, {
-      scheduleId: unique('anomaly'),
+    // A long interval: after its first window the test runs each one itself (the `runNow` update),
+    // so windows do not depend on timing.
+    detectorId = await ensureAnomalyDetector(temporal, p.config, {
+      workflowId: unique('anomaly'),
       intervalSeconds: 3600,
     });
   }, 120_000);
 
   afterAll(async () => {
-    await temporal?.schedule
-      .getHandle(scheduleId)
-      .delete()
+    await temporal?.workflow
+      .getHandle(detectorId)
+      .terminate('test finished')
       .catch(() => undefined);
     await temporal?.connection.close();
     await p?.close();
