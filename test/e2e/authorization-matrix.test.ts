@@ -424,11 +424,11 @@ describe('authorization matrix: every route × every role × own and other tenan
     const messageId = accepted.json<{ id: string }>().id;
     await api.app.startRelay.drain();
     await api.temporal.workflow.getHandle(messageId).terminate('matrix fixture');
-    await api.db.query(
-      `insert into messages (id, tenant, purpose, region, encoding, segments, status)
-       values ($1, $2, 'transactional', 'global', 'GSM7', 1, 'cancelled')`,
-      [messageId, tenantA],
-    );
+    // The accept wrote its row (status accepted); the closed workflow leaves it cancelled.
+    await api.db.query(`update messages set status = 'cancelled' where id = $1 and tenant = $2`, [
+      messageId,
+      tenantA,
+    ]);
     // Tenant A's review tasks, as the review activity opens them for a message of the tenant (the
     // task and its redacted content).
     const freshTask = async (leased: boolean) => {
