@@ -9,9 +9,10 @@ import { createDbPool } from '../clients/db';
 import { vaultObserver } from '../clients/metrics';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
 import { DerivedKeys } from '../clients/derived-keys';
+import { MessageCipher } from '../clients/message-cipher';
 import { RequestFingerprints } from '../clients/request-fingerprint';
 import { SubscriberTokens } from '../clients/subscriber-token';
-import { VaultClient } from '../clients/vault';
+import { vaultClientFor, type VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
 import { OPENAPI_PATH, swaggerOptions } from './openapi';
@@ -143,7 +144,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => poolRoutes(scope, deps));
   await app.register(async (scope) =>
-    messageRoutes(scope, { ...deps, metrics, startRelay, configCache, fingerprints, tokens }),
+    messageRoutes(scope, {
+      ...deps,
+      metrics,
+      startRelay,
+      configCache,
+      fingerprints,
+      tokens,
+      // Seals what the API accepts under the region's key; it can never open it (README "Region keys").
+      cipher: new MessageCipher({ vault: deps.vault, ...deps.config.messageSecrets }),
+    }),
   );
   await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
   await app.register(async (scope) => callbackSecretRoutes(scope, deps));
@@ -169,7 +179,7 @@ export async function createApi(
 ): Promise<{ app: FastifyInstance; vault: VaultClient; close: () => Promise<void> }> {
   const db = createDbPool(config.database, 'sms-api', log);
   const metrics = createApiMetrics(db, config.temporal.taskQueuePrefix);
-  const vault = new VaultClient({ ...config.vault, log, observe: vaultObserver(metrics) });
+  const vault = vaultClientFor(config, 'api', { log, observe: vaultObserver(metrics) });
   const { codec, dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
   const app = await buildApp({ config, log, temporal, db, vault, codec, metrics });
@@ -177,6 +187,7 @@ export async function createApi(
   const close = async () => {
     await app.close();
     await temporal.connection.close();
+    await vault.close();
     await db.end();
   };
   return { app, vault, close };

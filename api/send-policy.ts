@@ -12,6 +12,7 @@ import { pickSenderSlot } from '../db/pools';
 import {
   admitMessage,
   findCharge,
+  type SealedMessage,
   type StartFor,
   loadPolicyRules,
   monthSpend,
@@ -63,6 +64,8 @@ export interface SendFacts {
   requestFingerprint?: string;
   /** What the message's status row needs besides the above (see `AdmitInput.record`). */
   record?: { region: string; encoding: string; campaign?: string };
+  /** The number and text sealed under the region's key, stored in the admitting statement (not for dry runs). */
+  sealed?: SealedMessage;
 }
 
 /** A refusal that a client can act on, as the README documents them. */
@@ -203,6 +206,7 @@ export async function admitSend(
         },
         quota: { defaultPerDay: deps.config.api.sendQuotaPerDay, now: new Date(f.now) },
         record: f.record && { ...f.record, acceptedAt: f.now },
+        sealed: f.sealed,
       },
       startFor,
     ),

@@ -25,8 +25,9 @@ export const dataKeyId = (wrapped: string) =>
   createHash('sha256').update(wrapped).digest('hex').slice(0, 24);
 
 /**
- * Envelope encryption's key management: data keys issued by Vault transit (`datakey/wrapped`),
- * unwrapped once and cached in this process's memory. Sealing costs one Vault round trip per
+ * Envelope encryption's key management: data keys issued by Vault transit (`datakey/plaintext`:
+ * the key and its wrapped form), cached in this process's memory; a key seen only wrapped is
+ * unwrapped (`decrypt`) once. Sealing costs one Vault round trip per
  * rotation; opening costs one per data key this process has not seen. Rotating the transit key
  * itself needs nothing here: Vault unwraps every key version it still holds.
  *
@@ -62,9 +63,8 @@ export class DataKeyRing {
       return this.current;
     this.drawing ??= (async () => {
       const { vault, transitKey } = this.opts;
-      const wrapped = await vault.wrappedDataKey(transitKey);
-      const [key] = await vault.decryptBatch(transitKey, [wrapped]);
-      const dk = { id: dataKeyId(wrapped), wrapped, key: key!, createdAt: this.now() };
+      const { key, wrapped } = await vault.plaintextDataKey(transitKey);
+      const dk = { id: dataKeyId(wrapped), wrapped, key, createdAt: this.now() };
       this.known.set(dk.id, Promise.resolve(dk.key));
       this.current = dk;
       return dk;

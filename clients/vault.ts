@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { missingVaultAuth, type VaultAuth } from '../config/config';
+import { missingVaultAuth, vaultAuthFor, type Config, type VaultAuth } from '../config/config';
+import type { VaultIdentity } from '../config/stack';
 
 /** Thrown when Vault answers an error, or a batch item failed. Carries the HTTP status and Vault's error strings (never the input). */
 export class VaultError extends Error {
@@ -285,16 +286,31 @@ export class VaultClient {
   }
 
   /**
-   * A fresh 256-bit data key from transit (`datakey/wrapped`): Vault returns it wrapped under `key`,
-   * and we unwrap it with `decryptBatch` (the plaintext data key never leaves this process's memory).
+   * A fresh 256-bit data key from transit (`datakey/plaintext`): the key itself and its form wrapped
+   * under `key` (`vault:vN:…`, what is stored next to the data). One call, and it needs no decrypt
+   * permission: the API seals under region keys it may not open.
    */
-  async wrappedDataKey(key: string): Promise<string> {
+  async plaintextDataKey(key: string): Promise<{ key: Buffer; wrapped: string }> {
     const r = await this.request(
       'POST',
-      `${this.transit('datakey', 'wrapped')}/${encodeURIComponent(key)}`,
+      `${this.transit('datakey', 'plaintext')}/${encodeURIComponent(key)}`,
       { bits: 256 },
     );
-    return (r.data as { ciphertext: string }).ciphertext;
+    const data = r.data as { plaintext: string; ciphertext: string };
+    return { key: Buffer.from(data.plaintext, 'base64'), wrapped: data.ciphertext };
+  }
+
+  /**
+   * Revokes the token this client logged in with (AppRole), so it is useless from the moment the
+   * process stops (called on shutdown); a later call logs in again. A static token is left alone.
+   */
+  async close(): Promise<void> {
+    const token = this.token;
+    this.token = undefined;
+    if (!token || this.opts.auth?.kind !== 'approle') return;
+    await this.send('POST', 'auth/token/revoke-self', {}, token.value).catch((err: Error) =>
+      this.opts.log.warn({ error: err.name }, 'vault token revocation failed'),
+    );
   }
 
   /** Vault's health: initialized, unsealed and active (no token needed). */
@@ -310,4 +326,22 @@ export class VaultClient {
       version: String(r.version),
     };
   }
+}
+
+/**
+ * The Vault client of a process of kind `identity` (`api`, `worker-<region>`): the address, mount
+ * and timeout from `config`, the identity's own credentials (`vaultAuthFor`), and `opts`.
+ */
+export function vaultClientFor(
+  config: Config,
+  identity: VaultIdentity,
+  opts: Pick<VaultClientOptions, 'log'> & Partial<VaultClientOptions>,
+): VaultClient {
+  return new VaultClient({
+    addr: config.vault.addr,
+    mount: config.vault.mount,
+    timeoutMs: config.vault.timeoutMs,
+    auth: vaultAuthFor(config, identity),
+    ...opts,
+  });
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseCidr } from '../domain/outbound';
 import { DATA_DIR } from './paths';
 import { ConfigError, host, optionalInt, optionalString, parseEnv, port } from './env';
+import { credentialsFile, VAULT_IDENTITIES, type VaultIdentity } from './stack';
 
 /** CIDR entries (domain/outbound.ts), as a JSON array's items or a comma-separated variable. */
 const cidr = z.string().refine(
@@ -174,7 +175,8 @@ const schema = z.object({
   VAULT_TOKEN: optionalString(),
   VAULT_ROLE_ID: optionalString(),
   VAULT_SECRET_ID: optionalString(),
-  VAULT_CREDENTIALS_FILE: z.string().default(join(DATA_DIR, 'openbao', 'app-credentials.json')),
+  /** Folder of the AppRole credentials the local stack writes, one `<identity>.json` per process kind. */
+  VAULT_CREDENTIALS_DIR: z.string().default(join(DATA_DIR, 'openbao', 'approle')),
   VAULT_TRANSIT_MOUNT: z
     .string()
     .regex(/^[a-z0-9_-]+$/i)
@@ -404,26 +406,41 @@ export type VaultAuth =
 
 export type Config = ReturnType<typeof loadConfig>;
 
-function vaultAuth(e: z.infer<typeof schema>): VaultAuth | undefined {
+/** Credentials set in the environment: they apply to this process whatever its identity (docker-compose, production). */
+function explicitVaultAuth(e: z.infer<typeof schema>): VaultAuth | undefined {
   if (e.VAULT_TOKEN) return { kind: 'token', token: e.VAULT_TOKEN };
   if (e.VAULT_ROLE_ID && e.VAULT_SECRET_ID) {
     return { kind: 'approle', roleId: e.VAULT_ROLE_ID, secretId: e.VAULT_SECRET_ID };
   }
-  if (existsSync(e.VAULT_CREDENTIALS_FILE)) {
-    const c = JSON.parse(readFileSync(e.VAULT_CREDENTIALS_FILE, 'utf8')) as {
-      role_id?: string;
-      secret_id?: string;
-    };
-    if (c.role_id && c.secret_id)
-      return { kind: 'approle', roleId: c.role_id, secretId: c.secret_id };
-  }
   return undefined;
+}
+
+/** The AppRole credentials the local stack wrote for each identity (absent files: undefined). */
+function stackIdentities(dir: string): Partial<Record<VaultIdentity, VaultAuth>> {
+  const out: Partial<Record<VaultIdentity, VaultAuth>> = {};
+  for (const identity of VAULT_IDENTITIES) {
+    const file = credentialsFile(dir, identity);
+    if (!existsSync(file)) continue;
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { role_id?: string; secret_id?: string };
+    if (c.role_id && c.secret_id)
+      out[identity] = { kind: 'approle', roleId: c.role_id, secretId: c.secret_id };
+  }
+  return out;
+}
+
+/**
+ * The Vault credentials of a process of kind `identity` (`api`, `worker-<region>`): those set in the
+ * environment (VAULT_ROLE_ID + VAULT_SECRET_ID, or VAULT_TOKEN), else the identity's file from the
+ * local stack. Undefined when there are none (the Vault client then refuses with a ConfigError).
+ */
+export function vaultAuthFor(config: Config, identity: VaultIdentity): VaultAuth | undefined {
+  return config.vault.auth ?? config.vault.identities[identity];
 }
 
 /** The error a Vault client gives when `config.vault.auth` is undefined. */
 export const missingVaultAuth = () =>
   new ConfigError([
-    'VAULT_TOKEN or VAULT_ROLE_ID+VAULT_SECRET_ID: none set, and VAULT_CREDENTIALS_FILE holds no AppRole credentials (run `npm run stack:up`)',
+    "VAULT_ROLE_ID+VAULT_SECRET_ID (or VAULT_TOKEN): none set, and VAULT_CREDENTIALS_DIR holds no AppRole credentials for this process's identity (run `npm run stack:up`)",
   ]);
 
 /**
@@ -533,8 +550,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       addr: (e.VAULT_ADDR ?? `http://${e.STACK_HOST}:${e.VAULT_PORT}`).replace(/\/+$/, ''),
       mount: e.VAULT_TRANSIT_MOUNT,
       timeoutMs: e.VAULT_TIMEOUT_MS,
-      /** Undefined when no credentials are configured: the Vault client then refuses to start with a ConfigError. */
-      auth: vaultAuth(e),
+      /** Credentials from the environment, for every identity of this process; else `identities` (see `vaultAuthFor`). */
+      auth: explicitVaultAuth(e),
+      /** The local stack's AppRole credentials per identity (VAULT_CREDENTIALS_DIR). */
+      identities: Object.freeze(stackIdentities(e.VAULT_CREDENTIALS_DIR)),
     }),
     retention: Object.freeze({
       defaults: Object.freeze({

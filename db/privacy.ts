@@ -19,10 +19,11 @@ export type RetentionDefaults = Readonly<Record<Purpose, number>>;
  */
 export const PERSONAL_MESSAGE_TABLES = [
   'message_secrets',
+  'message_intake',
   'dispatch_journal',
   'message_events',
   'review_tasks',
-  // The outbox row of a message not started yet: its start arguments hold the number and body.
+  // The outbox row of a message not started yet (its sealed number and text: message_intake).
   'workflow_starts',
 ] as const;
 

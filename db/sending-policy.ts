@@ -244,6 +244,16 @@ export interface AdmitInput {
    * passes it; tests of the statement alone may leave it out.
    */
   record?: { region: string; encoding: string; campaign?: string; acceptedAt: number };
+  /** The number and text, sealed under the region's key: stored with the start (`message_intake`). */
+  sealed?: SealedMessage;
+}
+
+/** A message's personal data as the API sealed it (clients/message-cipher.ts): what `message_intake` holds. */
+export interface SealedMessage {
+  region: string;
+  transitKey: string;
+  numberCiphertext: string;
+  bodyCiphertext: string;
 }
 
 export type AdmitResult =
@@ -263,7 +273,8 @@ export type StartFor = (holdUntil: number | undefined) => Promise<PendingStart>;
  * Admits one message atomically: its charge row (a second admission of the same id changes
  * nothing), one send from the tenant's daily quota (`tenant_quotas.sends_per_day`, else
  * `quota.defaultPerDay`), the price reserved under the monthly cap, and its workflow start
- * (`workflow_starts`, which the API's start relay takes from there). That is one statement: its
+ * (`workflow_starts`, which the API's start relay takes from there) with the sealed number and text
+ * (`message_intake`, which the region's worker opens). That is one statement: its
  * counters are conditional upserts (`on conflict … do update … where count < limit`), which lock the
  * row and re-check the latest value, so no limit can be overshot by concurrent requests on any number
  * of API replicas, and a refusal raises inside the statement (`admission_refused`), which undoes all
@@ -363,7 +374,10 @@ async function admitStatement(
                     on conflict (id) do nothing
                     returning id, created_at),
             e as (insert into message_events (message_id, status, at)
-                    select id, 'accepted', created_at from m)
+                    select id, 'accepted', created_at from m),
+            i as (insert into message_intake (message_id, tenant, region, transit_key, number_ciphertext, body_ciphertext)
+                    select $1, $2, $25, $26, $27, $28 from c where $26::text is not null
+                    returning 1)
        select case when not exists (select 1 from k) then admission_refused('key_revoked')
                    when not exists (select 1 from c) then 'duplicate'
                    when not exists (select 1 from u) then admission_refused('quota_exceeded')
@@ -395,6 +409,10 @@ async function admitStatement(
         a.record?.encoding ?? null,
         a.record?.campaign ?? null,
         a.record?.acceptedAt ?? null,
+        a.sealed?.region ?? null,
+        a.sealed?.transitKey ?? null,
+        a.sealed?.numberCiphertext ?? null,
+        a.sealed?.bodyCiphertext ?? null,
       ],
     );
     return rows[0]!.verdict === 'duplicate'

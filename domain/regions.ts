@@ -2,6 +2,9 @@
 export const REGIONS = ['global', 'eu', 'cn'] as const;
 export type Region = (typeof REGIONS)[number];
 
+/** The Vault transit key that seals a region's personal data (number, text): only its workers may open it. */
+export const regionKey = (region: Region) => `sms-${region}`;
+
 /** EU and EEA member states: their subscribers' data is processed in the `eu` region. */
 const EU = new Set([
   'AT',

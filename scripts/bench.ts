@@ -30,7 +30,7 @@ import { startSmscSimulator } from '../carriers/smpp/simulator';
 import { createDbPool } from '../clients/db';
 import { benchSenderNumbers } from './seed-numbers';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
-import { VaultClient } from '../clients/vault';
+import { vaultClientFor } from '../clients/vault';
 import { loadConfig, type CarrierConfig } from '../config/config';
 import { loadStackConfig } from '../config/stack';
 import { createLogger } from '../config/logger';
@@ -292,7 +292,7 @@ async function main() {
     worker: await worker.ask({ type: 'stats' }, 'stats'),
   });
   // The baseline's client: the same settings and codec as the API's.
-  const vault = new VaultClient({ ...config.vault, log });
+  const vault = vaultClientFor(config, 'api', { log });
   const { dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
   // Keep-alive connections, at most C: the API sees what a client with a connection pool sends.

@@ -24,7 +24,7 @@ import { createMoInbox } from '../clients/mo-inbox';
 import { createReceiptReconciler, createReceiptRouter } from '../clients/receipt-router';
 import { MessageCipher } from '../clients/message-cipher';
 import { SubscriberTokens } from '../clients/subscriber-token';
-import { VaultClient } from '../clients/vault';
+import { vaultClientFor, type VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { taskQueueFor, type Region } from '../workflows/definitions';
@@ -79,8 +79,7 @@ export async function createPipelineWorker({
     ),
     (seconds, ok) => metrics.dbSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds),
   );
-  const vault = new VaultClient({
-    ...config.vault,
+  const vault = vaultClientFor(config, `worker-${region}`, {
     addr: regional.vaultAddr ?? config.vault.addr,
     log,
     observe: vaultObserver(metrics),
@@ -245,6 +244,7 @@ export async function createPipelineWorker({
         anomalyHttp?.close();
         await temporal.connection.close();
         await connection.close();
+        await vault.close();
         await db.end();
       }
     },

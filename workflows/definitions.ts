@@ -73,8 +73,9 @@ export const INDEXED_STATUSES: readonly MessageStatus[] = [
 ];
 
 /**
- * The SendMessage workflow's input. `to` and `body` are the only personal values: the payload codec
- * encrypts them in Temporal's storage, and the workflow drops them after the tokenize step.
+ * The SendMessage workflow's input: references and redacted metadata only. The number and text are
+ * sealed under the region's key in `message_intake` (by the API, at accept) and read by the
+ * region's worker in the tokenize step, so neither Temporal nor any process outside the region holds them.
  */
 export interface SendMessageInput {
   messageId: string;
@@ -108,8 +109,14 @@ export interface SendMessageInput {
     /** A charge row was recorded at accept; released if the message never reaches a carrier. */
     charged: boolean;
   };
-  to: string;
-  body: string;
+  /**
+   * The number and text, only in workflows started before `message_intake` (they are sealed there at
+   * accept time now, and the tokenize activity reads them by `messageId`). Never set by new code.
+   * @deprecated
+   */
+  to?: string;
+  /** See `to`. @deprecated */
+  body?: string;
 }
 
 /** A delivery receipt for one part, routed to the workflow by carrier message id. No personal data. */

@@ -6,16 +6,21 @@ import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import { retentionIntervalSql, type RetentionDefaults } from '../../db/privacy';
 import { dispatchDeadline } from '../../domain/sending-controls';
-import type { Region } from '../../domain/regions';
+import { regionKey } from '../../domain/regions';
 import type { SendMessageInput } from '../../workflows/definitions';
-import { assertRegion, type Residency } from '../residency';
+import { assertRegion, WRONG_REGION, type Residency } from '../residency';
+import { ApplicationFailure } from '@temporalio/common';
 
 /** Transit key names: one data key per region (subscriber tokens: clients/subscriber-token.ts). */
 export const transitKeys = {
-  data: (region: Region) => `sms-${region}`,
+  data: regionKey,
 };
 
-/** The message as the API accepted it, minus what only the workflow needs; `to` and `body` are plaintext, encrypted here and never returned. */
+/**
+ * The message as the API accepted it, minus what only the workflow needs. Its number and text are in
+ * `message_intake`, sealed by the API; `to` and `body` come only from workflows started before that
+ * (plaintext, sealed here and never returned).
+ */
 export type TokenizeMessageInput = Pick<
   SendMessageInput,
   | 'messageId'
@@ -34,6 +39,15 @@ export type TokenizeMessageInput = Pick<
   | 'to'
   | 'body'
 >;
+
+/** ApplicationFailure type: the accepted message's sealed number and text are gone (erased or purged before tokenizing). */
+export const MESSAGE_DATA_GONE = 'MESSAGE_DATA_GONE';
+
+interface IntakeRow {
+  transit_key: string;
+  number_ciphertext: string;
+  body_ciphertext: string;
+}
 
 /**
  * What tokenizing tells the workflow: no token. The subscriber token (per tenant, see
@@ -55,6 +69,27 @@ export interface PurgeBackstop {
   retentionDefaults: RetentionDefaults;
   /** How long past its dispatch deadline a message may still legitimately run (receipts, failover). */
   stuckAfterSeconds: number;
+}
+
+/**
+ * The answer for a message whose intake row is gone: tokenized before (a retried activity; its row
+ * is past `accepted`), or ended by an erasure before it was tokenized (`erased`: nothing to send);
+ * else its data is gone.
+ */
+async function tokenizedBefore(db: Pool, messageId: string): Promise<TokenizeMessageResult> {
+  const { rows } = await db.query<{ stored: boolean; erased_by: string | null; ended: boolean }>(
+    `select exists (select 1 from messages where id = $1 and status <> 'accepted') as stored,
+            (select erased_by from messages where id = $1) as erased_by,
+            exists (select 1 from message_charges where message_id = $1 and intake_ended_at is not null) as ended`,
+    [messageId],
+  );
+  const { stored, erased_by, ended } = rows[0]!;
+  if (stored) return erased_by ? { stored: false, erased: true } : { stored: false };
+  if (ended) return { stored: false, erased: true };
+  throw ApplicationFailure.nonRetryable(
+    `the sealed number and text of message ${messageId} are gone`,
+    MESSAGE_DATA_GONE,
+  );
 }
 
 /**
@@ -83,13 +118,14 @@ export function createVaultActivities({
 }) {
   return {
     /**
-     * Seals the number and body under the region's key (envelope encryption, see MessageCipher: no
-     * Vault round trip on average), derives the tenant's subscriber token (a key derived from Vault
-     * once per process, clients/subscriber-token.ts), and stores the message row, its ciphertexts and its first
-     * events in one statement. The API's admission wrote the row already (status `accepted`, no
-     * personal data): it becomes `tokenized` with the recipient hint; a workflow started without the
-     * API (tests) gets the whole row here. Idempotent: a retry after success changes nothing (the row
-     * is no longer `accepted`).
+     * Opens the number the API sealed under the region's key (`message_intake`; its data key is
+     * unwrapped once per key and process), derives the tenant's subscriber token (a key derived from
+     * Vault once per process, clients/subscriber-token.ts), and in one transaction stores the message
+     * row, moves the ciphertexts as they are to `message_secrets`, writes its first events and deletes
+     * the intake row. The API's admission wrote the row already (status `accepted`, no personal data):
+     * it becomes `tokenized` with the recipient hint; a workflow started without the API (tests) gets
+     * the whole row here. Idempotent: a retry after success changes nothing (the row is no longer
+     * `accepted`, the intake row is gone).
      *
      * The purge backstop: the row is due for purge from the start, at its dispatch deadline plus
      * `stuckAfterSeconds` plus the tenant's retention, so a workflow that never finishes (stuck,
@@ -97,14 +133,39 @@ export function createVaultActivities({
      * brings the date forward. An erasure of the subject requested after the message was accepted
      * (`erasure_stopping`) stores no ciphertext at all and answers `erased`.
      * @throws ApplicationFailure `WRONG_REGION` when the message belongs to another region than the worker's.
+     * @throws ApplicationFailure `MESSAGE_DATA_GONE` when the intake row is gone and nothing was tokenized.
      */
     async tokenizeMessage(input: TokenizeMessageInput): Promise<TokenizeMessageResult> {
       assertRegion(residency, input.region);
       const key = transitKeys.data(input.region);
-      const [[numberCt, bodyCt], { current: token }] = await Promise.all([
-        cipher.seal(key, [Buffer.from(input.to), Buffer.from(input.body)]),
-        tokens.of(input.tenant, input.to),
-      ]);
+      let numberCt: string;
+      let bodyCt: string;
+      let number: Buffer;
+      if (input.to !== undefined && input.body !== undefined) {
+        // A workflow started before message_intake: its input still holds them.
+        number = Buffer.from(input.to);
+        [numberCt, bodyCt] = (await cipher.seal(key, [number, Buffer.from(input.body)])) as [
+          string,
+          string,
+        ];
+      } else {
+        const { rows } = await db.query<IntakeRow>(
+          `select transit_key, number_ciphertext, body_ciphertext from message_intake
+            where message_id = $1 and tenant = $2`,
+          [input.messageId, input.tenant],
+        );
+        const intake = rows[0];
+        if (!intake) return tokenizedBefore(db, input.messageId);
+        if (intake.transit_key !== key)
+          throw ApplicationFailure.nonRetryable(
+            `sealed data of message ${input.messageId} is not under its region's key`,
+            WRONG_REGION,
+          );
+        [number] = (await cipher.open(key, [intake.number_ciphertext])) as [Buffer];
+        numberCt = intake.number_ciphertext;
+        bodyCt = intake.body_ciphertext;
+      }
+      const { current: token } = await tokens.of(input.tenant, number.toString());
       const client = await db.connect();
       let erasedBy: string | null | undefined;
       let stored: boolean;
@@ -137,6 +198,8 @@ export function createVaultActivities({
          ), v as (
            insert into message_events (message_id, status, at)
            select id, 'accepted', created_at from m where fresh union all select id, 'tokenized', now() from m
+         ), d as (
+           delete from message_intake where message_id = $1 and exists (select 1 from m)
          )
          select exists (select 1 from m) as inserted,
                 coalesce((select erased_by from m), (select erased_by from messages where id = $1)) as erased_by`,

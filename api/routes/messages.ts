@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
+import type { MessageCipher } from '../../clients/message-cipher';
 import type { RequestFingerprints } from '../../clients/request-fingerprint';
 import type { SubscriberTokens } from '../../clients/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
@@ -16,7 +17,7 @@ import type { ConfigCache } from '../../db/config-cache';
 import { findReviewPolicy } from '../../db/review';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
-import { regionFor, type Region } from '../../domain/regions';
+import { regionFor, regionKey, type Region } from '../../domain/regions';
 import { testNumberRecipient } from '../../domain/test-numbers';
 import {
   cancelSignal,
@@ -50,6 +51,8 @@ export interface MessageRouteDeps {
   startRelay: StartRelay;
   /** Rules, prices, caps and review policies between requests (db/config-cache.ts). */
   configCache: ConfigCache;
+  /** Seals the number and text under the region's key (`seal` only: the API may not open them). */
+  cipher: Pick<MessageCipher, 'seal'>;
   metrics?: Metrics;
   /** Keyed fingerprints of requests (clients/request-fingerprint.ts), kept only in `message_charges`. */
   fingerprints: RequestFingerprints;
@@ -209,6 +212,7 @@ export async function messageRoutes(
     metrics,
     fingerprints,
     tokens,
+    cipher,
   }: MessageRouteDeps,
 ) {
   const checkCallbackUrl = callbackUrlCheck({ config, db });
@@ -335,8 +339,20 @@ export async function messageRoutes(
         validitySeconds: controls.validitySeconds,
         sendAt: controls.sendAt,
         acceptedAt,
-        to: recipient.e164,
-        body: controls.text,
+      };
+      // The number and text go no further than this process in the clear: sealed under the region's
+      // key (a cached data key, so no Vault round trip on average), stored by the admitting statement
+      // (`message_intake`), opened by the region's worker only. The workflow input carries the id.
+      const transitKey = regionKey(region);
+      const [numberCiphertext, bodyCiphertext] = await cipher.seal(transitKey, [
+        Buffer.from(recipient.e164),
+        Buffer.from(controls.text),
+      ]);
+      const sealed = {
+        region,
+        transitKey,
+        numberCiphertext: numberCiphertext!,
+        bodyCiphertext: bodyCiphertext!,
       };
       // One statement accepts the message (db/sending-policy.ts, admitMessage): its charge, a send from
       // the tenant's daily quota (PostgreSQL, shared by every API process), its spend reservation and
@@ -350,6 +366,7 @@ export async function messageRoutes(
           ...facts,
           requestFingerprint: await fingerprints.of(canonical),
           record: { region, encoding: m.encoding, campaign: b.campaign },
+          sealed,
         },
         async (holdUntil) => {
           const review = await reviewLookup;

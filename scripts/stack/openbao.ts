@@ -1,23 +1,63 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { REGIONS, type StackConfig } from '../../config/stack';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  credentialsFile,
+  REGIONS,
+  VAULT_IDENTITIES,
+  type StackConfig,
+  type VaultIdentity,
+} from '../../config/stack';
 import { canConnect, isAlive, readPid, startDaemon, stopDaemon, waitFor } from './process';
 import type { Service } from './service';
 
-/** The app's Vault policy: transit operations on its own keys, nothing else. */
-export const APP_POLICY = `
-path "transit/encrypt/sms-*"            { capabilities = ["update"] }
-path "transit/decrypt/sms-*"            { capabilities = ["update"] }
-path "transit/datakey/wrapped/sms-*"    { capabilities = ["update"] }
-path "transit/hmac/subscriber-token"    { capabilities = ["update"] }
-path "transit/hmac/subscriber-token/*"  { capabilities = ["update"] }
-path "transit/datakey/wrapped/codec-*"  { capabilities = ["update"] }
-path "transit/decrypt/codec-*"          { capabilities = ["update"] }
-path "transit/keys/sms-*"               { capabilities = ["read"] }
-path "transit/keys/codec-*"             { capabilities = ["read"] }
-path "auth/token/lookup-self"           { capabilities = ["read"] }
-path "auth/token/renew-self"            { capabilities = ["update"] }
-`;
+/**
+ * The Vault identities of the app, one AppRole each (README "Vault identities"): the API, and one
+ * worker per region. A process logs in with its own (config/config.ts, `vaultAuthFor`); each policy
+ * names only its own keys and operations:
+ * - `api` seals personal data under any region's key at accept time with `datakey/plaintext` (it
+ *   gets the data key and its wrapped form in one call) but may not decrypt any `sms-*` key, so the
+ *   internet-facing process cannot open what it accepted; it encodes Temporal payloads under
+ *   `codec-global` and decodes them (status queries, the operators' codec view: references and
+ *   tokens only, never a number or a body).
+ * - `worker-<region>` seals and opens its own region's `sms-<region>` key only, and the codec key.
+ * Both HMAC subscriber tokens. No identity may read or manage keys.
+ */
+const update = (paths: string[]) =>
+  paths.map((p) => `path "transit/${p}" { capabilities = ["update"] }`);
+const SELF = [
+  'path "auth/token/lookup-self" { capabilities = ["read"] }',
+  'path "auth/token/renew-self" { capabilities = ["update"] }',
+  'path "auth/token/revoke-self" { capabilities = ["update"] }',
+];
+const CODEC = ['datakey/plaintext/codec-global', 'decrypt/codec-global'];
+const HMAC = ['hmac/subscriber-token', 'hmac/subscriber-token/*'];
+
+/** The policy text of one identity (see VAULT_IDENTITIES). */
+export function policyFor(identity: VaultIdentity): string {
+  const paths =
+    identity === 'api'
+      ? [...REGIONS.map((r) => `datakey/plaintext/sms-${r}`), ...CODEC, ...HMAC]
+      : (() => {
+          const key = `sms-${identity.slice('worker-'.length)}`;
+          return [`datakey/plaintext/${key}`, `decrypt/${key}`, ...CODEC, ...HMAC];
+        })();
+  return [...update(paths), ...SELF, ''].join('\n');
+}
+
+/** The AppRole (and policy) name of an identity in Vault. */
+export const roleName = (identity: VaultIdentity) => `sms-${identity}`;
+
+/** The legacy identity every process shared before; removed by `configure()` (README "Vault identities"). */
+const LEGACY_ROLE = 'sms-app';
+
+/** How long a secret_id the stack issues may log in (renewed by `configure()` in its last quarter). */
+const SECRET_ID_TTL_HOURS = 720;
+
+/** What the stack writes for each identity (0600): the AppRole's role_id and a secret_id. */
+export interface AppRoleCredentials {
+  role_id: string;
+  secret_id: string;
+}
 
 /** Transit keys the app needs: one data key and one codec key per region, and the subscriber-token HMAC key. */
 export const TRANSIT_KEYS = [
@@ -60,12 +100,97 @@ function writeSecretFile(file: string, data: unknown) {
   chmodSync(file, 0o600);
 }
 
+export interface IdentityOptions {
+  /** Where an identity's AppRole credentials are written (0600; folders created). */
+  credentialsFile: (identity: VaultIdentity) => string;
+  /** The addresses an identity may log in from and use its tokens from (`secret_id_bound_cidrs`, `token_bound_cidrs`). */
+  cidrs: (identity: VaultIdentity) => string[];
+}
+
+/**
+ * Mounts transit, creates the app's keys, and makes each identity's policy and AppRole what
+ * `policyFor` says (tokens of 1 h, at most 24 h, no default policy; secret_ids of
+ * {@link SECRET_ID_TTL_HOURS} h; both bound to `cidrs`), then writes its credentials. Additive:
+ * anything else on the instance is left alone. Used by the local stack and by docker-compose's
+ * `vault-init` (scripts/vault-init.ts).
+ */
+export async function ensureVaultIdentities(
+  addr: string,
+  root: string,
+  opts: IdentityOptions,
+): Promise<void> {
+  const mounts = await must(addr, 'GET', 'sys/mounts', root);
+  if (!('transit/' in ((mounts.data as Record<string, unknown>) ?? mounts))) {
+    await must(addr, 'POST', 'sys/mounts/transit', root, { type: 'transit' });
+  }
+  for (const key of TRANSIT_KEYS) {
+    const existing = await api(addr, 'GET', `transit/keys/${key}`, root);
+    if (existing.status === 404)
+      await must(addr, 'POST', `transit/keys/${key}`, root, { type: 'aes256-gcm96' });
+  }
+  const auths = await must(addr, 'GET', 'sys/auth', root);
+  if (!('approle/' in ((auths.data as Record<string, unknown>) ?? auths))) {
+    await must(addr, 'POST', 'sys/auth/approle', root, { type: 'approle' });
+  }
+  for (const identity of VAULT_IDENTITIES) {
+    const role = roleName(identity);
+    const cidr = opts.cidrs(identity);
+    await must(addr, 'PUT', `sys/policies/acl/${role}`, root, { policy: policyFor(identity) });
+    await must(addr, 'POST', `auth/approle/role/${role}`, root, {
+      token_policies: [role],
+      token_no_default_policy: true,
+      token_ttl: '1h',
+      token_max_ttl: '24h',
+      token_bound_cidrs: cidr,
+      secret_id_ttl: `${SECRET_ID_TTL_HOURS}h`,
+      secret_id_num_uses: 0,
+      secret_id_bound_cidrs: cidr,
+    });
+    await ensureSecretId(addr, root, role, opts.credentialsFile(identity));
+  }
+}
+
+/**
+ * Writes `file` with a fresh secret_id of `role` when it is missing, no longer known to Vault, or due
+ * to expire within a quarter of its TTL: whoever runs this renews what it handed out.
+ */
+async function ensureSecretId(addr: string, root: string, role: string, file: string) {
+  const roleId = (
+    (await must(addr, 'GET', `auth/approle/role/${role}/role-id`, root)).data as {
+      role_id: string;
+    }
+  ).role_id;
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<AppRoleCredentials>;
+    const lookup =
+      saved.role_id === roleId && saved.secret_id
+        ? await api(addr, 'POST', `auth/approle/role/${role}/secret-id/lookup`, root, {
+            secret_id: saved.secret_id,
+          })
+        : undefined;
+    const expires = (lookup?.json.data as { expiration_time?: string } | undefined)
+      ?.expiration_time;
+    const renewBy = Date.now() + (SECRET_ID_TTL_HOURS * 3_600_000) / 4;
+    if (lookup?.status === 200 && expires && Date.parse(expires) > renewBy) return;
+  }
+  const secret = await must(addr, 'POST', `auth/approle/role/${role}/secret-id`, root, {});
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeSecretFile(file, {
+    role_id: roleId,
+    secret_id: (secret.data as { secret_id: string }).secret_id,
+  } satisfies AppRoleCredentials);
+}
+
 /**
  * OpenBao as a real server (not `-dev`): integrated (raft) storage under `.data/openbao/`, initialised once with one
  * unseal key (kept with the root token in a 0600 file), unsealed on every `up`, transit mounted, the
- * app's keys created, and an AppRole `sms-app` bound to a least-privilege policy for the app.
+ * app's keys created, and one AppRole per component and region (VAULT_IDENTITIES in config/stack.ts), each bound to
+ * its own least-privilege policy, its secret_id limited in time and to the stack's address.
  */
-export function openbaoService(cfg: StackConfig, baoBin: string): Service {
+export function openbaoService(
+  cfg: StackConfig,
+  baoBin: string,
+): Service & { ensureIdentities(): Promise<void> } {
   const v = cfg.vault;
   const configFile = join(v.dir, 'config.hcl');
   const health = async () =>
@@ -106,36 +231,20 @@ export function openbaoService(cfg: StackConfig, baoBin: string): Service {
     return saved.root_token;
   }
 
+  /**
+   * Brings the instance to exactly the identities above, from any earlier state: creates what is
+   * missing, renews secret_ids that are due, and removes the one AppRole every process used to share
+   * (`sms-app`), its policy and its credentials file. Idempotent.
+   */
   async function configure(): Promise<void> {
     const root = await initAndUnseal();
-    const mounts = await must(v.addr, 'GET', 'sys/mounts', root);
-    if (!('transit/' in ((mounts.data as Record<string, unknown>) ?? mounts))) {
-      await must(v.addr, 'POST', 'sys/mounts/transit', root, { type: 'transit' });
-    }
-    for (const key of TRANSIT_KEYS) {
-      const existing = await api(v.addr, 'GET', `transit/keys/${key}`, root);
-      if (existing.status === 404)
-        await must(v.addr, 'POST', `transit/keys/${key}`, root, { type: 'aes256-gcm96' });
-    }
-    await must(v.addr, 'PUT', 'sys/policies/acl/sms-app', root, { policy: APP_POLICY });
-    const auths = await must(v.addr, 'GET', 'sys/auth', root);
-    if (!('approle/' in ((auths.data as Record<string, unknown>) ?? auths))) {
-      await must(v.addr, 'POST', 'sys/auth/approle', root, { type: 'approle' });
-    }
-    await must(v.addr, 'POST', 'auth/approle/role/sms-app', root, {
-      token_policies: ['sms-app'],
-      token_ttl: '1h',
-      token_max_ttl: '24h',
-      secret_id_ttl: '0',
+    await ensureVaultIdentities(v.addr, root, {
+      credentialsFile: (identity) => credentialsFile(v.credentialsDir, identity),
+      cidrs: () => [`${cfg.host}/32`],
     });
-    if (!existsSync(v.appCredentialsFile)) {
-      const role = await must(v.addr, 'GET', 'auth/approle/role/sms-app/role-id', root);
-      const secret = await must(v.addr, 'POST', 'auth/approle/role/sms-app/secret-id', root, {});
-      writeSecretFile(v.appCredentialsFile, {
-        role_id: (role.data as { role_id: string }).role_id,
-        secret_id: (secret.data as { secret_id: string }).secret_id,
-      });
-    }
+    await api(v.addr, 'DELETE', `auth/approle/role/${LEGACY_ROLE}`, root);
+    await api(v.addr, 'DELETE', `sys/policies/acl/${LEGACY_ROLE}`, root);
+    rmSync(join(v.dir, 'app-credentials.json'), { force: true });
   }
 
   return {
@@ -173,6 +282,11 @@ export function openbaoService(cfg: StackConfig, baoBin: string): Service {
       await configure();
     },
     configure,
+    ensureIdentities: async () =>
+      ensureVaultIdentities(v.addr, await initAndUnseal(), {
+        credentialsFile: (identity) => credentialsFile(v.credentialsDir, identity),
+        cidrs: () => [`${cfg.host}/32`],
+      }),
     stop: () => stopDaemon(cfg.runDir, 'openbao'),
   };
 }

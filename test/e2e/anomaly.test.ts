@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import { checkWebhookSignature } from '../../carriers/http/signature';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
-import { VaultClient } from '../../clients/vault';
+import { vaultClientFor } from '../../clients/vault';
 import { needleVariants, scanForLeaks } from '../../scripts/leak-scan';
 import { ensureAnomalyDetector } from '../../workers/schedules';
 import { runAnomalyDetectionUpdate } from '../../workflows/anomaly';
@@ -103,7 +103,7 @@ describe('anomaly detection on a Temporal Schedule', () => {
         },
       ],
     });
-    const vault = new VaultClient({ ...p.config.vault, log: silentLog });
+    const vault = vaultClientFor(p.config, 'api', { log: silentLog });
     temporal = await createTemporalClient(
       p.config,
       vault,

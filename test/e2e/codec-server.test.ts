@@ -1,6 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { BINARY_REDACTED, type JsonPayload } from '../../api/routes/codec';
-import { redactNumber } from '../../domain/phone';
+import { BINARY_REDACTED, WITHHELD, type JsonPayload } from '../../api/routes/codec';
 import { createApiKey } from '../../scripts/keys';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient } from '../helpers/stack';
@@ -61,27 +60,101 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
     expect(payloads).toHaveLength(input.length);
     expect(unb64(payloads[0]!.metadata!.encoding)).toBe('json/plain');
     const decoded = JSON.parse(unb64(payloads[0]!.data)) as Record<string, unknown>;
-    expect(decoded).toMatchObject({
-      messageId,
-      to: redactNumber(number),
-      body: 'Your code is ••••',
-      purpose: 'otp',
-    });
+    // The input carries references: the number and text are sealed in message_intake (region keys).
+    expect(decoded).toMatchObject({ messageId, tenant: p.tenant, purpose: 'otp' });
+    expect(decoded).not.toHaveProperty('to');
+    expect(decoded).not.toHaveProperty('body');
+    // The second argument (workflow options) names no tenant or message: withheld from a tenant's operator.
+    expect(payloads.slice(1).map((pl) => JSON.parse(unb64(pl.data)) as unknown)).toEqual(
+      input.slice(1).map(() => WITHHELD),
+    );
     const text = payloads.map((pl) => unb64(pl.data)).join('\n');
     for (const secret of [number, number.slice(1), number.slice(3), code])
       expect(text).not.toContain(secret);
     expect(raw).not.toContain(code);
 
     const { rows } = await p.db.query<{ tenant: string; subject: string; detail: unknown }>(
-      `select tenant, subject, detail from audit_log where action = 'codec.decode' and actor = $1`,
+      `select tenant, subject, detail from audit_log where action = 'codec.decode' and actor = $1 order by seq`,
       [`operator:${operator.id}`],
     );
     expect(rows).toEqual([
-      { tenant: p.tenant, subject: 'default', detail: { payloads: input.length } },
+      {
+        tenant: p.tenant,
+        subject: messageId,
+        detail: { namespace: 'default', payloads: 1, scope: 'tenant' },
+      },
+      {
+        tenant: p.tenant,
+        subject: 'default',
+        detail: {
+          payloads: input.length,
+          revealed: 1,
+          withheld: input.length - 1,
+          messages: [messageId],
+          scope: 'tenant',
+        },
+      },
     ]);
   });
 
+  test("an operator of another tenant gets nothing of this tenant's payloads; a platform operator does, audited per message", async () => {
+    const other = await createApiKey(p.db, `${p.tenant}-b`, ['operator']);
+    const res = await post(
+      '/codec/decode',
+      { payloads: input },
+      { authorization: `Bearer ${other.secret}`, 'x-namespace': 'default' },
+    );
+    expect(res.status).toBe(200);
+    const raw = await res.text();
+    const { payloads } = JSON.parse(raw) as { payloads: JsonPayload[] };
+    expect(payloads.map((pl) => JSON.parse(unb64(pl.data)) as unknown)).toEqual(
+      input.map(() => WITHHELD),
+    );
+    expect(raw).not.toContain(messageId);
+    expect(raw).not.toContain(p.tenant);
+    const audit = async (actor: string) =>
+      (
+        await p.db.query<{ tenant: string; subject: string; detail: Record<string, unknown> }>(
+          `select tenant, subject, detail from audit_log where action = 'codec.decode' and actor = $1 order by seq`,
+          [actor],
+        )
+      ).rows;
+    expect(await audit(`operator:${other.id}`)).toEqual([
+      {
+        tenant: `${p.tenant}-b`,
+        subject: 'default',
+        detail: {
+          payloads: input.length,
+          revealed: 0,
+          withheld: input.length,
+          messages: [],
+          scope: 'tenant',
+        },
+      },
+    ]);
+
+    const platform = await createApiKey(p.db, `${p.tenant}-ops`, ['operator', 'platform-operator']);
+    const all = await post(
+      '/codec/decode',
+      { payloads: input },
+      { authorization: `Bearer ${platform.secret}`, 'x-namespace': 'default' },
+    );
+    const shown = ((await all.json()) as { payloads: JsonPayload[] }).payloads;
+    expect(JSON.parse(unb64(shown[0]!.data))).toMatchObject({ messageId, tenant: p.tenant });
+    const rows = await audit(`operator:${platform.id}`);
+    // The revealed message's row is in its own tenant's audit.
+    expect(rows[0]).toEqual({
+      tenant: p.tenant,
+      subject: messageId,
+      detail: { namespace: 'default', payloads: 1, scope: 'platform' },
+    });
+    expect(rows[1]!.detail).toMatchObject({ revealed: input.length, messages: [messageId] });
+  });
+
   test('encode passes through the codec; decoding redacts failure texts and drops non-JSON bytes', async () => {
+    // Payloads that name no tenant: only a platform operator sees them.
+    const platform = await createApiKey(p.db, p.tenant, ['operator', 'platform-operator']);
+    const asPlatform = { ...asOperator, authorization: `Bearer ${platform.secret}` };
     const failure = {
       message: `carrier rejected ${number}: code ${code} (0x0000000B)`,
       stack_trace: `Error: submit to 447400${number.slice(7)} failed\n    at dispatch (carriers/smpp.ts:1:1)`,
@@ -102,7 +175,7 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
       'binary/encrypted',
       'binary/encrypted',
     ]);
-    const dec = await post('/codec/decode', { payloads: encoded }, asOperator);
+    const dec = await post('/codec/decode', { payloads: encoded }, asPlatform);
     expect(dec.status).toBe(200);
     const [f, bin] = ((await dec.json()) as { payloads: JsonPayload[] }).payloads.map(
       (pl) => JSON.parse(unb64(pl.data)) as unknown,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createTemporalClient } from '../../clients/temporal';
-import { VaultClient } from '../../clients/vault';
+import { vaultClientFor } from '../../clients/vault';
 import { verifyAuditChain } from '../../db/audit';
 import { createLogger } from '../../config/logger';
 import { findLogFiles, needleVariants, scanForLeaks } from '../../scripts/leak-scan';
@@ -82,7 +82,7 @@ describe('privacy: 200 messages leave no plaintext number or code anywhere', () 
     // Every history still decodes through the codec, across data-key and transit-key rotations.
     const client = await createTemporalClient(
       p.config,
-      new VaultClient({ ...p.config.vault, log: createLogger('x', 'silent') }),
+      vaultClientFor(p.config, 'api', { log: createLogger('x', 'silent') }),
     );
     const results = await Promise.all(ids.map((id) => client.workflow.getHandle(id).result()));
     expect(results.map((r) => (r as { status: string }).status)).toEqual(

@@ -1,7 +1,7 @@
 import type { Payload } from '@temporalio/common';
 import pg from 'pg';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
-import { VaultClient } from '../../clients/vault';
+import { vaultClientFor } from '../../clients/vault';
 import { verifyAuditChain } from '../../db/audit';
 import { CODE_MASK } from '../../domain/masking';
 import { needleVariants, scanForLeaks } from '../../scripts/leak-scan';
@@ -335,7 +335,7 @@ describe('human review: pre-send and post-delivery, leases, and nothing personal
     // The audit never changes the delivered message; the workflow ends after recording it.
     const temporal = await createTemporalClient(
       p.config,
-      new VaultClient({ ...p.config.vault, log: silentLog }),
+      vaultClientFor(p.config, 'api', { log: silentLog }),
     );
     try {
       expect(await temporal.workflow.getHandle(id).result()).toMatchObject({ status: 'delivered' });
@@ -382,7 +382,7 @@ describe('human review: pre-send and post-delivery, leases, and nothing personal
       // The reviewDecision signals, read raw and decoded: only { taskId, verdict, reasonCode, note }.
       const { codec } = createDataConverter(
         p.config,
-        new VaultClient({ ...p.config.vault, log: silentLog }),
+        vaultClientFor(p.config, 'api', { log: silentLog }),
       );
       const signals: Payload[] = [];
       for (const m of sent) {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
-import { VaultClient } from '../../clients/vault';
+import { vaultClientFor } from '../../clients/vault';
 import { loadConfig, type Config } from '../../config/config';
 import { freePort } from './pipeline';
 import { newDbPool, silentLog, unique } from './stack';
@@ -35,7 +35,7 @@ export async function startApi(
     ...env,
   });
   const db = newDbPool();
-  const vault = new VaultClient({ ...config.vault, log });
+  const vault = vaultClientFor(config, 'api', { log });
   const { codec, dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
   const started: string[] = [];
@@ -102,7 +102,7 @@ export async function startApiWithoutTemporal(
   env: Record<string, string> = {},
 ): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', ...env });
-  const vault = new VaultClient({ ...config.vault, log: silentLog });
+  const vault = vaultClientFor(config, 'api', { log: silentLog });
   const { codec, dataConverter } = createDataConverter(config, vault);
   const connection = Connection.lazy({
     address: `127.0.0.1:${await freePort()}`,

@@ -10,7 +10,7 @@ import {
 } from '../../carriers/http/simulator';
 import { startSmscSimulator, type SmscSimulator } from '../../carriers/smpp/simulator';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
-import { VaultClient } from '../../clients/vault';
+import { vaultClientFor } from '../../clients/vault';
 import { loadConfig, type CarrierConfig, type Config } from '../../config/config';
 import { REGIONS } from '../../domain/regions';
 import { createApiKey } from '../../scripts/keys';
@@ -194,7 +194,7 @@ export async function startPipeline({
   const tenant = unique('tenant').toLowerCase();
   const { apiKey, adminKey } = await seedTenant(db, tenant);
 
-  const vault = new VaultClient({ ...config.vault, log: log });
+  const vault = vaultClientFor(config, 'api', { log });
   const { codec, dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
   const app = await buildApp({ config, log: log, temporal, db, vault, codec });

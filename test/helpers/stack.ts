@@ -3,19 +3,21 @@ import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import pino from 'pino';
 import { createDbPool } from '../../clients/db';
-import { VaultClient } from '../../clients/vault';
+import { VaultClient, vaultClientFor, type VaultClientOptions } from '../../clients/vault';
 import { loadConfig } from '../../config/config';
-import { loadStackConfig } from '../../config/stack';
+import { loadStackConfig, type VaultIdentity } from '../../config/stack';
 
 /** Clients for the running local stack (`npm test` brings it up before Jest starts). */
 export const config = loadConfig();
 export const stack = loadStackConfig();
 export const silentLog = pino({ level: 'silent' });
 
-export const newVault = () => new VaultClient({ ...config.vault, log: silentLog });
+/** A Vault client logged in as one of the app's identities (default: the global region's worker). */
+export const newVault = (identity: VaultIdentity = 'worker-global') =>
+  vaultClientFor(config, identity, { log: silentLog });
 
 /** A Vault client holding the root token: only tests use it, for admin operations such as key rotation. */
-export function rootVault(): VaultClient {
+export function rootVault(opts: Partial<VaultClientOptions> = {}): VaultClient {
   const { root_token } = JSON.parse(readFileSync(stack.vault.initFile, 'utf8')) as {
     root_token: string;
   };
@@ -23,6 +25,7 @@ export function rootVault(): VaultClient {
     ...config.vault,
     auth: { kind: 'token', token: root_token },
     log: silentLog,
+    ...opts,
   });
 }
 

@@ -1,12 +1,13 @@
 import { MessageCipher } from '../../clients/message-cipher';
-import { newVault, rootVault } from '../helpers/stack';
+import { config, newVault, rootVault } from '../helpers/stack';
 
 const number = '+447400123456';
 const body = 'Your code is 482913';
 
 describe('message secrets: envelope encryption under the region transit key', () => {
   test('seals so the ciphertext shows neither value, and another process opens it', async () => {
-    const [numberCt, bodyCt] = await new MessageCipher({ vault: newVault() }).seal('sms-eu', [
+    // The API seals (datakey/plaintext) what only the region's worker opens.
+    const [numberCt, bodyCt] = await new MessageCipher({ vault: newVault('api') }).seal('sms-eu', [
       Buffer.from(number),
       Buffer.from(body),
     ]);
@@ -16,7 +17,7 @@ describe('message secrets: envelope encryption under the region transit key', ()
       expect(ct).not.toContain('482913');
       expect(Buffer.from(ct.split('.')[2]!, 'base64').toString('latin1')).not.toContain('482913');
     }
-    const opened = await new MessageCipher({ vault: newVault() }).open('sms-eu', [
+    const opened = await new MessageCipher({ vault: newVault('worker-eu') }).open('sms-eu', [
       numberCt!,
       bodyCt!,
     ]);
@@ -24,7 +25,7 @@ describe('message secrets: envelope encryption under the region transit key', ()
   });
 
   test('sealing 200 messages costs one Vault data-key draw, opening them one unwrap per process', async () => {
-    const writerVault = newVault();
+    const writerVault = newVault('api');
     const writer = new MessageCipher({ vault: writerVault });
     await writer.seal('sms-global', [Buffer.from('warm-up login')]);
     writer.rotate();
@@ -34,8 +35,8 @@ describe('message secrets: envelope encryption under the region transit key', ()
         writer.seal('sms-global', [Buffer.from(`+4474001${String(i).padStart(5, '0')}`)]),
       ),
     );
-    // datakey/wrapped + its unwrap: two requests for all 200.
-    expect(writerVault.requests - before).toBe(2);
+    // One datakey/plaintext request for all 200.
+    expect(writerVault.requests - before).toBe(1);
 
     const readerVault = newVault();
     const reader = new MessageCipher({ vault: readerVault });
@@ -47,14 +48,13 @@ describe('message secrets: envelope encryption under the region transit key', ()
   });
 
   test('secrets sealed before a transit key rotation and plain transit ciphertexts still open', async () => {
-    const vault = newVault();
-    const writer = new MessageCipher({ vault });
+    const writer = new MessageCipher({ vault: newVault('api') });
     const [before] = await writer.seal('sms-cn', [Buffer.from('before rotation')]);
     await rootVault().request('POST', 'transit/keys/sms-cn/rotate');
     writer.rotate();
     const [after] = await writer.seal('sms-cn', [Buffer.from('after rotation')]);
-    const [transit] = await vault.encryptBatch('sms-cn', [Buffer.from('older row')]);
-    const opened = await new MessageCipher({ vault: newVault() }).open('sms-cn', [
+    const [transit] = await rootVault().encryptBatch('sms-cn', [Buffer.from('older row')]);
+    const opened = await new MessageCipher({ vault: newVault('worker-cn') }).open('sms-cn', [
       before!,
       transit!,
       after!,
@@ -75,6 +75,51 @@ describe('message secrets: envelope encryption under the region transit key', ()
     await expect(
       cipher.open('sms-global', [`${prefix}.${wrapped}.${bytes.toString('base64')}`]),
     ).rejects.toThrow();
-    await expect(new MessageCipher({ vault: newVault() }).open('sms-eu', [ct!])).rejects.toThrow();
+    await expect(
+      new MessageCipher({ vault: newVault('worker-eu') }).open('sms-eu', [ct!]),
+    ).rejects.toThrow();
+  });
+
+  test("the API's identity cannot open a region key, nor a worker another region's (403 from OpenBao)", async () => {
+    const [ct] = await new MessageCipher({ vault: newVault('api') }).seal('sms-eu', [
+      Buffer.from(number),
+    ]);
+    const wrapped = ct!.split('.')[1]!;
+    // The API sealed it, and still cannot unwrap its data key.
+    for (const region of ['global', 'eu', 'cn'])
+      await expect(newVault('api').decryptBatch(`sms-${region}`, [wrapped])).rejects.toMatchObject({
+        name: 'VaultError',
+        status: 403,
+      });
+    // The global worker can neither open nor seal under the eu key; the eu worker opens it.
+    await expect(newVault('worker-global').decryptBatch('sms-eu', [wrapped])).rejects.toMatchObject(
+      { status: 403 },
+    );
+    await expect(newVault('worker-global').plaintextDataKey('sms-eu')).rejects.toMatchObject({
+      status: 403,
+    });
+    await expect(newVault('worker-cn').decryptBatch('sms-eu', [wrapped])).rejects.toMatchObject({
+      status: 403,
+    });
+    const [opened] = await new MessageCipher({ vault: newVault('worker-eu') }).open('sms-eu', [
+      ct!,
+    ]);
+    expect(opened!.toString()).toBe(number);
+    // No identity may manage keys.
+    for (const identity of ['api', 'worker-eu'] as const)
+      await expect(
+        newVault(identity).request('POST', 'transit/keys/sms-eu/rotate'),
+      ).rejects.toMatchObject({ status: 403 });
+  });
+
+  test('a worker token is revoked when its client closes', async () => {
+    const vault = newVault('worker-eu');
+    await vault.plaintextDataKey('sms-eu');
+    const token = (vault as unknown as { token: { value: string } }).token.value;
+    await vault.close();
+    const res = await fetch(`${config.vault.addr}/v1/auth/token/lookup-self`, {
+      headers: { 'X-Vault-Token': token },
+    });
+    expect(res.status).toBe(403);
   });
 });

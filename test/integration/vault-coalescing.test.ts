@@ -1,8 +1,7 @@
-import { VaultClient } from '../../clients/vault';
-import { config, silentLog } from '../helpers/stack';
+import { rootVault } from '../helpers/stack';
 
-const client = (coalesceMs?: number) =>
-  new VaultClient({ ...config.vault, log: silentLog, coalesceMs });
+// The client's batching, not its permissions, is under test: transit encrypt is no app identity's.
+const client = (coalesceMs?: number) => rootVault({ coalesceMs });
 
 describe('transit calls from concurrent activities are coalesced into one batch_input request', () => {
   test('20 concurrent encrypts share one request, and each caller gets its own ciphertexts back', async () => {

@@ -3,7 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { ulid } from 'ulid';
 import { newMessageId } from '../../domain/ids';
 import { join } from 'node:path';
-import { config, newDbPool, newTemporalClient, newVault, stack, unique } from '../helpers/stack';
+import {
+  config,
+  newDbPool,
+  newTemporalClient,
+  newVault,
+  rootVault,
+  stack,
+  unique,
+} from '../helpers/stack';
 
 /**
  * `stack:down` then `stack:up` keeps every service's data. Runs alone, after the other suites
@@ -24,7 +32,7 @@ test('stack:down && stack:up keeps ciphertexts, rows and workflows', async () =>
   const id = newMessageId(ulid);
   const workflowId = unique('persisted');
 
-  const [ciphertext] = await newVault().encryptBatch('sms-global', [Buffer.from(marker)]);
+  const [ciphertext] = await rootVault().encryptBatch('sms-global', [Buffer.from(marker)]);
   let db = newDbPool();
   await db.query(
     `insert into messages (id, tenant, purpose, region, encoding, segments, status) values ($1, $2, 'otp', 'global', 'GSM7', 1, 'accepted')`,

@@ -1,17 +1,44 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../../config/env';
-import { loadConfig } from '../../config/config';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, vaultAuthFor } from '../../config/config';
 import { loadStackConfig } from '../../config/stack';
 
 describe('configuration', () => {
   test('defaults match the local stack', () => {
-    const c = loadConfig({ VAULT_CREDENTIALS_FILE: '/nonexistent' });
+    const c = loadConfig({ VAULT_CREDENTIALS_DIR: '/nonexistent' });
     expect(c.api.port).toBe(3000);
     expect(c.temporal.address).toBe('127.0.0.1:7233');
     expect(c.vault.addr).toBe('http://127.0.0.1:8200');
     expect(c.database.url).toBe('postgres://sms:sms@127.0.0.1:5433/sms');
     expect(c.vault.auth).toBeUndefined();
+    expect(c.vault.identities).toEqual({});
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  test('each process kind gets its own Vault identity; credentials in the environment win', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'approle-'));
+    for (const identity of ['api', 'worker-eu'])
+      writeFileSync(
+        join(dir, `${identity}.json`),
+        JSON.stringify({ role_id: `role-${identity}`, secret_id: `secret-${identity}` }),
+      );
+    const c = loadConfig({ VAULT_CREDENTIALS_DIR: dir });
+    expect(vaultAuthFor(c, 'api')).toEqual({
+      kind: 'approle',
+      roleId: 'role-api',
+      secretId: 'secret-api',
+    });
+    expect(vaultAuthFor(c, 'worker-eu')).toMatchObject({ roleId: 'role-worker-eu' });
+    expect(vaultAuthFor(c, 'worker-cn')).toBeUndefined();
+    const set = loadConfig({
+      VAULT_CREDENTIALS_DIR: dir,
+      VAULT_ROLE_ID: 'r',
+      VAULT_SECRET_ID: 's',
+    });
+    expect(vaultAuthFor(set, 'worker-cn')).toEqual({ kind: 'approle', roleId: 'r', secretId: 's' });
   });
 
   test('worker concurrency: 5 workflow tasks per core and twice that many local activities unless set', () => {

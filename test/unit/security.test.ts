@@ -10,7 +10,7 @@ import { ConfigError } from '../../config/env';
 import { normalizeIp } from '../../db/api-keys';
 import { secondsToUtcMidnight } from '../../db/quotas';
 
-const base = { VAULT_CREDENTIALS_FILE: '/nonexistent' };
+const base = { VAULT_CREDENTIALS_DIR: '/nonexistent' };
 
 describe('security configuration', () => {
   let dir: string;
