@@ -5,8 +5,18 @@ import { ulid } from 'ulid';
 import { appendAudit } from './audit';
 import { configChanged } from './config-cache';
 
-/** The roles an API key can hold (DESIGN.md invariant 4). */
-export const ROLES = ['sender', 'reviewer', 'operator', 'dpo', 'admin'] as const;
+/**
+ * The roles an API key can hold (DESIGN.md invariant 4). `platform-operator`, held with `operator`,
+ * widens the codec view from the key's own tenant to every tenant (api/routes/codec.ts).
+ */
+export const ROLES = [
+  'sender',
+  'reviewer',
+  'operator',
+  'dpo',
+  'admin',
+  'platform-operator',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /** SHA-256 of an API key secret: what the database stores and looks up. */

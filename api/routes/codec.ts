@@ -5,8 +5,10 @@ import type { Pool } from 'pg';
 import type { VaultPayloadCodec } from '../../clients/codec';
 import { VaultError } from '../../clients/vault';
 import type { Config } from '../../config/config';
-import { appendAudit } from '../../db/audit';
+import { appendAuditBatch, type AuditEntry } from '../../db/audit';
+import { messageTenants } from '../../db/message-owners';
 import { NUMBER_MASK, redactForPeople, redactFreeText } from '../../domain/masking';
+import { belongsTo, payloadReferences, type PayloadReferences } from '../../domain/payload-owners';
 import { redactNumber } from '../../domain/phone';
 import {
   closeBrowserSession,
@@ -14,6 +16,7 @@ import {
   principalOf,
   SESSION_COOKIE,
   type BrowserSession,
+  type Principal,
 } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
 
@@ -168,6 +171,93 @@ endpoint <code>${escapeHtml(endpoint)}</code>, "Include cross-origin credentials
 </html>
 `;
 
+/** What replaces a payload the operator may not see: another tenant's, or one that names no tenant. */
+export const WITHHELD = '[withheld: not a payload of your tenant]';
+
+interface ScopedPayload {
+  payload: Payload;
+  refs: PayloadReferences;
+  visible: boolean;
+}
+
+interface Scoped {
+  payloads: ScopedPayload[];
+  /** The tenant of each message the payloads name. */
+  owners: Map<string, string>;
+}
+
+/** The references of a decoded payload: JSON is searched, anything else names nobody. */
+function referencesOf(p: Payload): PayloadReferences {
+  if (text(p.metadata?.[METADATA_ENCODING_KEY]) === 'json/plain') {
+    try {
+      return payloadReferences(JSON.parse(text(p.data)));
+    } catch {
+      // Not JSON after all: it names nobody.
+    }
+  }
+  return { tenants: [], messageIds: [] };
+}
+
+/**
+ * Which decoded payloads the operator may see: a `platform-operator` sees all of them; any other
+ * operator only those that belong to its own tenant (see `belongsTo`: the tenants and messages a
+ * payload names, the messages' owners looked up in one query). `binary/null` shows nothing and passes.
+ */
+async function scopeToTenant(db: Pool, decoded: Payload[], principal: Principal): Promise<Scoped> {
+  const platform = principal.roles.includes('platform-operator');
+  const refs = decoded.map(referencesOf);
+  const owners = await messageTenants(db, [...new Set(refs.flatMap((r) => r.messageIds))]);
+  const payloads = decoded.map((payload, i) => ({
+    payload,
+    refs: refs[i]!,
+    visible:
+      platform ||
+      text(payload.metadata?.[METADATA_ENCODING_KEY]) === 'binary/null' ||
+      belongsTo(refs[i]!, owners, principal.tenant),
+  }));
+  return { payloads, owners };
+}
+
+/**
+ * The audit of one decode: a `codec.decode` row per message whose payloads were revealed (subject:
+ * the message id, tenant: the message's), and one row for the request (subject: the namespace) with
+ * the counts and the ids.
+ */
+function decodeAudit(
+  principal: Principal,
+  namespace: string,
+  { payloads: scoped, owners }: Scoped,
+): AuditEntry[] {
+  const actor = `operator:${principal.keyId}`;
+  const revealed = new Map<string, number>();
+  for (const s of scoped)
+    if (s.visible)
+      for (const id of s.refs.messageIds) revealed.set(id, (revealed.get(id) ?? 0) + 1);
+  const scope = principal.roles.includes('platform-operator') ? 'platform' : 'tenant';
+  return [
+    ...[...revealed].map(([id, payloads]) => ({
+      actor,
+      tenant: owners.get(id) ?? principal.tenant,
+      action: 'codec.decode',
+      subject: id,
+      detail: { namespace, payloads, scope },
+    })),
+    {
+      actor,
+      tenant: principal.tenant,
+      action: 'codec.decode',
+      subject: namespace,
+      detail: {
+        payloads: scoped.length,
+        revealed: scoped.filter((s) => s.visible).length,
+        withheld: scoped.filter((s) => !s.visible).length,
+        messages: [...revealed.keys()],
+        scope,
+      },
+    },
+  ];
+}
+
 /** Vault down or unreachable (a 5xx, not the client's fault), as opposed to a payload that does not decrypt. */
 const unavailable = (err: unknown) =>
   err instanceof VaultError
@@ -186,8 +276,10 @@ const CODEC_SESSION: BrowserSession = {
 
 /**
  * The codec server for the Temporal UI and CLI (`POST /codec/decode`, `POST /codec/encode`), with the
- * Temporal codec-server protocol. Decoding answers **redacted** payloads only (see `redactValue`) and
- * is audited; encoding passes through (the UI encodes signal inputs an operator types).
+ * Temporal codec-server protocol. Decoding answers **redacted** payloads only (see `redactValue`), of
+ * the operator's own tenant only (others are replaced by {@link WITHHELD}; a `platform-operator`
+ * sees every tenant's), and audits the message ids it revealed; encoding passes through (the UI
+ * encodes signal inputs an operator types).
  *
  * Operators authenticate with `Authorization: Bearer <key>` (CLI `--codec-auth`), or from the browser
  * with the session cookie `GET /codec/login` opens. CORS answers the Temporal UI's origins only.
@@ -302,14 +394,13 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
         if (unavailable(err)) throw err;
         throw new HttpProblem(400, 'Undecodable payload', 'a payload could not be decrypted');
       }
-      await appendAudit(db, {
-        actor: `operator:${principal.keyId}`,
-        tenant: principal.tenant,
-        action: 'codec.decode',
-        subject: namespace,
-        detail: { payloads: decoded.length },
-      });
-      return { payloads: decoded.map((p) => toJson(redactPayload(p))) };
+      const scoped = await scopeToTenant(db, decoded, principal);
+      await appendAuditBatch(db, decodeAudit(principal, namespace, scoped));
+      return {
+        payloads: scoped.payloads.map((s) =>
+          toJson(s.visible ? redactPayload(s.payload) : jsonPlain(WITHHELD)),
+        ),
+      };
     },
   );
 
