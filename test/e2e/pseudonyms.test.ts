@@ -7,7 +7,7 @@ import type { VaultPayloadCodec } from '../../clients/codec';
 import { MessageCipher } from '../../clients/message-cipher';
 import { GENERATIONS_CACHE_MS, SubscriberTokens } from '../../clients/subscriber-token';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
-import { VaultClient } from '../../clients/vault';
+import { vaultClientFor } from '../../clients/vault';
 import { getStatusQuery } from '../../workflows/definitions';
 import { eventually, workflowGone } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
@@ -74,7 +74,7 @@ describe('keyed request fingerprints', () => {
   beforeAll(async () => {
     p = await startPipeline();
     plain = await newTemporalClient();
-    const vault = new VaultClient({ ...p.config.vault, log: silentLog });
+    const vault = vaultClientFor(p.config, 'api', { log: silentLog });
     const converter = createDataConverter(p.config, vault);
     codec = converter.codec;
     decoding = await createTemporalClient(p.config, vault, converter.dataConverter);
