@@ -23,7 +23,7 @@ const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString(
 
 /**
  * Envelope encryption of every Temporal payload: AES-256-GCM under a data key that Vault transit
- * issues wrapped (`datakey/wrapped`). The key id and the wrapped key travel in the payload's metadata,
+ * issues with its wrapped form (`datakey/plaintext`). The key id and the wrapped key travel in the payload's metadata,
  * so any process with access to the transit key can decode, and keys rotate freely: a payload written
  * under an older data key (or an older transit key version) still decodes. Data keys are cached in
  * memory: one Vault call per rotation to encode, one per unseen key to decode.

@@ -14,10 +14,11 @@ export interface MessageCipherOptions {
 /**
  * Encrypts and decrypts a message's number and body (the `message_secrets` ciphertexts).
  *
- * Envelope encryption under the region's transit key: each worker draws a data key from Vault
- * (`datakey/wrapped` on `sms-<region>`), seals with AES-256-GCM locally, and stores the wrapped key
- * in the ciphertext itself: `env1.<wrapped data key>.<base64 nonce‖ciphertext‖tag>`. Opening unwraps
- * the data key through Vault once per key per process. So a message costs no transit round trip for
+ * Envelope encryption under the region's transit key: the API (at accept) draws a data key from
+ * Vault (`datakey/plaintext` on `sms-<region>`: the key and its wrapped form, no decrypt permission
+ * needed), seals with AES-256-GCM locally, and stores the wrapped key
+ * in the ciphertext itself: `env1.<wrapped data key>.<base64 nonce‖ciphertext‖tag>`. Opening (the
+ * region's worker) unwraps the data key through Vault once per key per process. So a message costs no transit round trip for
  * its secrets on average (one per rotation to seal, one per unseen key to open), where transit
  * `encrypt` + `decrypt` cost two; rotating or revoking the transit key still governs every secret,
  * and deleting the row still erases it. Plain transit ciphertexts (`vault:vN:…`) still open, through
