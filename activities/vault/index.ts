@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { MessageCipher } from '../../clients/message-cipher';
@@ -9,7 +10,6 @@ import { dispatchDeadline } from '../../domain/sending-controls';
 import { regionKey } from '../../domain/regions';
 import type { SendMessageInput } from '../../workflows/definitions';
 import { assertRegion, WRONG_REGION, type Residency } from '../residency';
-import { ApplicationFailure } from '@temporalio/common';
 
 /** Transit key names: one data key per region (subscriber tokens: clients/subscriber-token.ts). */
 export const transitKeys = {

@@ -1,0 +1,47 @@
+import { VAULT_IDENTITIES } from '../../config/stack';
+import { policyFor } from '../../scripts/stack/openbao';
+
+/** The paths a policy grants, as `operation/key` (e.g. `decrypt/sms-eu`). */
+const grants = (policy: string) =>
+  [...policy.matchAll(/path "transit\/([^"]+)"/g)].map((m) => m[1]!).sort();
+
+describe('Vault policies: each identity names only its own keys and operations', () => {
+  test('the API seals under every region key and opens none', () => {
+    expect(grants(policyFor('api'))).toEqual([
+      'datakey/plaintext/codec-global',
+      'datakey/plaintext/sms-cn',
+      'datakey/plaintext/sms-eu',
+      'datakey/plaintext/sms-global',
+      'decrypt/codec-global',
+      'hmac/subscriber-token',
+      'hmac/subscriber-token/*',
+    ]);
+  });
+
+  test("a region's worker uses its own region key only", () => {
+    expect(grants(policyFor('worker-eu'))).toEqual([
+      'datakey/plaintext/codec-global',
+      'datakey/plaintext/sms-eu',
+      'decrypt/codec-global',
+      'decrypt/sms-eu',
+      'hmac/subscriber-token',
+      'hmac/subscriber-token/*',
+    ]);
+  });
+
+  test('no identity has a wildcard key, key management, or anything outside transit but its own token', () => {
+    for (const identity of VAULT_IDENTITIES) {
+      const policy = policyFor(identity);
+      expect(grants(policy).filter((g) => g.includes('*') && !g.startsWith('hmac/'))).toEqual([]);
+      expect(policy).not.toMatch(/transit\/keys|sys\/|encrypt\/|rewrap|export/);
+      const others = [...policy.matchAll(/path "([^"]+)"/g)]
+        .map((m) => m[1]!)
+        .filter((p) => !p.startsWith('transit/'));
+      expect(others.sort()).toEqual([
+        'auth/token/lookup-self',
+        'auth/token/renew-self',
+        'auth/token/revoke-self',
+      ]);
+    }
+  });
+});
