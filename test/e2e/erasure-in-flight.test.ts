@@ -180,6 +180,7 @@ describe('erasure of messages in flight, and the purge backstop', () => {
     const { live: tokens } = await new SubscriberTokens({ vault, db: p.db }).of(p.tenant, A);
     for (const [table, column] of [
       ['message_secrets', 'message_id'],
+      ['message_intake', 'message_id'],
       ['workflow_starts', 'message_id'],
       ['review_tasks', 'message_id'],
       ['dispatch_journal', 'message_id'],
