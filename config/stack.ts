@@ -44,10 +44,16 @@ export const SEARCH_ATTRIBUTES = [
 export const REGIONS = ['global', 'eu', 'cn'] as const;
 
 /**
- * The app's Vault identities, one AppRole each: the API, and a worker per region (policies in
- * scripts/stack/openbao.ts). Each process logs in as its own (config/config.ts, `vaultAuthFor`).
+ * The app's Vault identities, one AppRole each: the API, a worker per region, and the operator's
+ * subscriber-token rotation (`npm run tokens`, a batch job that re-derives tokens from sealed numbers
+ * of every region; no long-running process holds it). Policies in scripts/stack/openbao.ts. Each
+ * process logs in as its own (config/config.ts, `vaultAuthFor`).
  */
-export const VAULT_IDENTITIES = ['api', ...REGIONS.map((r) => `worker-${r}` as const)] as const;
+export const VAULT_IDENTITIES = [
+  'api',
+  ...REGIONS.map((r) => `worker-${r}` as const),
+  'token-rotation',
+] as const;
 export type VaultIdentity = (typeof VAULT_IDENTITIES)[number];
 
 /** Where the stack writes an identity's AppRole credentials (0600), and where the app reads them. */

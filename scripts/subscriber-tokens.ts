@@ -9,14 +9,14 @@
  * period so every process has stopped writing old tokens, re-derives every opt-out, sticky sender and
  * unpurged message from its sealed number, and retires the old generations nothing holds any more.
  * Rotate the `subscriber-token` transit key first (`bao write -f transit/keys/subscriber-token/rotate`)
- * to move to a new Vault key version as well. It opens sealed numbers of every region: run it where
- * the Vault identity may.
+ * to move to a new Vault key version as well. It opens sealed numbers of every region, so it logs in
+ * as its own Vault identity, `token-rotation` (VAULT_ROLE_ID/VAULT_SECRET_ID, else the stack's file).
  */
 import { createDbPool } from '../clients/db';
 import { arg, runIfMain } from './cli';
 import { MessageCipher } from '../clients/message-cipher';
 import { SubscriberTokens } from '../clients/subscriber-token';
-import { VaultClient } from '../clients/vault';
+import { vaultClientFor } from '../clients/vault';
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { createTokenActivities } from '../activities/tokens';
@@ -46,7 +46,7 @@ async function main() {
     }
     const scope = process.argv.includes('--all') ? '*' : arg('tenant');
     if (!scope) throw new Error(USAGE);
-    const vault = new VaultClient({ ...config.vault, log });
+    const vault = vaultClientFor(config, 'token-rotation', { log });
     const cipher = new MessageCipher({ vault });
     const { rotateSubscriberTokens } = createTokenActivities({
       db,

@@ -20,7 +20,9 @@ import type { Service } from './service';
  *   `codec-global` and decodes them (status queries, the operators' codec view: references and
  *   tokens only, never a number or a body).
  * - `worker-<region>` seals and opens its own region's `sms-<region>` key only, and the codec key.
- * Both HMAC subscriber tokens. No identity may read or manage keys.
+ * - `token-rotation` (the operator's `npm run tokens -- rotate`) opens sealed numbers of every region
+ *   to re-derive their tokens; it seals nothing and has no codec key.
+ * All HMAC subscriber tokens. No identity may read or manage keys.
  */
 const update = (paths: string[]) =>
   paths.map((p) => `path "transit/${p}" { capabilities = ["update"] }`);
@@ -37,10 +39,12 @@ export function policyFor(identity: VaultIdentity): string {
   const paths =
     identity === 'api'
       ? [...REGIONS.map((r) => `datakey/plaintext/sms-${r}`), ...CODEC, ...HMAC]
-      : (() => {
-          const key = `sms-${identity.slice('worker-'.length)}`;
-          return [`datakey/plaintext/${key}`, `decrypt/${key}`, ...CODEC, ...HMAC];
-        })();
+      : identity === 'token-rotation'
+        ? [...REGIONS.map((r) => `decrypt/sms-${r}`), ...HMAC]
+        : (() => {
+            const key = `sms-${identity.slice('worker-'.length)}`;
+            return [`datakey/plaintext/${key}`, `decrypt/${key}`, ...CODEC, ...HMAC];
+          })();
   return [...update(paths), ...SELF, ''].join('\n');
 }
 

@@ -29,6 +29,16 @@ describe('Vault policies: each identity names only its own keys and operations',
     ]);
   });
 
+  test('the token rotation opens every region key and seals nothing', () => {
+    expect(grants(policyFor('token-rotation'))).toEqual([
+      'decrypt/sms-cn',
+      'decrypt/sms-eu',
+      'decrypt/sms-global',
+      'hmac/subscriber-token',
+      'hmac/subscriber-token/*',
+    ]);
+  });
+
   test('no identity has a wildcard key, key management, or anything outside transit but its own token', () => {
     for (const identity of VAULT_IDENTITIES) {
       const policy = policyFor(identity);
