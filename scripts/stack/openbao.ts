@@ -20,6 +20,7 @@ import type { Service } from './service';
  *   `codec-global` and decodes them (status queries, the operators' codec view: references and
  *   tokens only, never a number or a body).
  * - `worker-<region>` seals and opens its own region's `sms-<region>` key only, and the codec key.
+ * - Both may transit-`encrypt` (seal, never open) an opt-out's number under any region key.
  * - `token-rotation` (the operator's `npm run tokens -- rotate`) opens sealed numbers of every region
  *   to re-derive their tokens; it seals nothing and has no codec key.
  * All HMAC subscriber tokens. No identity may read or manage keys.
@@ -33,17 +34,29 @@ const SELF = [
 ];
 const CODEC = ['datakey/plaintext/codec-global', 'decrypt/codec-global'];
 const HMAC = ['hmac/subscriber-token', 'hmac/subscriber-token/*'];
+/**
+ * Transit `encrypt` (seal only) under every region key: an opt-out keeps its number sealed under the
+ * subscriber's region key (clients/subscriber-token.ts, `sealSubjectNumber`), and a worker receives
+ * STOP from subscribers of any region. Sealing reveals nothing; only `token-rotation` opens them.
+ */
+const SEAL_OPT_OUT = REGIONS.map((r) => `encrypt/sms-${r}`);
 
 /** The policy text of one identity (see VAULT_IDENTITIES). */
 export function policyFor(identity: VaultIdentity): string {
   const paths =
     identity === 'api'
-      ? [...REGIONS.map((r) => `datakey/plaintext/sms-${r}`), ...CODEC, ...HMAC]
+      ? [...REGIONS.map((r) => `datakey/plaintext/sms-${r}`), ...SEAL_OPT_OUT, ...CODEC, ...HMAC]
       : identity === 'token-rotation'
         ? [...REGIONS.map((r) => `decrypt/sms-${r}`), ...HMAC]
         : (() => {
             const key = `sms-${identity.slice('worker-'.length)}`;
-            return [`datakey/plaintext/${key}`, `decrypt/${key}`, ...CODEC, ...HMAC];
+            return [
+              `datakey/plaintext/${key}`,
+              `decrypt/${key}`,
+              ...SEAL_OPT_OUT,
+              ...CODEC,
+              ...HMAC,
+            ];
           })();
   return [...update(paths), ...SELF, ''].join('\n');
 }
