@@ -7,7 +7,7 @@ import { createAnomalyActivities } from '../../activities/anomaly';
 import { buildApp } from '../../api/app';
 import { METRIC_NAMES } from '../../clients/metrics';
 import { createDataConverter } from '../../clients/temporal';
-import { VaultClient } from '../../clients/vault';
+import { vaultClientFor } from '../../clients/vault';
 import { loadConfig } from '../../config/config';
 import { hasLiveWorker } from '../../db/worker-heartbeats';
 import { createPipelineWorker, type PipelineWorker } from '../../workers/pipeline';
@@ -46,7 +46,7 @@ describe('a region without a worker: reads from PostgreSQL, a waiting status, a 
     });
     await new Promise<void>((resolve) => fakeTemporal.listen(0, '127.0.0.1', resolve));
     const config = p.config;
-    const vault = new VaultClient({ ...config.vault, log: silentLog });
+    const vault = vaultClientFor(config, 'api', { log: silentLog });
     const { codec, dataConverter } = createDataConverter(config, vault);
     const connection = Connection.lazy({
       address: `127.0.0.1:${(fakeTemporal.address() as AddressInfo).port}`,
