@@ -144,10 +144,10 @@ describe('the API edge: failed authentications, cancel isolation, metrics listen
     expect(api.started).not.toContain(id);
     expect(await waiting()).toEqual(before);
 
-    // Its owner still finds it waiting (that the owner's cancel starts and stops it, with workers
-    // running, is in workflow-starts.test.ts).
+    // Its owner still finds it waiting: no worker polls this test's task queue, so GET says so
+    // (that the owner's cancel starts and stops it, with workers running, is in workflow-starts.test.ts).
     const seen = await app.inject({ url: `/v1/messages/${id}`, headers: bearer(ownerKey) });
-    expect(seen.json()).toMatchObject({ id, status: 'accepted' });
+    expect(seen.json()).toMatchObject({ id, status: 'waiting', reason: 'no_worker_for_region' });
     expect(
       (await app.inject({ url: `/v1/messages/${id}`, headers: bearer(otherKey) })).statusCode,
     ).toBe(404);
