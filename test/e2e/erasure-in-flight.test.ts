@@ -14,7 +14,7 @@ import { SubscriberTokens } from '../../clients/subscriber-token';
 import { createApiKey } from '../../scripts/keys';
 import { taskQueueFor } from '../../workflows/definitions';
 import { callWithKey } from '../helpers/api';
-import { eventually, workflowGone } from '../helpers/eventually';
+import { eventually, workflowGone, historiesDeleted } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { sendMessage, setReviewPolicy, waitForStatus } from '../helpers/review';
 import { newTemporalClient, newVault } from '../helpers/stack';
@@ -202,12 +202,8 @@ describe('erasure of messages in flight, and the purge backstop', () => {
       [ids],
     );
     expect(purged[0].n).toBe(ids.length);
-    await eventually('every history of the subject deleted', async () =>
-      (await Promise.all(ids.map((id) => workflowGone(plain, id)))).every(Boolean)
-        ? true
-        : undefined,
-    );
-  });
+    await historiesDeleted(plain, ids, 'every history of the subject deleted');
+  }, 600_000);
 
   test('a message workflow terminated mid-flight is purged by the next sweep', async () => {
     // Waits for the slow pool's next slot (1000 s away): tokenized, in flight, due for purge only
@@ -242,14 +238,12 @@ describe('erasure of messages in flight, and the purge backstop', () => {
       },
       SWEEP_INTERVAL_SECONDS * 1000 * 6,
     );
-    await eventually('its history deleted', async () =>
-      (await workflowGone(plain, id)) ? true : undefined,
-    );
+    await historiesDeleted(plain, [id], 'its history deleted');
     const { rows: audit } = await p.db.query(
       `select detail from audit_log where action = 'message.purged' and subject = $1`,
       [id],
     );
     expect(audit).toEqual([{ detail: { reason: 'retention', ended: 'unfinished' } }]);
     expect(p.smscs[0]!.received.filter((r) => r.destination === H)).toEqual([]);
-  });
+  }, 600_000);
 });

@@ -9,7 +9,7 @@ import { GENERATIONS_CACHE_MS, SubscriberTokens } from '../../clients/subscriber
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
 import { vaultClientFor } from '../../clients/vault';
 import { getStatusQuery } from '../../workflows/definitions';
-import { eventually, workflowGone } from '../helpers/eventually';
+import { eventually, historiesDeleted } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { createApiKey } from '../../scripts/keys';
 import { newTemporalClient, silentLog, unique } from '../helpers/stack';
@@ -136,9 +136,7 @@ describe('keyed request fingerprints', () => {
       namespace: p.config.temporal.namespace,
       workflowExecution: { workflowId: id },
     });
-    await eventually('history deleted', async () =>
-      (await workflowGone(plain, id)) ? true : undefined,
-    );
+    await historiesDeleted(plain, [id], 'history deleted');
     const afterPurge = await p.send(body, { 'idempotency-key': key });
     expect(afterPurge.status).toBe(202);
     expect((await afterPurge.json()) as { id: string; status: string }).toMatchObject({
@@ -151,7 +149,7 @@ describe('keyed request fingerprints', () => {
     );
     expect(otherAfterPurge.status).toBe(409);
     expect(p.smscs[0]!.messages().filter((m) => m.destination === body.to)).toHaveLength(1);
-  }, 360_000);
+  }, 600_000);
 });
 
 describe('per-tenant, rotatable subscriber tokens', () => {

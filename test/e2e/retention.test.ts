@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { createLogger } from '../../config/logger';
 import { verifyAuditChain } from '../../db/audit';
 import { findLogFiles, needleVariants, scanForLeaks } from '../../scripts/leak-scan';
-import { eventually, workflowGone } from '../helpers/eventually';
+import { eventually, historiesDeleted } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient, stack } from '../helpers/stack';
 import { REGIONS, type Region } from '../../domain/regions';
@@ -121,11 +121,7 @@ describe('retention: a 3-second retention purges everything personal and keeps t
     }
 
     // DeleteWorkflowExecution is asynchronous on the server: the history disappears shortly after.
-    await eventually('Temporal histories deleted', async () =>
-      (await Promise.all(ids.map((id) => workflowGone(plain, id)))).every(Boolean)
-        ? true
-        : undefined,
-    );
+    await historiesDeleted(plain, ids, 'Temporal histories deleted');
 
     // Audited: one message.purged per message, and the chain still verifies.
     const { rows: audit } = await p.db.query(
@@ -174,5 +170,5 @@ describe('retention: a 3-second retention purges everything personal and keeps t
     });
     expect(findings).toEqual([]);
     expect(lines.some((l) => l.includes('retention purge'))).toBe(true);
-  });
+  }, 600_000);
 });

@@ -12,7 +12,7 @@ import { verifyAuditChain } from '../../db/audit';
 import { createApiKey } from '../../scripts/keys';
 import { findLogFiles, needleVariants, scanForLeaks } from '../../scripts/leak-scan';
 import { callWithKey } from '../helpers/api';
-import { eventually, workflowGone } from '../helpers/eventually';
+import { eventually, historiesDeleted } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient, newVault, stack } from '../helpers/stack';
 
@@ -210,11 +210,7 @@ describe('data-subject rights: erasure, opt-out, MO STOP', () => {
       expect(plainNumber!.toString() === A).toBe(false);
     }
     // ...nor in Temporal: every history is deleted (asynchronously, on the server).
-    await eventually('Temporal histories deleted', async () =>
-      (await Promise.all(ids.map((id) => workflowGone(plain, id)))).every(Boolean)
-        ? true
-        : undefined,
-    );
+    await historiesDeleted(plain, ids, 'Temporal histories deleted');
     const { rows: journal } = await p.db.query(
       `select count(*)::int as n from dispatch_journal where message_id = any($1)`,
       [ids],
@@ -253,7 +249,7 @@ describe('data-subject rights: erasure, opt-out, MO STOP', () => {
       [token],
     );
     expect(again.map((r) => r.message_id)).toEqual([fresh]);
-  });
+  }, 600_000);
 
   test('an opt-out survives erasure as a keyed hash: marketing stays suppressed, otp is exempt by policy', async () => {
     const added = await call('POST', '/v1/opt-outs', p.apiKey, { number: B });

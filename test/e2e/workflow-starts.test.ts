@@ -3,7 +3,7 @@ import { StartRelay } from '../../api/start-relay';
 import { createApiKey } from '../../db/api-keys';
 import { parseServerTiming } from '../../api/plugins/server-timing';
 import { taskQueueFor } from '../../workflows/definitions';
-import { eventually, workflowGone } from '../helpers/eventually';
+import { eventually, historiesDeleted } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { startApi, startApiWithoutTemporal, type TestApi } from '../helpers/api';
 import { silentLog, unique } from '../helpers/stack';
@@ -130,11 +130,7 @@ describe('workflow starts: accepted in PostgreSQL, started by the relay', () => 
         namespace: p.config.temporal.namespace,
         workflowExecution: { workflowId: id },
       });
-      await eventually(
-        'the history deleted',
-        async () => ((await workflowGone(temporal, id)) ? true : undefined),
-        WAIT_MS,
-      );
+      await historiesDeleted(temporal, [id], 'the history deleted');
       const afterPurge = await p.send(body, key);
       expect(afterPurge.status).toBe(202);
       expect(await afterPurge.json()).toMatchObject({ id, status: 'delivered' });

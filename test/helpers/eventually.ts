@@ -27,3 +27,27 @@ export async function workflowGone(client: Client, id: string): Promise<boolean>
     throw err;
   }
 }
+
+/**
+ * How long a test waits for Temporal to delete histories. Deleting a CLOSED workflow is asynchronous
+ * on the server: its delete task waits until the close visibility task is acknowledged, which the
+ * dev server checkpoints about every 30 s (measured: 31 s for a closed workflow, 7 ms for a running
+ * one, on an idle machine) and retries with backoff, so a busy machine can take minutes.
+ */
+export const HISTORY_DELETION_MS = 300_000;
+
+/** Waits until every one of `ids` is gone from Temporal (see HISTORY_DELETION_MS). */
+export async function historiesDeleted(
+  client: Client,
+  ids: readonly string[],
+  what = 'Temporal histories deleted',
+): Promise<void> {
+  await eventually(
+    what,
+    async () =>
+      (await Promise.all(ids.map((id) => workflowGone(client, id)))).every(Boolean)
+        ? true
+        : undefined,
+    HISTORY_DELETION_MS,
+  );
+}
