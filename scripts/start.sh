@@ -51,8 +51,8 @@ launch() {
 }
 
 export HTTP_CARRIER_TOKEN=dev-carrier-token HTTP_CARRIER_WEBHOOK_SECRET=dev-carrier-webhook-secret
-launch smsc node dist/carriers/smpp/simulator-main.js
-launch http-carrier node dist/carriers/http/simulator-main.js
+launch smsc node dist/carriers/simulators/smpp/smsc-main.js
+launch http-carrier node dist/carriers/simulators/http/carrier-main.js
 # One worker per region (each polls its region's task queue; metrics ports per region, workers/metrics-ports.ts).
 regions=$(node -p "require('./dist/domain/regions').REGIONS.join(' ')")
 for region in $regions; do

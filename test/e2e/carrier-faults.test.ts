@@ -7,7 +7,7 @@
  * per message at most).
  */
 import type { ChildProcess } from 'node:child_process';
-import type { ReceivedPart, SmscSimulator } from '../../carriers/smpp/simulator';
+import type { ReceivedPart, SmscSimulator } from '../../carriers/simulators/smpp/smsc';
 import { createAnomalyActivities } from '../../activities/anomaly';
 import { eventually } from '../helpers/eventually';
 import { startPipeline, startWorkerProcess, type Pipeline } from '../helpers/pipeline';

@@ -7,8 +7,8 @@ import { listenMetrics } from '../../api/routes/metrics';
 import {
   startHttpCarrierSimulator,
   type HttpCarrierSimulator,
-} from '../../carriers/http/simulator';
-import { startSmscSimulator, type SmscSimulator } from '../../carriers/smpp/simulator';
+} from '../../carriers/simulators/http/carrier';
+import { startSmscSimulator, type SmscSimulator } from '../../carriers/simulators/smpp/smsc';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
 import { vaultClientFor } from '../../clients/vault';
 import { loadConfig, type CarrierConfig, type Config } from '../../config/config';

@@ -10,7 +10,7 @@ import {
   startHttpCarrierSimulator,
   type HttpCarrierSimulator,
   type HttpCarrierSimulatorOptions,
-} from '../../carriers/http/simulator';
+} from '../../carriers/simulators/http/carrier';
 import type { CarrierAdapter, DeliveryReceipt } from '../../carriers/types';
 
 // Real HTTP carrier simulator and a real webhook receiver, on 127.0.0.1 ephemeral ports.

@@ -3,7 +3,7 @@ import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CarrierError, CarrierErrorType } from '../../carriers/errors';
-import { startSmscSimulator, type SmscSimulator } from '../../carriers/smpp/simulator';
+import { startSmscSimulator, type SmscSimulator } from '../../carriers/simulators/smpp/smsc';
 import type { DeliveryReceipt } from '../../carriers/types';
 import { loadConfig } from '../../config/config';
 import { createCarriers, type CarrierSet } from '../../workers/carriers';

@@ -13,7 +13,7 @@ import {
   startSmscSimulator,
   type SmscSimulator,
   type SmscSimulatorOptions,
-} from '../../carriers/smpp/simulator';
+} from '../../carriers/simulators/smpp/smsc';
 import type { DeliveryReceipt } from '../../carriers/types';
 
 // Real simulator, real sockets on 127.0.0.1 ephemeral ports.

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { startSmscSimulator, type SmscSimulator } from '../../carriers/smpp/simulator';
+import { startSmscSimulator, type SmscSimulator } from '../../carriers/simulators/smpp/smsc';
 import { createDbPool } from '../../clients/db';
 import type { CarrierConfig } from '../../config/config';
 import { createApiKey } from '../../scripts/keys';

@@ -2,9 +2,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { measure } from '../../domain/encoding';
-import type { DeliveryReceipt } from '../types';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './signature';
+import { measure } from '../../../domain/encoding';
+import type { DeliveryReceipt } from '../../types';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from '../../http/signature';
 import { mulberry32 } from '../simulator-support';
 
 type ReceiptStatus = DeliveryReceipt['status'];

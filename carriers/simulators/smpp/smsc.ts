@@ -8,10 +8,10 @@ import {
   splitForSmpp,
   type ConcatInfo,
   type DecodedPart,
-} from '../../domain/encoding';
-import { SmppMessageState, SmppStatus, smppStatusLabel } from '../errors';
-import { CommandId, EsmClass, fromSmppAddress, toSmppAddress } from './fields';
-import { attachRawTap, parseRawSm, type RawTap } from './raw';
+} from '../../../domain/encoding';
+import { SmppMessageState, SmppStatus, smppStatusLabel } from '../../errors';
+import { CommandId, EsmClass, fromSmppAddress, toSmppAddress } from '../../smpp/fields';
+import { attachRawTap, parseRawSm, type RawTap } from '../../smpp/raw';
 import { mulberry32 } from '../simulator-support';
 
 /** Final states the simulator can report in a receipt's `stat:` field. */

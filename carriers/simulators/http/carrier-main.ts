@@ -1,11 +1,11 @@
 /**
- * Runs the HTTP carrier simulator as a process: `tsx carriers/http/simulator-main.ts [port]`.
+ * Runs the HTTP carrier simulator as a process: `tsx carriers/simulators/http/carrier-main.ts [port]`.
  * Port from argv, else HTTP_CARRIER_PORT, else 2776. HTTP_CARRIER_TOKEN and
  * HTTP_CARRIER_WEBHOOK_SECRET are required; HTTP_CARRIER_RECEIPT_URL is the default receipt
  * target. A dev/test tool: it keeps submitted messages in memory only.
  */
-import { createLogger } from '../../config/logger';
-import { startHttpCarrierSimulator } from './simulator';
+import { createLogger } from '../../../config/logger';
+import { startHttpCarrierSimulator } from './carrier';
 import { closeOnSignals } from '../simulator-support';
 
 async function main(): Promise<void> {

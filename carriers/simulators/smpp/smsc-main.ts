@@ -1,12 +1,12 @@
 /**
- * Runs the SMSC simulator as a process: `tsx carriers/smpp/simulator-main.ts [port]`.
+ * Runs the SMSC simulator as a process: `tsx carriers/simulators/smpp/smsc-main.ts [port]`.
  * Port from argv, else SMSC_PORT, else 2775. SMSC_SYSTEM_ID / SMSC_PASSWORD, when set, are
  * required from binding clients. SMSC_TLS_CERT and SMSC_TLS_KEY (PEM files), when set, serve SMPP
  * over TLS. A dev/test tool: it keeps submitted messages in memory only.
  */
 import { readFileSync } from 'node:fs';
-import { createLogger } from '../../config/logger';
-import { startSmscSimulator } from './simulator';
+import { createLogger } from '../../../config/logger';
+import { startSmscSimulator } from './smsc';
 import { closeOnSignals } from '../simulator-support';
 
 async function main(): Promise<void> {
