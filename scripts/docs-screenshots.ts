@@ -88,7 +88,8 @@ async function main() {
       page,
       `${UI}/namespaces/${ns}/workflows/${ids[0]}`,
       'ui-message-decoded.png',
-      'Your code is ••••',
+      // The decoded input: it names the message (references only; no number or text to show).
+      `"messageId": "${ids[0]}"`,
     );
     // The CN message's search attributes tab: our attributes, kept current to the final status.
     await page.goto(`${UI}/namespaces/${ns}/workflows/${ids[2]}`);
