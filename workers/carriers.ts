@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { CarrierDirectory } from '../activities/carriers';
+import type { CarrierDirectory } from '../activities/carriers/carrier-activities';
 import { createHttpCarrierAdapter } from '../carriers/http/client';
 import { createOutboundHttp, type OutboundHttp } from '../clients/outbound-http';
 import { createSmppAdapter, type MobileOriginated } from '../carriers/smpp/client';

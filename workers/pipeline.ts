@@ -9,7 +9,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createAnomalyActivities } from '../activities/anomaly';
 import { createBookkeepingActivities } from '../activities/bookkeeping';
-import { createCarrierActivities } from '../activities/carriers';
+import { createCarrierActivities } from '../activities/carriers/carrier-activities';
 import { createPoolActivities } from '../activities/pools';
 import { createPrivacyActivities } from '../activities/privacy';
 import { createSpendActivities } from '../activities/spend';

@@ -15,7 +15,10 @@
  * reports with what was sent.
  */
 import { ActivityFailure, ApplicationFailure, log, sleep } from '@temporalio/workflow';
-import type { SubmitFailureDetails, SubmitToCarrierResult } from '../activities/carriers';
+import type {
+  SubmitFailureDetails,
+  SubmitToCarrierResult,
+} from '../activities/carriers/carrier-activities';
 import { ErrorType } from './options';
 import { cutByDeadline, isPastDeadline, submitActivity } from './sending-controls';
 

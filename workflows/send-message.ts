@@ -7,7 +7,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { BookkeepingActivities } from '../activities/bookkeeping';
-import type { CarrierActivities } from '../activities/carriers';
+import type { CarrierActivities } from '../activities/carriers/carrier-activities';
 import {
   cancelSignal,
   deliveryReceiptSignal,

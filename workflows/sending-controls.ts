@@ -5,7 +5,7 @@
  */
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, condition, proxyActivities } from '@temporalio/workflow';
-import type { CarrierActivities } from '../activities/carriers';
+import type { CarrierActivities } from '../activities/carriers/carrier-activities';
 import { isRoutableReceiptFailure } from '../domain/sending-controls';
 import type { DeliveryReceiptSignal } from './definitions';
 import { carrierSubmit } from './options';

@@ -2,7 +2,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ulid } from 'ulid';
 import type { ApplicationFailure } from '@temporalio/common';
-import { createCarrierActivities, type SubmitToCarrierResult } from '../../activities/carriers';
+import {
+  createCarrierActivities,
+  type SubmitToCarrierResult,
+} from '../../activities/carriers/carrier-activities';
 import { CircuitBreaker } from '../../activities/carriers/breaker';
 import {
   createVaultActivities,

@@ -7,7 +7,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ulid } from 'ulid';
-import { createCarrierActivities } from '../../activities/carriers';
+import { createCarrierActivities } from '../../activities/carriers/carrier-activities';
 import {
   createVaultActivities,
   type TokenizeMessageInput,

@@ -17,7 +17,7 @@ import {
 } from '@temporalio/worker';
 import { ulid } from 'ulid';
 import type { BookkeepingActivities } from '../../activities/bookkeeping';
-import type { CarrierActivities } from '../../activities/carriers';
+import type { CarrierActivities } from '../../activities/carriers/carrier-activities';
 import type { PoolActivities } from '../../activities/pools';
 import type { PrivacyActivities } from '../../activities/privacy';
 import type { VaultActivities } from '../../activities/vault';

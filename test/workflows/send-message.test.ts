@@ -25,7 +25,7 @@ import type {
   CarrierActivities,
   SubmitToCarrierInput,
   SubmitToCarrierResult,
-} from '../../activities/carriers';
+} from '../../activities/carriers/carrier-activities';
 import type { PickSenderInput, PickSenderResult, PoolActivities } from '../../activities/pools';
 import type { PrivacyActivities } from '../../activities/privacy';
 import type { TokenizeMessageInput, VaultActivities } from '../../activities/vault';
