@@ -4,14 +4,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { VaultPayloadCodec } from '../clients/codec';
+import type { VaultPayloadCodec } from '../encryption/codec';
 import { createDbPool } from '../clients/db';
 import { vaultObserver } from '../clients/metrics';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
-import { DerivedKeys } from '../clients/derived-keys';
-import { MessageCipher } from '../clients/message-cipher';
-import { RequestFingerprints } from '../clients/request-fingerprint';
-import { SubscriberTokens } from '../clients/subscriber-token';
+import { DerivedKeys } from '../encryption/derived-keys';
+import { MessageCipher } from '../encryption/message-cipher';
+import { RequestFingerprints } from '../encryption/request-fingerprint';
+import { SubscriberTokens } from '../encryption/subscriber-token';
 import { vaultClientFor, type VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { authPlugin } from './plugins/auth';
@@ -130,7 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The fingerprint key is derived from Vault once, here, so no accept waits for Vault.
   const fingerprints = new RequestFingerprints(new DerivedKeys(deps.vault));
-  // Tenants' subscriber-token keys, derived once per process and tenant (clients/subscriber-token.ts).
+  // Tenants' subscriber-token keys, derived once per process and tenant (encryption/subscriber-token.ts).
   const tokens = new SubscriberTokens({ vault: deps.vault, db: deps.db });
   app.addHook('onReady', async () => {
     await fingerprints.warm().catch((err: Error) => {

@@ -5,7 +5,7 @@
  * whose title gives the problem+json `type` (see README, "Sending policy").
  */
 import type { Pool } from 'pg';
-import type { SubscriberTokens } from '../clients/subscriber-token';
+import type { SubscriberTokens } from '../encryption/subscriber-token';
 import type { Config } from '../config/config';
 import type { ConfigCache } from '../db/config-cache';
 import { pickSenderSlot } from '../db/pools';
@@ -60,7 +60,7 @@ export interface SendFacts {
   now: number;
   /** The id comes from an Idempotency-Key, so it may have been admitted before. */
   idempotent?: boolean;
-  /** Keyed fingerprint of the request (clients/request-fingerprint.ts), kept with the charge. */
+  /** Keyed fingerprint of the request (encryption/request-fingerprint.ts), kept with the charge. */
   requestFingerprint?: string;
   /** What the message's status row needs besides the above (see `AdmitInput.record`). */
   record?: { region: string; encoding: string; campaign?: string };

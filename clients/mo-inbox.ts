@@ -6,7 +6,7 @@ import { addOptOut } from '../db/privacy';
 import { isOptOutText } from '../domain/opt-out';
 import { normalizeRecipient } from '../domain/phone';
 import { regionFor } from '../domain/regions';
-import { sealSubjectNumber, type SubscriberTokens } from './subscriber-token';
+import { sealSubjectNumber, type SubscriberTokens } from '../encryption/subscriber-token';
 import type { VaultClient } from './vault';
 
 /**

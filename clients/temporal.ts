@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config/config';
-import { failureConverterPath, VaultPayloadCodec } from './codec';
+import { failureConverterPath, VaultPayloadCodec } from '../encryption/codec';
 import type { VaultClient } from './vault';
 
 /** The data converter every process uses: payloads and failures encrypted by the Vault-backed codec. */

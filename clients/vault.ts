@@ -275,7 +275,7 @@ export class VaultClient {
 
   /**
    * One HMAC-SHA256 under a transit key at a given key version (default: the latest), sent alone (not
-   * coalesced: the version is per request). For keys derived once and cached (clients/derived-keys.ts).
+   * coalesced: the version is per request). For keys derived once and cached (encryption/derived-keys.ts).
    */
   async hmacAt(key: string, input: Buffer, keyVersion?: number): Promise<string> {
     const r = await this.request('POST', `${this.transit('hmac', key)}/sha2-256`, {

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 
 /**
  * The rows of `callback_signing_secrets` (each tenant's sealed callback signing secrets); sealing and
- * opening is clients/callback-secrets.ts.
+ * opening is encryption/callback-secrets.ts.
  */
 export interface SealedCallbackSecret {
   id: string;

@@ -5,7 +5,7 @@
  * passed as query parameters, never logged or put in error messages.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { SubjectTokens } from '../clients/subscriber-token';
+import type { SubjectTokens } from '../encryption/subscriber-token';
 
 export type PoolPurpose = 'otp' | 'transactional' | 'marketing';
 export type PoolStrategy = 'lru' | 'sticky';

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { SubjectTokens } from '../clients/subscriber-token';
+import type { SubjectTokens } from '../encryption/subscriber-token';
 import { PURPOSES, type Purpose } from '../workflows/definitions';
 
 /**

@@ -248,7 +248,7 @@ export interface AdmitInput {
   sealed?: SealedMessage;
 }
 
-/** A message's personal data as the API sealed it (clients/message-cipher.ts): what `message_intake` holds. */
+/** A message's personal data as the API sealed it (encryption/message-cipher.ts): what `message_intake` holds. */
 export interface SealedMessage {
   region: string;
   transitKey: string;

@@ -1,5 +1,5 @@
 /**
- * Subscriber-token rotation (clients/subscriber-token.ts, activities/tokens):
+ * Subscriber-token rotation (encryption/subscriber-token.ts, activities/tokens):
  *
  *   npm run tokens -- status [--tenant acme]
  *   npm run tokens -- rotate --tenant acme [--grace-seconds 30]
@@ -14,8 +14,8 @@
  */
 import { createDbPool } from '../clients/db';
 import { arg, runIfMain } from './cli';
-import { MessageCipher } from '../clients/message-cipher';
-import { SubscriberTokens } from '../clients/subscriber-token';
+import { MessageCipher } from '../encryption/message-cipher';
+import { SubscriberTokens } from '../encryption/subscriber-token';
 import { vaultClientFor } from '../clients/vault';
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { failureConverterPath } from '../clients/codec';
+import { failureConverterPath } from '../encryption/codec';
 
 const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
 

@@ -35,7 +35,7 @@ export function createBookkeepingActivities({
   callbacks: {
     /** The guarded client callbacks go through (clients/outbound-http.ts). */
     http: OutboundHttp;
-    /** The still-valid signing secrets of the tenant that sent a message, newest first (clients/callback-secrets.ts). */
+    /** The still-valid signing secrets of the tenant that sent a message, newest first (encryption/callback-secrets.ts). */
     secretsFor(messageId: string): Promise<string[]>;
   };
   log: Logger;

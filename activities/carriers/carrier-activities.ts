@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { CarrierErrorType, isCarrierError } from '../../carriers/errors';
 import type { CarrierAdapter } from '../../carriers/types';
-import { MessageCipher } from '../../clients/message-cipher';
+import { MessageCipher } from '../../encryption/message-cipher';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import { testNumberBehaviour } from '../../domain/test-numbers';

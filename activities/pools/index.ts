@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Logger } from '../../config/logger';
-import type { SubscriberTokens } from '../../clients/subscriber-token';
+import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import { pickSenderSlot, type PoolPurpose } from '../../db/pools';
 import { ErrorType } from '../../workflows/options';
 

@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import type { SubscriberTokens } from '../../clients/subscriber-token';
+import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import { appendAudit, appendAuditBatch } from '../../db/audit';
 import {
   claimDuePurges,

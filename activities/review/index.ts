@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Pool, PoolClient } from 'pg';
 import { ulid } from 'ulid';
-import type { MessageCipher } from '../../clients/message-cipher';
+import type { MessageCipher } from '../../encryption/message-cipher';
 import { appendAudit } from '../../db/audit';
 import { findReviewPolicy } from '../../db/review';
 import { redactForPeople } from '../../domain/masking';

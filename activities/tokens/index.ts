@@ -1,16 +1,16 @@
 /**
- * Rotation of subscriber tokens (clients/subscriber-token.ts): a new generation for one tenant or
+ * Rotation of subscriber tokens (encryption/subscriber-token.ts): a new generation for one tenant or
  * for every tenant, the re-derivation of every stored token from the sealed number kept beside it,
  * and the retirement of the old generations once nothing holds them.
  */
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { MessageCipher } from '../../clients/message-cipher';
+import type { MessageCipher } from '../../encryption/message-cipher';
 import {
   SUBSCRIBER_TOKEN_KEY,
   type SubscriberTokens,
   type TokenGeneration,
-} from '../../clients/subscriber-token';
+} from '../../encryption/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 

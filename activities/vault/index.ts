@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
-import { MessageCipher } from '../../clients/message-cipher';
-import type { SubscriberTokens } from '../../clients/subscriber-token';
+import { MessageCipher } from '../../encryption/message-cipher';
+import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import { retentionIntervalSql, type RetentionDefaults } from '../../db/privacy';
@@ -11,7 +11,7 @@ import { regionKey } from '../../domain/regions';
 import type { SendMessageInput } from '../../workflows/definitions';
 import { assertRegion, WRONG_REGION, type Residency } from '../residency';
 
-/** Transit key names: one data key per region (subscriber tokens: clients/subscriber-token.ts). */
+/** Transit key names: one data key per region (subscriber tokens: encryption/subscriber-token.ts). */
 export const transitKeys = {
   data: regionKey,
 };
@@ -51,7 +51,7 @@ interface IntakeRow {
 
 /**
  * What tokenizing tells the workflow: no token. The subscriber token (per tenant, see
- * clients/subscriber-token.ts) stays in PostgreSQL, where the later steps read it by message id, so
+ * encryption/subscriber-token.ts) stays in PostgreSQL, where the later steps read it by message id, so
  * an operator decoding the workflow's payloads sees none.
  */
 export interface TokenizeMessageResult {
@@ -120,7 +120,7 @@ export function createVaultActivities({
     /**
      * Opens the number the API sealed under the region's key (`message_intake`; its data key is
      * unwrapped once per key and process), derives the tenant's subscriber token (a key derived from
-     * Vault once per process, clients/subscriber-token.ts), and in one transaction stores the message
+     * Vault once per process, encryption/subscriber-token.ts), and in one transaction stores the message
      * row, moves the ciphertexts as they are to `message_secrets`, writes its first events and deletes
      * the intake row. The API's admission wrote the row already (status `accepted`, no personal data):
      * it becomes `tokenized` with the recipient hint; a workflow started without the API (tests) gets

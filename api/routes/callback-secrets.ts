@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { CallbackSecrets } from '../../clients/callback-secrets';
+import { CallbackSecrets } from '../../encryption/callback-secrets';
 import type { VaultClient } from '../../clients/vault';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';

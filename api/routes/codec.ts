@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import type { Pool } from 'pg';
-import type { VaultPayloadCodec } from '../../clients/codec';
+import type { VaultPayloadCodec } from '../../encryption/codec';
 import { VaultError } from '../../clients/vault';
 import type { Config } from '../../config/config';
 import { appendAuditBatch, type AuditEntry } from '../../db/audit';

@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
-import type { MessageCipher } from '../../clients/message-cipher';
-import type { RequestFingerprints } from '../../clients/request-fingerprint';
-import type { SubscriberTokens } from '../../clients/subscriber-token';
+import type { MessageCipher } from '../../encryption/message-cipher';
+import type { RequestFingerprints } from '../../encryption/request-fingerprint';
+import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import type { Metrics } from '../../clients/metrics';
 import type { Config } from '../../config/config';
@@ -54,7 +54,7 @@ export interface MessageRouteDeps {
   /** Seals the number and text under the region's key (`seal` only: the API may not open them). */
   cipher: Pick<MessageCipher, 'seal'>;
   metrics?: Metrics;
-  /** Keyed fingerprints of requests (clients/request-fingerprint.ts), kept only in `message_charges`. */
+  /** Keyed fingerprints of requests (encryption/request-fingerprint.ts), kept only in `message_charges`. */
   fingerprints: RequestFingerprints;
   /** Subscriber tokens (a dry run's sticky-sender lookup). */
   tokens: SubscriberTokens;

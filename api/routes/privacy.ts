@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
-import { sealSubjectNumber, type SubscriberTokens } from '../../clients/subscriber-token';
+import { sealSubjectNumber, type SubscriberTokens } from '../../encryption/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';

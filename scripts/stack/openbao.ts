@@ -36,7 +36,7 @@ const CODEC = ['datakey/plaintext/codec-global', 'decrypt/codec-global'];
 const HMAC = ['hmac/subscriber-token', 'hmac/subscriber-token/*'];
 /**
  * Transit `encrypt` (seal only) under every region key: an opt-out keeps its number sealed under the
- * subscriber's region key (clients/subscriber-token.ts, `sealSubjectNumber`), and a worker receives
+ * subscriber's region key (encryption/subscriber-token.ts, `sealSubjectNumber`), and a worker receives
  * STOP from subscribers of any region. Sealing reveals nothing; only `token-rotation` opens them.
  */
 const SEAL_OPT_OUT = REGIONS.map((r) => `encrypt/sms-${r}`);

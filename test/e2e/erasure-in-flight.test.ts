@@ -10,7 +10,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { SubscriberTokens } from '../../clients/subscriber-token';
+import { SubscriberTokens } from '../../encryption/subscriber-token';
 import { createApiKey } from '../../scripts/keys';
 import { taskQueueFor } from '../../workflows/definitions';
 import { callWithKey } from '../helpers/api';

@@ -1,4 +1,4 @@
-import { MessageCipher } from '../../clients/message-cipher';
+import { MessageCipher } from '../../encryption/message-cipher';
 import { createDataConverter } from '../../clients/temporal';
 import { createPipelineWorker, type PipelineWorker } from '../../workers/pipeline';
 import { startPipeline, workflowBundle, type Pipeline } from '../helpers/pipeline';

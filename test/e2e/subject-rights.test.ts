@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { MessageCipher } from '../../clients/message-cipher';
-import { SubscriberTokens } from '../../clients/subscriber-token';
+import { MessageCipher } from '../../encryption/message-cipher';
+import { SubscriberTokens } from '../../encryption/subscriber-token';
 import { createLogger } from '../../config/logger';
 import { verifyAuditChain } from '../../db/audit';
 import { createApiKey } from '../../scripts/keys';

@@ -1,12 +1,12 @@
 import { ulid } from 'ulid';
 import { checkWebhookSignature, signWebhook } from '../../carriers/http/signature';
-import { CallbackSecrets } from '../../clients/callback-secrets';
-import { ENCODING, VaultPayloadCodec } from '../../clients/codec';
-import { DataKeyRing, openAesGcm } from '../../clients/envelope';
+import { CallbackSecrets } from '../../encryption/callback-secrets';
+import { ENCODING, VaultPayloadCodec } from '../../encryption/codec';
+import { DataKeyRing, openAesGcm } from '../../encryption/envelope';
 import { config, newDbPool, newVault, unique } from '../helpers/stack';
 
 /**
- * Per-tenant callback signing secrets at rest (clients/callback-secrets.ts), on the real OpenBao and
+ * Per-tenant callback signing secrets at rest (encryption/callback-secrets.ts), on the real OpenBao and
  * PostgreSQL: a sealed secret opens for its own tenant's messages only, and the codec server (same
  * transit key, no binding) cannot open it.
  */

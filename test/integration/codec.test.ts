@@ -1,5 +1,5 @@
 import { defaultPayloadConverter } from '@temporalio/common';
-import { ENCODING, VaultPayloadCodec } from '../../clients/codec';
+import { ENCODING, VaultPayloadCodec } from '../../encryption/codec';
 import { newVault, rootVault } from '../helpers/stack';
 
 const payload = (v: unknown) => defaultPayloadConverter.toPayload(v);

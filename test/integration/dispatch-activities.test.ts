@@ -14,7 +14,7 @@ import {
 } from '../../activities/vault';
 import { CarrierError, CarrierErrorType } from '../../carriers/errors';
 import type { CarrierAdapter, SubmitHooks, SubmitRequest } from '../../carriers/types';
-import { SubscriberTokens } from '../../clients/subscriber-token';
+import { SubscriberTokens } from '../../encryption/subscriber-token';
 import { newMessageId } from '../../domain/ids';
 import { newDbPool, newVault, rootVault, silentLog } from '../helpers/stack';
 

@@ -14,7 +14,7 @@ import {
   type TokenizeMessageResult,
 } from '../../activities/vault';
 import type { CarrierAdapter, SubmitRequest } from '../../carriers/types';
-import { SubscriberTokens } from '../../clients/subscriber-token';
+import { SubscriberTokens } from '../../encryption/subscriber-token';
 import { recordErasure } from '../../db/privacy';
 import { newMessageId } from '../../domain/ids';
 import { newDbPool, newVault, silentLog, unique } from '../helpers/stack';

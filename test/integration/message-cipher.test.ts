@@ -1,4 +1,4 @@
-import { MessageCipher } from '../../clients/message-cipher';
+import { MessageCipher } from '../../encryption/message-cipher';
 import { config, newVault, rootVault } from '../helpers/stack';
 
 const number = '+447400123456';

@@ -2,7 +2,7 @@ import pino from 'pino';
 import type { Pool } from 'pg';
 import { createVaultActivities } from '../../activities/vault';
 import { assertRegion, WRONG_REGION } from '../../activities/residency';
-import type { SubscriberTokens } from '../../clients/subscriber-token';
+import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import { vaultOperation } from '../../clients/vault';
 

@@ -5,7 +5,7 @@ import type { SealedNumber } from '../db/privacy';
 import type { Region } from '../domain/regions';
 import { DerivedKeys, PSEUDONYM_ROOT_KEY } from './derived-keys';
 import type { MessageCipher } from './message-cipher';
-import type { VaultClient } from './vault';
+import type { VaultClient } from '../clients/vault';
 
 /** The transit key the tenants' subscriber-token keys derive from (and the legacy tokens' HMAC key). */
 export const SUBSCRIBER_TOKEN_KEY = PSEUDONYM_ROOT_KEY;

@@ -1,5 +1,5 @@
 import { DataKeyRing, openAesGcm, sealAesGcm } from './envelope';
-import type { VaultClient } from './vault';
+import type { VaultClient } from '../clients/vault';
 
 /** Prefix of a message secret sealed by this cipher; `vault:` ciphertexts (transit, older rows) open too. */
 const FORMAT = 'env1';

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { VaultClient } from './vault';
+import type { VaultClient } from '../clients/vault';
 
 /** A 256-bit data key drawn from Vault transit, with its wrapped form (what is stored next to the data). */
 export interface DataKey {

@@ -1,7 +1,7 @@
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { DataKeyRing, openAesGcm, sealAesGcm } from './envelope';
-import type { VaultClient } from './vault';
+import type { VaultClient } from '../clients/vault';
 
 /** Metadata marking a payload this codec encrypted. */
 export const ENCODING = 'binary/encrypted';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { DerivedKeys } from './derived-keys';
 
-/** The label of the fingerprint key (clients/derived-keys.ts); a new label would be a new key. */
+/** The label of the fingerprint key (encryption/derived-keys.ts); a new label would be a new key. */
 export const REQUEST_FINGERPRINT_LABEL = 'sms/request-fingerprint/v1';
 
 /**

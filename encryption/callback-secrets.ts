@@ -7,7 +7,7 @@ import {
   type SealedCallbackSecret,
 } from '../db/callback-secrets';
 import { DataKeyRing, openAesGcm, sealAesGcm } from './envelope';
-import type { VaultClient } from './vault';
+import type { VaultClient } from '../clients/vault';
 
 /** Prefix of a sealed callback secret: `cbs1.<wrapped data key>.<base64 nonce‖ciphertext‖tag>`. */
 const FORMAT = 'cbs1';

@@ -1,4 +1,4 @@
-import type { VaultClient } from './vault';
+import type { VaultClient } from '../clients/vault';
 
 /**
  * The transit key the pseudonymization keys derive from. It predates the derivation (it was the one
