@@ -15,7 +15,7 @@
  * (`ceilingWorkflow`), as many, started and warmed up the same way, which is what Temporal itself allows
  * here; `throughput.ratioToCeiling` is pipeline ÷ ceiling. `temporal` says which Temporal ran them (the
  * stack's `STACK_TEMPORAL`, `dev` unless set), with the version and persistence the server reports.
- * Results go to bench/results/<date>-<commit>-<N>[-at-<R>][-<k>].json and a line in BENCHMARKS.md (not with
+ * Results go to bench/results/<date>-<commit>-<N>[-at-<R>][-<k>].json and a line in bench/log.md (not with
  * `--no-record`, which the smoke test in `npm test` uses).
  */
 import { execFileSync } from 'node:child_process';
@@ -493,7 +493,7 @@ async function main() {
   agent.destroy();
 }
 
-/** Writes the result to bench/results/ and appends its line to BENCHMARKS.md (then formatted, so lint stays green). */
+/** Writes the result to bench/results/ and appends its line to bench/log.md (then formatted, so lint stays green). */
 function record(result: BenchResult, commit: string) {
   const dir = join(ROOT_DIR, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -502,7 +502,7 @@ function record(result: BenchResult, commit: string) {
   let file = join(dir, `${name}.json`);
   for (let k = 2; existsSync(file); k++) file = join(dir, `${name}-${k}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2));
-  const md = join(ROOT_DIR, 'BENCHMARKS.md');
+  const md = join(ROOT_DIR, 'bench', 'log.md');
   if (!existsSync(md)) {
     writeFileSync(
       md,

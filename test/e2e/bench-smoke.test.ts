@@ -14,7 +14,7 @@ const run = promisify(execFile);
  * results alone. No figure is compared with a threshold here (speed belongs in `npm run bench`).
  */
 test('npm run bench -- --messages 50 runs end to end and reports every figure', async () => {
-  const benchmarks = readFileSync(join(stack.rootDir, 'BENCHMARKS.md'), 'utf8');
+  const benchmarks = readFileSync(join(stack.rootDir, 'bench', 'log.md'), 'utf8');
   const results = readdirSync(join(stack.rootDir, 'bench', 'results'));
 
   const out = join(mkdtempSync(join(tmpdir(), 'bench-smoke-')), 'result.json');
@@ -70,6 +70,6 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
     expect(n).toBeGreaterThan(0);
   expect(result.acceptLatencyMs.p50).toBeLessThanOrEqual(result.acceptLatencyMs.p99);
 
-  expect(readFileSync(join(stack.rootDir, 'BENCHMARKS.md'), 'utf8')).toBe(benchmarks);
+  expect(readFileSync(join(stack.rootDir, 'bench', 'log.md'), 'utf8')).toBe(benchmarks);
   expect(readdirSync(join(stack.rootDir, 'bench', 'results'))).toEqual(results);
 }, 300_000);
