@@ -19,7 +19,7 @@ import { SubscriberTokens } from '../encryption/subscriber-token';
 import { vaultClientFor } from '../clients/vault';
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
-import { createTokenActivities } from '../activities/tokens';
+import { createTokenActivities } from '../activities/tokens/rotate-subscriber-tokens';
 
 const USAGE =
   'usage: npm run tokens -- status [--tenant <tenant>] | rotate (--tenant <tenant> | --all) [--grace-seconds <s>]';

@@ -11,7 +11,7 @@ import type {
   AnomalyActivities,
   DetectAnomaliesInput,
   DetectAnomaliesResult,
-} from '../activities/anomaly';
+} from '../activities/anomaly/detect-anomalies';
 import { bookkeeping } from './options';
 
 const { detectAnomalies } = proxyActivities<AnomalyActivities>({

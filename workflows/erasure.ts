@@ -4,7 +4,7 @@
  * read the subject's tokens from the erasure's row, so an operator decoding its payloads learns none.
  */
 import { continueAsNew, patched, proxyActivities, sleep } from '@temporalio/workflow';
-import type { PrivacyActivities } from '../activities/privacy';
+import type { PrivacyActivities } from '../activities/privacy/privacy-activities';
 import { bookkeeping } from './options';
 import { purgeBatch } from './retention';
 

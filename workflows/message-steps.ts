@@ -4,11 +4,11 @@
  * Temporal UI. One place, so every workflow module records a status the same way.
  */
 import { proxyLocalActivities } from '@temporalio/workflow';
-import type { BookkeepingActivities } from '../activities/bookkeeping';
-import type { PoolActivities } from '../activities/pools';
-import type { PrivacyActivities } from '../activities/privacy';
-import type { SpendActivities } from '../activities/spend';
-import type { VaultActivities } from '../activities/vault';
+import type { BookkeepingActivities } from '../activities/bookkeeping/bookkeeping-activities';
+import type { PoolActivities } from '../activities/pools/pick-sender';
+import type { PrivacyActivities } from '../activities/privacy/privacy-activities';
+import type { SpendActivities } from '../activities/spend/release-charge';
+import type { VaultActivities } from '../activities/vault/tokenize-message';
 import { localBookkeeping } from './options';
 
 const step = <T>(summary: string) => proxyLocalActivities<T>({ ...localBookkeeping, summary });

@@ -4,7 +4,7 @@
  * why one sweeper per region beats a timer or a purge workflow per message.
  */
 import { continueAsNew, proxyActivities, sleep, type ActivityOptions } from '@temporalio/workflow';
-import type { PrivacyActivities } from '../activities/privacy';
+import type { PrivacyActivities } from '../activities/privacy/privacy-activities';
 import type { Purpose, Region } from './definitions';
 import { checkSuppression, schedulePurge } from './message-steps';
 

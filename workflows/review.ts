@@ -1,5 +1,9 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { ResolvedReview, ReviewActivities, ReviewPlan } from '../activities/review';
+import type {
+  ResolvedReview,
+  ReviewActivities,
+  ReviewPlan,
+} from '../activities/review/review-activities';
 import { MessageStatus, type SendMessageInput, type StatusEvent } from './definitions';
 import { bookkeeping } from './options';
 import { reviewDecisionSignal, type ReviewDecisionSignal } from './review-signal';

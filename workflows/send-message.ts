@@ -6,7 +6,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { BookkeepingActivities } from '../activities/bookkeeping';
+import type { BookkeepingActivities } from '../activities/bookkeeping/bookkeeping-activities';
 import type { CarrierActivities } from '../activities/carriers/carrier-activities';
 import {
   cancelSignal,

@@ -11,7 +11,7 @@ import { testNumberBehaviour } from '../../domain/test-numbers';
 import { ErrorType } from '../../workflows/options';
 import { secondsSince, type Metrics } from '../../clients/metrics';
 import { recordDispatchOutcome, recordPartialSubmit, recordSubmitted } from '../../db/operations';
-import { transitKeys } from '../vault';
+import { transitKeys } from '../vault/tokenize-message';
 import { assertRegion, WRONG_REGION, type Residency } from '../residency';
 import { CircuitBreaker } from './breaker';
 

@@ -8,7 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { ReceivedPart, SmscSimulator } from '../../carriers/simulators/smpp/smsc';
-import { createAnomalyActivities } from '../../activities/anomaly';
+import { createAnomalyActivities } from '../../activities/anomaly/detect-anomalies';
 import { eventually } from '../helpers/eventually';
 import { startPipeline, startWorkerProcess, type Pipeline } from '../helpers/pipeline';
 import { silentLog, unique } from '../helpers/stack';

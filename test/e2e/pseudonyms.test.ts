@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import { createTokenActivities } from '../../activities/tokens';
+import { createTokenActivities } from '../../activities/tokens/rotate-subscriber-tokens';
 import { canonicalRequest } from '../../api/routes/messages';
 import type { VaultPayloadCodec } from '../../encryption/codec';
 import { MessageCipher } from '../../encryption/message-cipher';

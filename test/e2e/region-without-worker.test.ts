@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import type { FastifyInstance } from 'fastify';
-import { createAnomalyActivities } from '../../activities/anomaly';
+import { createAnomalyActivities } from '../../activities/anomaly/detect-anomalies';
 import { buildApp } from '../../api/app';
 import { METRIC_NAMES } from '../../clients/metrics';
 import { createDataConverter } from '../../clients/temporal';

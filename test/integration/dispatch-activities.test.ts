@@ -11,7 +11,7 @@ import {
   createVaultActivities,
   type TokenizeMessageInput,
   type TokenizeMessageResult,
-} from '../../activities/vault';
+} from '../../activities/vault/tokenize-message';
 import { CarrierError, CarrierErrorType } from '../../carriers/errors';
 import type { CarrierAdapter, SubmitHooks, SubmitRequest } from '../../carriers/types';
 import { SubscriberTokens } from '../../encryption/subscriber-token';

@@ -12,7 +12,7 @@ import {
   createVaultActivities,
   type TokenizeMessageInput,
   type TokenizeMessageResult,
-} from '../../activities/vault';
+} from '../../activities/vault/tokenize-message';
 import type { CarrierAdapter, SubmitRequest } from '../../carriers/types';
 import { SubscriberTokens } from '../../encryption/subscriber-token';
 import { recordErasure } from '../../db/privacy';

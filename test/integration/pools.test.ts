@@ -14,7 +14,7 @@ import {
   PoolErrorType,
   type PickSenderInput,
   type PickSenderResult,
-} from '../../activities/pools';
+} from '../../activities/pools/pick-sender';
 import { config, newDbPool, silentLog, unique } from '../helpers/stack';
 
 describe('pickSender against PostgreSQL', () => {

@@ -7,8 +7,11 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ulid } from 'ulid';
-import { createTokenActivities } from '../../activities/tokens';
-import { createVaultActivities, type TokenizeMessageInput } from '../../activities/vault';
+import { createTokenActivities } from '../../activities/tokens/rotate-subscriber-tokens';
+import {
+  createVaultActivities,
+  type TokenizeMessageInput,
+} from '../../activities/vault/tokenize-message';
 import { MessageCipher } from '../../encryption/message-cipher';
 import { sealSubjectNumber, SubscriberTokens } from '../../encryption/subscriber-token';
 import { addOptOut, isSuppressed } from '../../db/privacy';

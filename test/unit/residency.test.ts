@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { Pool } from 'pg';
-import { createVaultActivities } from '../../activities/vault';
+import { createVaultActivities } from '../../activities/vault/tokenize-message';
 import { assertRegion, WRONG_REGION } from '../../activities/residency';
 import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import type { VaultClient } from '../../clients/vault';

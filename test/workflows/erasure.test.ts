@@ -15,7 +15,7 @@ import {
   Worker,
   type WorkflowBundle,
 } from '@temporalio/worker';
-import type { PrivacyActivities } from '../../activities/privacy';
+import type { PrivacyActivities } from '../../activities/privacy/privacy-activities';
 import type { erasureWorkflow } from '../../workflows/erasure';
 import { timeSkippingServerPath, unique } from '../helpers/stack';
 

@@ -16,11 +16,11 @@ import {
   type WorkflowBundle,
 } from '@temporalio/worker';
 import { ulid } from 'ulid';
-import type { BookkeepingActivities } from '../../activities/bookkeeping';
+import type { BookkeepingActivities } from '../../activities/bookkeeping/bookkeeping-activities';
 import type { CarrierActivities } from '../../activities/carriers/carrier-activities';
-import type { PoolActivities } from '../../activities/pools';
-import type { PrivacyActivities } from '../../activities/privacy';
-import type { VaultActivities } from '../../activities/vault';
+import type { PoolActivities } from '../../activities/pools/pick-sender';
+import type { PrivacyActivities } from '../../activities/privacy/privacy-activities';
+import type { VaultActivities } from '../../activities/vault/tokenize-message';
 import { newMessageId } from '../../domain/ids';
 import {
   deliveryReceiptSignal,

@@ -20,16 +20,27 @@ import type {
   BookkeepingActivities,
   NotifyClientInput,
   RecordStatusInput,
-} from '../../activities/bookkeeping';
+} from '../../activities/bookkeeping/bookkeeping-activities';
 import type {
   CarrierActivities,
   SubmitToCarrierInput,
   SubmitToCarrierResult,
 } from '../../activities/carriers/carrier-activities';
-import type { PickSenderInput, PickSenderResult, PoolActivities } from '../../activities/pools';
-import type { PrivacyActivities } from '../../activities/privacy';
-import type { TokenizeMessageInput, VaultActivities } from '../../activities/vault';
-import type { ResolveReviewInput, ReviewActivities, ReviewPlan } from '../../activities/review';
+import type {
+  PickSenderInput,
+  PickSenderResult,
+  PoolActivities,
+} from '../../activities/pools/pick-sender';
+import type { PrivacyActivities } from '../../activities/privacy/privacy-activities';
+import type {
+  TokenizeMessageInput,
+  VaultActivities,
+} from '../../activities/vault/tokenize-message';
+import type {
+  ResolveReviewInput,
+  ReviewActivities,
+  ReviewPlan,
+} from '../../activities/review/review-activities';
 import { reviewDecisionSignal } from '../../workflows/review-signal';
 import { messageWorkflowId, newMessageId } from '../../domain/ids';
 import {
