@@ -35,7 +35,7 @@ import {
 } from './routes/metrics';
 import type { Metrics } from '../clients/metrics';
 import { privacyRoutes } from './routes/privacy';
-import { sendingPolicyRoutes } from './routes/sending-policy';
+import { sendingPolicyRoutes } from './routes/policy';
 import { reviewRoutes } from './routes/review';
 import { StartRelay } from './start-relay';
 import { ConfigCache } from '../db/config-cache';

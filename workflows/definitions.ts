@@ -102,7 +102,7 @@ export interface SendMessageInput {
   sendAt?: number;
   /** Epoch ms when the API accepted the message. */
   acceptedAt: number;
-  /** Sending policy decided at admission (workflows/sending-policy.ts); absent for older messages. */
+  /** Sending policy decided at admission (workflows/admission.ts); absent for older messages. */
   policy?: {
     /** Epoch ms until which an OTP is held by its country's velocity limit. */
     holdUntil?: number;

@@ -20,7 +20,7 @@ import type {
   SubmitToCarrierResult,
 } from '../activities/carriers/carrier-activities';
 import { ErrorType } from './options';
-import { cutByDeadline, isPastDeadline, submitActivity } from './sending-controls';
+import { cutByDeadline, isPastDeadline, submitActivity } from './scheduling';
 
 /** How a message waits for a carrier that cannot take it now. */
 export const CARRIER_WAIT = {

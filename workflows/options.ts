@@ -49,7 +49,7 @@ export const localBookkeeping: LocalActivityOptions = {
  * permanent ones and an unreachable carrier (or an open circuit breaker) fail at once so the workflow
  * fails over to the next carrier, or waits and tries again within the validity (workflows/dispatch.ts).
  * The heartbeat timeout lets a retry start soon after a worker dies mid-submit. A message with a
- * validity also gets a schedule-to-close timeout ending at its deadline (workflows/sending-controls.ts),
+ * validity also gets a schedule-to-close timeout ending at its deadline (workflows/scheduling.ts),
  * so no retry is even scheduled after it.
  */
 export const carrierSubmit: ActivityOptions = {

@@ -23,16 +23,16 @@ import {
 } from './definitions';
 import { clientCallback, ErrorType } from './options';
 import { pickSender, recordStatus, tokenizeMessage } from './message-steps';
-import { dispatchDeadline } from '../domain/sending-controls';
+import { dispatchDeadline } from '../domain/scheduling';
 import {
   failoverCarriers,
   isPastDeadline,
   waitForSendTime,
   type ReceiptFailoverOptions,
-} from './sending-controls';
+} from './scheduling';
 import { dispatchToCarriers, failureType } from './dispatch';
 import { isSuppressed, scheduleMessagePurge } from './retention';
-import { holdForVelocity, releaseUnbilledCharge } from './sending-policy';
+import { holdForVelocity, releaseUnbilledCharge } from './admission';
 import { reviewBeforeSend, type ReviewGate } from './review';
 
 // Summaries are what an operator reads in the Temporal UI's event history: fixed text, never a value.
@@ -171,7 +171,7 @@ export async function sendMessageWorkflow(
 
   // 2. policy: suppression / opt-out (retention issue), schedule, validity and country velocity
   //    (sending-controls issue). Each lives in its own workflows/*.ts module, called from here.
-  // Scheduled send (workflows/sending-controls.ts): a durable wait, cancellable until it ends.
+  // Scheduled send (workflows/scheduling.ts): a durable wait, cancellable until it ends.
   const deadline = dispatchDeadline(meta);
   if (meta.sendAt !== undefined && meta.sendAt > Date.now()) {
     step(MessageStatus.SCHEDULED, { detail: `until ${new Date(meta.sendAt).toISOString()}` });

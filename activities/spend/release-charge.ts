@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { releaseCharge } from '../../db/sending-policy';
+import { releaseCharge } from '../../db/policy';
 
 export interface ReleaseChargeInput {
   messageId: string;

@@ -6,7 +6,7 @@ import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import { retentionIntervalSql, type RetentionDefaults } from '../../db/privacy';
-import { dispatchDeadline } from '../../domain/sending-controls';
+import { dispatchDeadline } from '../../domain/scheduling';
 import { regionKey } from '../../domain/regions';
 import type { SendMessageInput } from '../../workflows/definitions';
 import { assertRegion, WRONG_REGION, type Residency } from '../residency';

@@ -10,9 +10,9 @@ import type { VaultClient } from '../../clients/vault';
 import type { Metrics } from '../../clients/metrics';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
-import { findCharge } from '../../db/sending-policy';
+import { findCharge } from '../../db/policy';
 import { hasLiveWorker } from '../../db/worker-heartbeats';
-import { fromMicros, toMicros } from '../../domain/sending-policy';
+import { fromMicros, toMicros } from '../../domain/policy';
 import type { ConfigCache } from '../../db/config-cache';
 import { findReviewPolicy } from '../../db/review';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
@@ -33,14 +33,14 @@ import { principalOf } from '../plugins/auth';
 import { callbackUrlCheck } from './callback-secrets';
 import { HttpProblem } from '../plugins/problem';
 import { refuseText } from '../../domain/text';
-import { admitSend, dryRunAnswer, dryRunSchema } from '../send-policy';
+import { admitSend, dryRunAnswer, dryRunSchema } from '../admission';
 import { encodeStartArgs, type SearchAttributeName, type StartRelay } from '../start-relay';
 import {
   applySendingControls,
   sendingControlsAcceptedProperties,
   sendingControlsProperties,
   type SendingControlsBody,
-} from '../sending-controls';
+} from '../scheduling';
 
 export interface MessageRouteDeps {
   config: Config;
@@ -75,7 +75,7 @@ interface SendBody extends SendingControlsBody {
   campaign?: string;
   sender?: string;
   callbackUrl?: string;
-  // --- sending policy (api/send-policy.ts) ---
+  // --- sending policy (api/admission.ts) ---
   dryRun?: boolean;
   maxPrice?: number;
 }
@@ -98,7 +98,7 @@ const sendBodySchema = {
     campaign: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
     sender: { type: 'string', pattern: '^(\\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$' },
     callbackUrl: { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 },
-    // --- sending policy (api/send-policy.ts) ---
+    // --- sending policy (api/admission.ts) ---
     dryRun: {
       type: 'boolean',
       description:
@@ -110,7 +110,7 @@ const sendBodySchema = {
       maximum: 1000000,
       description: 'Refuse (422) if the message would cost more (segments × price per segment)',
     },
-    // sendAt, validitySeconds, smartEncoding (api/sending-controls.ts)
+    // sendAt, validitySeconds, smartEncoding (api/scheduling.ts)
     ...sendingControlsProperties,
   },
 } as const;
@@ -277,7 +277,7 @@ export async function messageRoutes(
         );
       }
       if (b.callbackUrl !== undefined) await checkCallbackUrl(b.callbackUrl, tenant, configCache);
-      // Scheduled sends, validity and smart encoding (api/sending-controls.ts).
+      // Scheduled sends, validity and smart encoding (api/scheduling.ts).
       const acceptedAt = Date.now();
       const controls = applySendingControls(b, acceptedAt);
       const m = controls.measurement;
@@ -354,7 +354,7 @@ export async function messageRoutes(
         numberCiphertext: numberCiphertext!,
         bodyCiphertext: bodyCiphertext!,
       };
-      // One statement accepts the message (db/sending-policy.ts, admitMessage): its charge, a send from
+      // One statement accepts the message (db/policy.ts, admitMessage): its charge, a send from
       // the tenant's daily quota (PostgreSQL, shared by every API process), its spend reservation and
       // its workflow start (table workflow_starts, arguments codec-encrypted); an OTP velocity count
       // joins it in a transaction. Any refusal undoes all of it. The start relay (api/start-relay.ts) starts the workflow right

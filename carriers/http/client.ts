@@ -6,7 +6,7 @@ import {
   type OutboundResponse,
 } from '../../clients/outbound-http';
 import { measure } from '../../domain/encoding';
-import { remainingValiditySeconds } from '../../domain/sending-controls';
+import { remainingValiditySeconds } from '../../domain/scheduling';
 import { CarrierError, CarrierErrorType } from '../errors';
 import type {
   CarrierAdapter,

@@ -2,7 +2,7 @@ import * as smpp from 'smpp';
 import type { Logger } from 'pino';
 import { decodeSmppPart, reassemble, splitForSmpp, type DecodedPart } from '../../domain/encoding';
 import { AdaptiveRate } from '../../domain/adaptive-rate';
-import { remainingValiditySeconds } from '../../domain/sending-controls';
+import { remainingValiditySeconds } from '../../domain/scheduling';
 import {
   CarrierError,
   CarrierErrorType,

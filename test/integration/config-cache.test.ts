@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { ulid } from 'ulid';
 import { createApiKey, revokeApiKey } from '../../db/api-keys';
 import { ConfigCache, configChanged } from '../../db/config-cache';
-import { admitMessage, putSpendCap } from '../../db/sending-policy';
+import { admitMessage, putSpendCap } from '../../db/policy';
 import { newMessageId } from '../../domain/ids';
 import { eventually } from '../helpers/eventually';
 import { newDbPool, silentLog, unique } from '../helpers/stack';

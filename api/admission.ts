@@ -17,7 +17,7 @@ import {
   loadPolicyRules,
   monthSpend,
   velocityCount,
-} from '../db/sending-policy';
+} from '../db/policy';
 import { eligibleCarriers } from '../domain/routing';
 import {
   billingMonth,
@@ -29,7 +29,7 @@ import {
   windowStart,
   type OverLimit,
   type Quote,
-} from '../domain/sending-policy';
+} from '../domain/policy';
 import type { Purpose } from '../workflows/definitions';
 import { HttpProblem } from './plugins/problem';
 import type { RequestTiming } from './plugins/server-timing';

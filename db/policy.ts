@@ -2,7 +2,7 @@
  * Sending policy in PostgreSQL: country rules, the OTP velocity counters, the price table, spend
  * caps and per-message charges. Used by the API (admission, dry runs, admin routes, usage) and by
  * the `releaseCharge` activity. Nothing here holds personal data; the decisions themselves are in
- * `domain/sending-policy.ts`.
+ * `domain/policy.ts`.
  */
 import type { Pool, PoolClient } from 'pg';
 import { configChanged } from './config-cache';
@@ -16,7 +16,7 @@ import {
   type CountryRule,
   type OverLimit,
   type PriceRow,
-} from '../domain/sending-policy';
+} from '../domain/policy';
 
 interface RuleRow {
   country: string;

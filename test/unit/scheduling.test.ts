@@ -6,7 +6,7 @@ import {
   isRoutableReceiptFailure,
   MAX_SCHEDULE_AHEAD_MS,
   remainingValiditySeconds,
-} from '../../domain/sending-controls';
+} from '../../domain/scheduling';
 import { TEST_NUMBERS, testNumberBehaviour, testNumberRecipient } from '../../domain/test-numbers';
 
 describe('smartEncode', () => {

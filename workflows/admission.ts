@@ -4,7 +4,7 @@
  * carrier. Called from `send-message.ts`; deterministic workflow code only.
  */
 import { condition } from '@temporalio/workflow';
-import { BILLED_STATUSES } from '../domain/sending-policy';
+import { BILLED_STATUSES } from '../domain/policy';
 import { MessageStatus, type SendMessageInput, type StatusEvent } from './definitions';
 import { recordStatus, releaseCharge } from './message-steps';
 

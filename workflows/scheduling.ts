@@ -1,12 +1,12 @@
 /**
  * Sending controls inside the SendMessage workflow: the durable wait for a scheduled send, the
  * validity deadline (never sent late), and the decision to fail over after a failed receipt.
- * Deterministic workflow code; the pure rules live in domain/sending-controls.ts.
+ * Deterministic workflow code; the pure rules live in domain/scheduling.ts.
  */
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, condition, proxyActivities } from '@temporalio/workflow';
 import type { CarrierActivities } from '../activities/carriers/carrier-activities';
-import { isRoutableReceiptFailure } from '../domain/sending-controls';
+import { isRoutableReceiptFailure } from '../domain/scheduling';
 import type { DeliveryReceiptSignal } from './definitions';
 import { carrierSubmit } from './options';
 

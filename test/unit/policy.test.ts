@@ -8,7 +8,7 @@ import {
   toMicros,
   windowStart,
   type PriceRow,
-} from '../../domain/sending-policy';
+} from '../../domain/policy';
 import { eligibleCarriers } from '../../domain/routing';
 
 describe('country rules', () => {

@@ -9,7 +9,7 @@ import {
   DEFAULT_VALIDITY_SECONDS,
   MAX_SCHEDULE_AHEAD_MS,
   VALIDITY_BOUNDS,
-} from '../domain/sending-controls';
+} from '../domain/scheduling';
 import { HttpProblem } from './plugins/problem';
 
 /** The request fields of the sending controls. */

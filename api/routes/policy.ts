@@ -10,7 +10,7 @@ import {
   putPrice,
   putSpendCap,
   usageOf,
-} from '../../db/sending-policy';
+} from '../../db/policy';
 import {
   billingMonth,
   fromMicros,
@@ -18,7 +18,7 @@ import {
   type CountryAction,
   type CountryRule,
   type OverLimit,
-} from '../../domain/sending-policy';
+} from '../../domain/policy';
 import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
 
