@@ -20,7 +20,7 @@ import { limitsPlugin } from './plugins/limits';
 import { clientErrorHandler, frameworkErrors, problemPlugin } from './plugins/problem';
 import { serverTimingPlugin } from './plugins/server-timing';
 import { httpsOptions } from './tls';
-import { createReceiptRouter } from '../clients/receipt-router';
+import { createReceiptRouter } from '../inbound/receipt-router';
 import { carrierReceiptRoutes } from './routes/carrier-receipts';
 import { callbackSecretRoutes } from './routes/callback-secrets';
 import { codecRoutes } from './routes/codec';

@@ -1,5 +1,5 @@
 /**
- * Opt-out keywords in mobile-originated messages. Pure: the MO handler (clients/mo-inbox.ts) decides
+ * Opt-out keywords in mobile-originated messages. Pure: the MO handler (inbound/mo-inbox.ts) decides
  * with this whether a text opts its sender out, before anything is stored.
  */
 

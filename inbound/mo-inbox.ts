@@ -7,7 +7,7 @@ import { isOptOutText } from '../domain/opt-out';
 import { normalizeRecipient } from '../domain/phone';
 import { regionFor } from '../domain/regions';
 import { sealSubjectNumber, type SubscriberTokens } from '../encryption/subscriber-token';
-import type { VaultClient } from './vault';
+import type { VaultClient } from '../clients/vault';
 
 /**
  * Handles mobile-originated messages from the SMPP carrier sessions: an opt-out keyword (see
