@@ -17,6 +17,7 @@ import {
   loadPolicyRules,
   monthSpend,
   velocityCount,
+  type AdmitInput,
 } from '../db/policy';
 import { eligibleCarriers } from '../domain/routing';
 import {
@@ -63,7 +64,7 @@ export interface SendFacts {
   /** Keyed fingerprint of the request (encryption/request-fingerprint.ts), kept with the charge. */
   requestFingerprint?: string;
   /** What the message's status row needs besides the above (see `AdmitInput.record`). */
-  record?: { region: string; encoding: string; campaign?: string };
+  record?: Omit<NonNullable<AdmitInput['record']>, 'acceptedAt'>;
   /** The number and text sealed under the region's key, stored in the admitting statement (not for dry runs). */
   sealed?: SealedMessage;
 }

@@ -6,6 +6,8 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { configChanged } from './config-cache';
+import { retentionIntervalSql } from './privacy';
+import type { Purpose } from '../workflows/definitions';
 import { secondsToUtcMidnight } from './quotas';
 import type { PendingStart } from './workflow-starts';
 import {
@@ -224,7 +226,7 @@ export interface AdmitInput {
   requestFingerprint?: string;
   month: string;
   country: string;
-  purpose: string;
+  purpose: Purpose;
   segments: number;
   carrier?: string;
   perSegment?: number;
@@ -243,7 +245,20 @@ export interface AdmitInput {
    * personal data: the recipient hint and callback URL come with tokenization. The API always
    * passes it; tests of the statement alone may leave it out.
    */
-  record?: { region: string; encoding: string; campaign?: string; acceptedAt: number };
+  record?: {
+    region: string;
+    encoding: string;
+    campaign?: string;
+    acceptedAt: number;
+    /**
+     * The purge backstop (epoch ms, before the tenant's retention; domain `purgeBackstopBase`): the
+     * row is due for purge from admission on, so a message that is never started does not keep its
+     * sealed number and text (`message_intake`) forever.
+     */
+    purgeBackstopAt: number;
+    /** The default retention of the message's purpose (seconds), unless the tenant overrides it. */
+    retentionSeconds: number;
+  };
   /** The number and text, sealed under the region's key: stored with the start (`message_intake`). */
   sealed?: SealedMessage;
 }
@@ -368,9 +383,11 @@ async function admitStatement(
                     select $1, $2, $15, $16, $17, $18 from c
                     returning 1),
             m as (insert into messages (id, tenant, purpose, country, region, encoding, segments, status,
-                                        campaign, created_at)
+                                        campaign, created_at, purge_after)
                     select $1, $2, $5, $4, $21, $22, $6, 'accepted', $23,
-                           to_timestamp($24::float8 / 1000) from c where $21::text is not null
+                           to_timestamp($24::float8 / 1000),
+                           to_timestamp($29::float8 / 1000) + ${retentionIntervalSql(a.purpose, 2, 30)}
+                      from c where $21::text is not null
                     on conflict (id) do nothing
                     returning id, created_at),
             e as (insert into message_events (message_id, status, at)
@@ -413,6 +430,8 @@ async function admitStatement(
         a.sealed?.transitKey ?? null,
         a.sealed?.numberCiphertext ?? null,
         a.sealed?.bodyCiphertext ?? null,
+        a.record?.purgeBackstopAt ?? null,
+        a.record?.retentionSeconds ?? null,
       ],
     );
     return rows[0]!.verdict === 'duplicate'

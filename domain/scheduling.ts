@@ -53,6 +53,20 @@ export function dispatchDeadline(m: {
   return Math.max(m.acceptedAt, m.sendAt ?? 0) + m.validitySeconds * 1000;
 }
 
+/**
+ * When a message's personal data is due for purge at the latest, before its tenant's retention is
+ * added: its dispatch deadline (or, with no validity, when it may first be sent) plus
+ * `stuckAfterSeconds`, the longest it may still run after that (receipt waits, failover). Set from
+ * the moment personal data is stored (admission, tokenize), so a message that is never started,
+ * never finishes or ends without its purge step does not keep its ciphertexts forever.
+ */
+export function purgeBackstopBase(
+  m: { acceptedAt: number; sendAt?: number; validitySeconds?: number },
+  stuckAfterSeconds: number,
+): number {
+  return (dispatchDeadline(m) ?? Math.max(m.acceptedAt, m.sendAt ?? 0)) + stuckAfterSeconds * 1000;
+}
+
 /** The validity left at `now`, in whole seconds (rounded up, at least 1), for SMPP `validity_period`. */
 export function remainingValiditySeconds(deadline: number, now: number): number {
   return Math.max(1, Math.ceil((deadline - now) / 1000));

@@ -6,7 +6,7 @@ import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
 import { appendAudit } from '../../db/audit';
 import { retentionIntervalSql, type RetentionDefaults } from '../../db/privacy';
-import { dispatchDeadline } from '../../domain/scheduling';
+import { purgeBackstopBase } from '../../domain/scheduling';
 import { regionKey } from '../../domain/regions';
 import type { SendMessageInput } from '../../workflows/definitions';
 import { assertRegion, WRONG_REGION, type Residency } from '../residency';
@@ -172,10 +172,7 @@ export function createVaultActivities({
       try {
         await client.query('begin');
         const purpose = input.purpose;
-        const backstopAt = backstop
-          ? (dispatchDeadline(input) ?? Math.max(input.acceptedAt, input.sendAt ?? 0)) +
-            backstop.stuckAfterSeconds * 1000
-          : null;
+        const backstopAt = backstop ? purgeBackstopBase(input, backstop.stuckAfterSeconds) : null;
         const { rows } = await client.query<{ inserted: boolean; erased_by: string | null }>(
           `with e as (select erasure_stopping($1, $2, $12, to_timestamp($11::double precision / 1000)) as id),
            m as (

@@ -18,6 +18,7 @@ import { findReviewPolicy } from '../../db/review';
 import { isMessageId, messageIdFromIdempotencyKey, newMessageId } from '../../domain/ids';
 import { normalizeRecipient, redactNumber } from '../../domain/phone';
 import { regionFor, regionKey, type Region } from '../../domain/regions';
+import { purgeBackstopBase } from '../../domain/scheduling';
 import { testNumberRecipient } from '../../domain/test-numbers';
 import {
   cancelSignal,
@@ -365,7 +366,13 @@ export async function messageRoutes(
         {
           ...facts,
           requestFingerprint: await fingerprints.of(canonical),
-          record: { region, encoding: m.encoding, campaign: b.campaign },
+          record: {
+            region,
+            encoding: m.encoding,
+            campaign: b.campaign,
+            purgeBackstopAt: purgeBackstopBase(input, config.retention.stuckAfterSeconds),
+            retentionSeconds: config.retention.defaults[b.purpose],
+          },
           sealed,
         },
         async (holdUntil) => {

@@ -219,7 +219,7 @@ describe('ConfigCache against PostgreSQL (LISTEN/NOTIFY)', () => {
       keyId: key.id,
       month: '2026-11-01',
       country: 'GB',
-      purpose: 'otp',
+      purpose: 'otp' as const,
       segments: 1,
       countryRule: 'allow' as const,
       quota: { defaultPerDay: 1000, now: new Date() },
