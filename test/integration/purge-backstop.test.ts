@@ -10,7 +10,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { createPrivacyActivities } from '../../activities/privacy';
-import { SubscriberTokens } from '../../clients/subscriber-token';
+import { SubscriberTokens } from '../../encryption/subscriber-token';
 import { startApiWithoutTemporal } from '../helpers/api';
 import { eventually } from '../helpers/eventually';
 import { seedTenant } from '../helpers/pipeline';
