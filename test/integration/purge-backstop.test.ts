@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
-import { createPrivacyActivities } from '../../activities/privacy';
+import { createPrivacyActivities } from '../../activities/privacy/privacy-activities';
 import { SubscriberTokens } from '../../encryption/subscriber-token';
 import { startApiWithoutTemporal } from '../helpers/api';
 import { eventually } from '../helpers/eventually';
