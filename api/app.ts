@@ -37,7 +37,7 @@ import type { Metrics } from '../clients/metrics';
 import { privacyRoutes } from './routes/privacy';
 import { sendingPolicyRoutes } from './routes/policy';
 import { reviewRoutes } from './routes/review';
-import { StartRelay } from './start-relay';
+import { StartRelay } from '../relay/start-relay';
 import { ConfigCache } from '../db/config-cache';
 
 /** What the API needs from the outside world; the process (server.ts) or a test builds these. */
@@ -55,7 +55,7 @@ export interface AppDeps {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Starts the workflows of accepted messages (api/start-relay.ts); tests wait on `drain()`. */
+    /** Starts the workflows of accepted messages (relay/start-relay.ts); tests wait on `drain()`. */
     startRelay: StartRelay;
     /** API keys, rules, prices, caps and review policies between requests (db/config-cache.ts). */
     configCache: ConfigCache;

@@ -35,7 +35,11 @@ import { callbackUrlCheck } from './callback-secrets';
 import { HttpProblem } from '../plugins/problem';
 import { refuseText } from '../../domain/text';
 import { admitSend, dryRunAnswer, dryRunSchema } from '../admission';
-import { encodeStartArgs, type SearchAttributeName, type StartRelay } from '../start-relay';
+import {
+  encodeStartArgs,
+  type SearchAttributeName,
+  type StartRelay,
+} from '../../relay/start-relay';
 import {
   applySendingControls,
   sendingControlsAcceptedProperties,
@@ -48,7 +52,7 @@ export interface MessageRouteDeps {
   temporal: Client;
   db: Pool;
   vault: VaultClient;
-  /** Starts the workflows of accepted messages (api/start-relay.ts). */
+  /** Starts the workflows of accepted messages (relay/start-relay.ts). */
   startRelay: StartRelay;
   /** Rules, prices, caps and review policies between requests (db/config-cache.ts). */
   configCache: ConfigCache;
@@ -358,7 +362,7 @@ export async function messageRoutes(
       // One statement accepts the message (db/policy.ts, admitMessage): its charge, a send from
       // the tenant's daily quota (PostgreSQL, shared by every API process), its spend reservation and
       // its workflow start (table workflow_starts, arguments codec-encrypted); an OTP velocity count
-      // joins it in a transaction. Any refusal undoes all of it. The start relay (api/start-relay.ts) starts the workflow right
+      // joins it in a transaction. Any refusal undoes all of it. The start relay (relay/start-relay.ts) starts the workflow right
       // after the commit, so a slow or unreachable Temporal delays the send, never the 202.
       // Each step's time goes into the answer's Server-Timing header (api/plugins/server-timing.ts).
       const admission = await admitSend(

@@ -34,7 +34,7 @@ export function createApiMetrics(db: Pool, taskQueuePrefix = ''): Metrics {
       for (const region of REGIONS) this.set({ region }, waiting.get(region) ?? 0);
     },
   });
-  // Accepted messages whose workflow is not started yet (api/start-relay.ts): above zero for more
+  // Accepted messages whose workflow is not started yet (relay/start-relay.ts): above zero for more
   // than a moment means Temporal is unreachable or refusing starts, or backpressure holds them.
   queueGauges(
     [metrics.registry],

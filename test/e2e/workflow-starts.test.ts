@@ -1,5 +1,5 @@
 import { temporal as proto } from '@temporalio/proto';
-import { StartRelay } from '../../api/start-relay';
+import { StartRelay } from '../../relay/start-relay';
 import { createApiKey } from '../../db/api-keys';
 import { parseServerTiming } from '../../api/plugins/server-timing';
 import { taskQueueFor } from '../../workflows/definitions';
@@ -19,7 +19,7 @@ const WAIT_MS = 180_000;
 const CODE = '739184';
 
 /**
- * The outbox of POST /v1/messages (table workflow_starts, api/start-relay.ts): a 202 means the
+ * The outbox of POST /v1/messages (table workflow_starts, relay/start-relay.ts): a 202 means the
  * message is in PostgreSQL with its workflow start, whether or not Temporal answered in time.
  */
 describe('workflow starts: accepted in PostgreSQL, started by the relay', () => {
