@@ -1,24 +1,23 @@
 /**
- * The sending policy of `POST /v1/messages`, called from its handler: country rules, OTP velocity,
+ * Admission of `POST /v1/messages` (the accept-time checks), called from its handler: country rules, OTP velocity,
  * price, `maxPrice` and the monthly spend cap (`admitSend`), and the dry run's read-only version of
  * the same decisions plus the route a send would take (`dryRunSend`). Refusals are HttpProblems
- * whose title gives the problem+json `type` (see README, "Sending policy").
+ * whose title gives the problem+json `type` (see docs/policy.md).
  */
 import type { Pool } from 'pg';
 import type { SubscriberTokens } from '../encryption/subscriber-token';
 import type { Config } from '../config/config';
 import type { ConfigCache } from '../db/config-cache';
-import { pickSenderSlot } from '../db/pools';
+import { pickSenderSlot } from '../db/sender-pick';
 import {
   admitMessage,
-  findCharge,
+  type AdmitInput,
   type SealedMessage,
   type StartFor,
-  loadPolicyRules,
-  monthSpend,
   velocityCount,
-  type AdmitInput,
-} from '../db/policy';
+} from '../db/admission';
+import { findCharge, monthSpend } from '../db/charges';
+import { loadPolicyRules } from '../db/policy';
 import { eligibleCarriers } from '../domain/routing';
 import {
   billingMonth,
@@ -35,7 +34,7 @@ import type { Purpose } from '../workflows/definitions';
 import { HttpProblem } from './plugins/problem';
 import type { RequestTiming } from './plugins/server-timing';
 
-export interface SendPolicyDeps {
+export interface AdmissionDeps {
   config: Config;
   db: Pool;
   /** Keeps the tenant's rules, prices and cap between requests (forgotten when they change). */
@@ -44,7 +43,7 @@ export interface SendPolicyDeps {
   timing?: RequestTiming;
 }
 
-const timed = <T>(deps: SendPolicyDeps, name: string, fn: () => Promise<T>): Promise<T> =>
+const timed = <T>(deps: AdmissionDeps, name: string, fn: () => Promise<T>): Promise<T> =>
   deps.timing ? deps.timing.measure(name, fn) : fn();
 
 /** The policy facts of one send request (no personal data). */
@@ -70,7 +69,7 @@ export interface SendFacts {
 }
 
 /** A refusal that a client can act on, as the README documents them. */
-export const PolicyProblem = {
+export const AdmissionProblem = {
   countryBlocked: (country: string) =>
     new HttpProblem(
       422,
@@ -126,7 +125,7 @@ interface Evaluation {
  * statement, so here only a price above the whole cap is refused early.
  */
 async function evaluate(
-  { config, db, cache }: SendPolicyDeps,
+  { config, db, cache }: AdmissionDeps,
   f: SendFacts,
   { spent: readSpent }: { spent: boolean },
 ): Promise<Evaluation> {
@@ -139,14 +138,14 @@ async function evaluate(
     readSpent ? monthSpend(db, f.tenant, month) : 0,
   ]);
   const decision = evaluateCountryRule(rule, f.country, f.purpose);
-  if (decision.kind === 'blocked') throw PolicyProblem.countryBlocked(f.country);
+  if (decision.kind === 'blocked') throw AdmissionProblem.countryBlocked(f.country);
   const q = quote(prices, f.tenant, carriers, f.country, f.segments);
   const refusal = checkPrice({ price: q.price, maxPrice: f.maxPrice, cap, spent });
-  if (refusal?.kind === 'price_unknown') throw PolicyProblem.priceUnknown();
+  if (refusal?.kind === 'price_unknown') throw AdmissionProblem.priceUnknown();
   if (refusal?.kind === 'max_price_exceeded')
-    throw PolicyProblem.maxPrice(refusal.price, refusal.maxPrice);
+    throw AdmissionProblem.maxPrice(refusal.price, refusal.maxPrice);
   if (refusal?.kind === 'spend_cap_exceeded')
-    throw PolicyProblem.spendCap(refusal.spent, refusal.price, refusal.cap);
+    throw AdmissionProblem.spendCap(refusal.spent, refusal.price, refusal.cap);
   return {
     countryRule: decision.action,
     velocity: decision.velocity,
@@ -175,7 +174,7 @@ export interface Admission {
  * documented refusals.
  */
 export async function admitSend(
-  deps: SendPolicyDeps,
+  deps: AdmissionDeps,
   f: SendFacts,
   startFor: StartFor,
 ): Promise<Admission> {
@@ -216,10 +215,10 @@ export async function admitSend(
     case 'key_revoked':
       throw new HttpProblem(401, 'Unauthenticated', 'unknown, revoked or expired API key');
     case 'velocity_exceeded':
-      throw PolicyProblem.velocity(f.country, result.retryAfterMs);
+      throw AdmissionProblem.velocity(f.country, result.retryAfterMs);
     case 'spend_cap_exceeded':
       // Another send took the room between the read above and the reservation.
-      throw PolicyProblem.spendCap(
+      throw AdmissionProblem.spendCap(
         await monthSpend(deps.db, f.tenant, e.month),
         e.quote.price ?? 0,
         e.cap ?? 0,
@@ -263,7 +262,7 @@ export interface DryRunDecision {
  * memory only. Circuit breakers live in the workers, so a carrier a worker is skipping still shows.
  */
 export async function dryRunSend(
-  deps: SendPolicyDeps & { tokens: Pick<SubscriberTokens, 'of'> },
+  deps: AdmissionDeps & { tokens: Pick<SubscriberTokens, 'of'> },
   f: SendFacts & { to: string; campaign?: string; requestedSender?: string },
 ): Promise<DryRunDecision> {
   const e = await evaluate(deps, f, { spent: true });
@@ -277,7 +276,7 @@ export async function dryRunSend(
       if ((await velocityCount(deps.db, f.tenant, f.country, start)) < e.velocity.limit) found = k;
     }
     if (found === undefined)
-      throw PolicyProblem.velocity(f.country, windowStart(f.now, windowMs, 1) - f.now);
+      throw AdmissionProblem.velocity(f.country, windowStart(f.now, windowMs, 1) - f.now);
     if (found > 0) holdUntil = windowStart(f.now, windowMs, found);
   }
   const subscriber = await deps.tokens.of(f.tenant, f.to);
@@ -359,7 +358,7 @@ export const dryRunSchema = {
 
 /** Runs a dry run and shapes its answer (`dryRunSchema`). */
 export async function dryRunAnswer(
-  deps: SendPolicyDeps & { tokens: Pick<SubscriberTokens, 'of'> },
+  deps: AdmissionDeps & { tokens: Pick<SubscriberTokens, 'of'> },
   f: SendFacts & { to: string; campaign?: string; requestedSender?: string },
   shown: { region: string; recipient: string; encoding: 'GSM7' | 'UCS2' },
 ) {

@@ -35,7 +35,7 @@ import {
 } from './routes/metrics';
 import type { Metrics } from '../clients/metrics';
 import { privacyRoutes } from './routes/privacy';
-import { sendingPolicyRoutes } from './routes/policy';
+import { policyRoutes } from './routes/policy';
 import { reviewRoutes } from './routes/review';
 import { StartRelay } from '../relay/start-relay';
 import { ConfigCache } from '../db/config-cache';
@@ -155,7 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       cipher: new MessageCipher({ vault: deps.vault, ...deps.config.messageSecrets }),
     }),
   );
-  await app.register(async (scope) => sendingPolicyRoutes(scope, deps));
+  await app.register(async (scope) => policyRoutes(scope, deps));
   await app.register(async (scope) => callbackSecretRoutes(scope, deps));
   await app.register(async (scope) => codecRoutes(scope, deps));
   await app.register(async (scope) => privacyRoutes(scope, { ...deps, tokens }));

@@ -1,7 +1,7 @@
 /**
- * The sending controls of `POST /v1/messages` that this module owns: `sendAt` (scheduled sends),
+ * Scheduling of `POST /v1/messages`: `sendAt` (scheduled sends),
  * `validitySeconds` (with per-purpose defaults) and `smartEncoding`. The route spreads the schema
- * properties into its body schema and calls {@link applySendingControls} from its handler.
+ * properties into its body schema and calls {@link applyScheduling} from its handler.
  */
 import { measure, smartEncode, type Measurement } from '../domain/encoding';
 import {
@@ -12,15 +12,15 @@ import {
 } from '../domain/scheduling';
 import { HttpProblem } from './plugins/problem';
 
-/** The request fields of the sending controls. */
-export interface SendingControlsBody {
+/** The request fields of scheduling. */
+export interface SchedulingBody {
   sendAt?: string;
   validitySeconds?: number;
   smartEncoding?: boolean;
 }
 
 /** JSON-schema properties for the POST body. */
-export const sendingControlsProperties = {
+export const schedulingProperties = {
   sendAt: {
     type: 'string',
     maxLength: 40,
@@ -39,8 +39,8 @@ export const sendingControlsProperties = {
   },
 } as const;
 
-/** Response properties the controls add to the 202 answer. */
-export const sendingControlsAcceptedProperties = {
+/** Response properties scheduling adds to the 202 answer. */
+export const schedulingAcceptedProperties = {
   sendAt: { type: 'string', description: 'When a scheduled message will be sent' },
   expiresAt: {
     type: 'string',
@@ -49,8 +49,8 @@ export const sendingControlsAcceptedProperties = {
   segmentsSaved: { type: 'integer', description: 'Segments smart encoding saved (when requested)' },
 } as const;
 
-/** What the handler sends and stores after the controls. */
-export interface SendingControls {
+/** What the handler sends and stores after scheduling. */
+export interface Scheduling {
   /** The body to send: smart-encoded when asked for and worth it. */
   text: string;
   measurement: Measurement;
@@ -61,13 +61,13 @@ export interface SendingControls {
 }
 
 /**
- * Validates and resolves the sending controls of one request.
+ * Validates and resolves the scheduling fields of one request.
  * @throws HttpProblem 400 naming `sendAt` when it is not ISO 8601 with a zone, in the past, or too far ahead.
  */
-export function applySendingControls(
-  b: SendingControlsBody & { body: string; purpose: keyof typeof DEFAULT_VALIDITY_SECONDS },
+export function applyScheduling(
+  b: SchedulingBody & { body: string; purpose: keyof typeof DEFAULT_VALIDITY_SECONDS },
   now: number,
-): SendingControls {
+): Scheduling {
   const when = checkSendAt(b.sendAt, now);
   if (!when.ok) {
     const detail = {

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { withTransaction } from './transaction';
 
 /**
  * The rows of `callback_signing_secrets` (each tenant's sealed callback signing secrets); sealing and
@@ -27,16 +28,14 @@ export async function insertCallbackSecret(
   row: { id: string; tenant: string; sealed: string },
   overlapSeconds: number,
 ): Promise<SealedCallbackSecret[]> {
-  const tx = await db.connect();
-  try {
-    await tx.query('begin');
+  return withTransaction(db, async (tx) => {
     await tx.query(`select pg_advisory_xact_lock(hashtext('callback-secret:' || $1))`, [
       row.tenant,
     ]);
     await tx.query(
       `update callback_signing_secrets
-          set retires_at = least(coalesce(retires_at, 'infinity'), now() + make_interval(secs => $2))
-        where tenant = $1`,
+        set retires_at = least(coalesce(retires_at, 'infinity'), now() + make_interval(secs => $2))
+      where tenant = $1`,
       [row.tenant, overlapSeconds],
     );
     await tx.query(
@@ -49,17 +48,11 @@ export async function insertCallbackSecret(
     );
     const { rows } = await tx.query<SealedCallbackSecret>(
       `select ${columns} from callback_signing_secrets
-        where tenant = $1 and ${active} order by created_at desc, id desc`,
+      where tenant = $1 and ${active} order by created_at desc, id desc`,
       [row.tenant],
     );
-    await tx.query('commit');
     return rows;
-  } catch (err) {
-    await tx.query('rollback').catch(() => undefined);
-    throw err;
-  } finally {
-    tx.release();
-  }
+  });
 }
 
 /** The still-valid secrets of the tenant that sent message `messageId`, newest first (none: empty). */

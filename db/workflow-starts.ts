@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 
 /**
  * A message workflow to start (table `workflow_starts`, the outbox of POST /v1/messages, written by
- * the statement that admits the message: `admitMessage` in db/policy.ts). `args` are
+ * the statement that admits the message: `admitMessage` in db/admission.ts). `args` are
  * the start arguments as codec-encrypted Temporal payloads; `searchAttributes` map the keys of
  * `searchAttributes` in workflows/definitions.ts (status, tenant…) to values, none of them personal.
  */

@@ -1,5 +1,5 @@
 /**
- * Sending policy as pure decisions: country rules against SMS pumping, OTP velocity windows, the
+ * Policy as pure decisions: country rules against SMS pumping, OTP velocity windows, the
  * price of a message and the spend-cap check. Money is handled in integer micro-units (1e-6 of the
  * billing currency) so sums never drift; the database stores numeric(…, 6).
  */

@@ -1,5 +1,5 @@
 /**
- * Sending controls (pure): scheduled sends, validity, and which failed receipts another route may fix.
+ * Scheduling (pure): scheduled sends, validity, and which failed receipts another route may fix.
  * The API validates with these, the workflow waits and expires with them.
  */
 

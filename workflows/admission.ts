@@ -1,7 +1,7 @@
 /**
- * Step 2 of a message, sending policy (sending-controls issue): the OTP velocity hold decided at
- * admission, and, at the end, giving back the spend reservation of a message that never reached a
- * carrier. Called from `send-message.ts`; deterministic workflow code only.
+ * Step 2 of a message, carrying out what admission decided: the OTP velocity hold, and, at the
+ * end, giving back the spend reservation of a message that never reached a carrier. Called from
+ * `send-message.ts`; deterministic workflow code only.
  */
 import { condition } from '@temporalio/workflow';
 import { BILLED_STATUSES } from '../domain/policy';

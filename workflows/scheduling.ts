@@ -1,5 +1,5 @@
 /**
- * Sending controls inside the SendMessage workflow: the durable wait for a scheduled send, the
+ * Scheduling inside the SendMessage workflow: the durable wait for a scheduled send, the
  * validity deadline (never sent late), and the decision to fail over after a failed receipt.
  * Deterministic workflow code; the pure rules live in domain/scheduling.ts.
  */

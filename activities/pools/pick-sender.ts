@@ -1,12 +1,13 @@
 /**
- * Step 4 of a message: pick the sender number. Pools live in PostgreSQL (`db/pools.ts`); a pick is
+ * Step 4 of a message: pick the sender number. Pools live in PostgreSQL (`db/sender-pick.ts`); a pick is
  * one transaction of two statements: choose and lock a number, then reserve its next send slot.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Logger } from '../../config/logger';
 import type { SubscriberTokens } from '../../encryption/subscriber-token';
-import { pickSenderSlot, type PoolPurpose } from '../../db/pools';
+import type { PoolPurpose } from '../../db/pools';
+import { pickSenderSlot } from '../../db/sender-pick';
 import { ErrorType } from '../../workflows/options';
 
 /** `ApplicationFailure` types thrown by the pool activities; all of them are non-retryable. */

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { releaseCharge } from '../../db/policy';
+import { releaseCharge } from '../../db/charges';
 
 export interface ReleaseChargeInput {
   messageId: string;

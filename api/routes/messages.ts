@@ -10,7 +10,7 @@ import type { VaultClient } from '../../clients/vault';
 import type { Metrics } from '../../clients/metrics';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
-import { findCharge } from '../../db/policy';
+import { findCharge } from '../../db/charges';
 import { hasLiveWorker } from '../../db/worker-heartbeats';
 import { fromMicros, toMicros } from '../../domain/policy';
 import type { ConfigCache } from '../../db/config-cache';
@@ -41,10 +41,10 @@ import {
   type StartRelay,
 } from '../../relay/start-relay';
 import {
-  applySendingControls,
-  sendingControlsAcceptedProperties,
-  sendingControlsProperties,
-  type SendingControlsBody,
+  applyScheduling,
+  schedulingAcceptedProperties,
+  schedulingProperties,
+  type SchedulingBody,
 } from '../scheduling';
 
 export interface MessageRouteDeps {
@@ -73,14 +73,14 @@ export const NO_WORKER = 'no_worker_for_region';
 /** The longest message we accept, in segments (a carrier-side limit most networks share). */
 export const MAX_SEGMENTS = 10;
 
-interface SendBody extends SendingControlsBody {
+interface SendBody extends SchedulingBody {
   to: string;
   body: string;
   purpose: Purpose;
   campaign?: string;
   sender?: string;
   callbackUrl?: string;
-  // --- sending policy (api/admission.ts) ---
+  // --- admission (api/admission.ts) ---
   dryRun?: boolean;
   maxPrice?: number;
 }
@@ -103,7 +103,7 @@ const sendBodySchema = {
     campaign: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
     sender: { type: 'string', pattern: '^(\\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$' },
     callbackUrl: { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 },
-    // --- sending policy (api/admission.ts) ---
+    // --- admission (api/admission.ts) ---
     dryRun: {
       type: 'boolean',
       description:
@@ -116,7 +116,7 @@ const sendBodySchema = {
       description: 'Refuse (422) if the message would cost more (segments × price per segment)',
     },
     // sendAt, validitySeconds, smartEncoding (api/scheduling.ts)
-    ...sendingControlsProperties,
+    ...schedulingProperties,
   },
 } as const;
 
@@ -129,7 +129,7 @@ const acceptedSchema = {
     encoding: { type: 'string', enum: ['GSM7', 'UCS2'] },
     segments: { type: 'integer' },
     price: { type: 'number', nullable: true, description: 'Null: no price known (unpriced)' },
-    ...sendingControlsAcceptedProperties,
+    ...schedulingAcceptedProperties,
   },
 } as const;
 
@@ -284,7 +284,7 @@ export async function messageRoutes(
       if (b.callbackUrl !== undefined) await checkCallbackUrl(b.callbackUrl, tenant, configCache);
       // Scheduled sends, validity and smart encoding (api/scheduling.ts).
       const acceptedAt = Date.now();
-      const controls = applySendingControls(b, acceptedAt);
+      const controls = applyScheduling(b, acceptedAt);
       const m = controls.measurement;
       if (m.segments > MAX_SEGMENTS) {
         throw new HttpProblem(
@@ -298,7 +298,7 @@ export async function messageRoutes(
       const messageId = key ? messageIdFromIdempotencyKey(tenant, key, sha256) : newMessageId(ulid);
       const canonical = canonicalRequest(tenant, recipient.e164, b);
       const region = regionFor(recipient.country);
-      // --- sending policy: dry run, country rules, velocity, price and spend cap ---
+      // --- admission: dry run, country rules, velocity, price and spend cap ---
       const facts = {
         messageId,
         tenant,
@@ -359,7 +359,7 @@ export async function messageRoutes(
         numberCiphertext: numberCiphertext!,
         bodyCiphertext: bodyCiphertext!,
       };
-      // One statement accepts the message (db/policy.ts, admitMessage): its charge, a send from
+      // One statement accepts the message (db/admission.ts, admitMessage): its charge, a send from
       // the tenant's daily quota (PostgreSQL, shared by every API process), its spend reservation and
       // its workflow start (table workflow_starts, arguments codec-encrypted); an OTP velocity count
       // joins it in a transaction. Any refusal undoes all of it. The start relay (relay/start-relay.ts) starts the workflow right

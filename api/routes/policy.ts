@@ -9,8 +9,8 @@ import {
   putCountryRule,
   putPrice,
   putSpendCap,
-  usageOf,
 } from '../../db/policy';
+import { usageOf } from '../../db/charges';
 import {
   billingMonth,
   fromMicros,
@@ -63,11 +63,11 @@ const priceParams = {
 const amount = { type: 'number', minimum: 0, maximum: 1000000 } as const;
 
 /**
- * Sending-policy administration, per tenant: country rules (allow / block / monitor, OTP velocity),
+ * Policy administration, per tenant: country rules (allow / block / monitor, OTP velocity),
  * the monthly spend cap, the tenant's prices, and `GET /v1/usage`. Rules and the cap: roles admin or
  * operator. Prices: operator only (platform staff; a tenant admin must not price its own traffic).
  */
-export async function sendingPolicyRoutes(app: FastifyInstance, { db }: { db: Pool }) {
+export async function policyRoutes(app: FastifyInstance, { db }: { db: Pool }) {
   app.get(
     '/v1/policy/countries',
     {
