@@ -102,4 +102,20 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The reviewer page's script runs in the browser, as a classic script: no type information,
+    // browser globals only.
+    files: ['api/review-page/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+  },
 );

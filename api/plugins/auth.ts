@@ -346,3 +346,53 @@ export function closeBrowserSession(
   if (session) app.sessions.close(session);
   reply.header('set-cookie', sessionCookie(req, s, '', 0));
 }
+
+/**
+ * The sign-in and sign-out routes of a browser session, under its path (`/review/login`,
+ * `/codec/logout`). Public: the sign-in body carries the API key it checks.
+ */
+export function browserSessionRoutes(
+  app: FastifyInstance,
+  db: Pool,
+  s: BrowserSession,
+  doc: { tag: string; summary: string },
+): void {
+  const problem = { $ref: 'Problem#' } as const;
+  app.post<{ Body: { apiKey: string } }>(
+    `${s.path}/login`,
+    {
+      config: { public: true },
+      schema: {
+        tags: [doc.tag],
+        summary: doc.summary,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['apiKey'],
+          properties: { apiKey: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['expiresAt'],
+            properties: { expiresAt: { type: 'string' } },
+          },
+          400: problem,
+          401: problem,
+          403: problem,
+        },
+      },
+    },
+    async function login(req, reply) {
+      return reply.send(await openBrowserSession(app, db, req, reply, req.body.apiKey, s));
+    },
+  );
+  app.post(
+    `${s.path}/logout`,
+    { config: { public: true }, schema: { hide: true } },
+    async function logout(req, reply) {
+      closeBrowserSession(app, req, reply, s);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -11,8 +11,7 @@ import { NUMBER_MASK, redactForPeople, redactFreeText } from '../../domain/maski
 import { belongsTo, payloadReferences, type PayloadReferences } from '../../domain/payload-owners';
 import { redactNumber } from '../../domain/phone';
 import {
-  closeBrowserSession,
-  openBrowserSession,
+  browserSessionRoutes,
   principalOf,
   SESSION_COOKIE,
   type BrowserSession,
@@ -328,38 +327,9 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
       .send(loginPage(config.codec.uiOrigins[0], `${config.publicUrl}/codec`)),
   );
 
-  app.post<{ Body: { apiKey: string } }>(
-    '/codec/login',
-    {
-      // Public: the body carries the operator key it checks.
-      config: open,
-      schema: {
-        tags: ['codec'],
-        summary: 'Opens an 8-hour browser session for the codec server (operator key)',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['apiKey'],
-          properties: { apiKey: { type: 'string', minLength: 1, maxLength: 200 } },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['expiresAt'],
-            properties: { expiresAt: { type: 'string' } },
-          },
-          401: problem,
-          403: problem,
-        },
-      },
-    },
-    async (req, reply) =>
-      reply.send(await openBrowserSession(app, db, req, reply, req.body.apiKey, CODEC_SESSION)),
-  );
-
-  app.post('/codec/logout', { config: open, schema: { hide: true } }, async (req, reply) => {
-    closeBrowserSession(app, req, reply, CODEC_SESSION);
-    return reply.code(204).send();
+  browserSessionRoutes(app, db, CODEC_SESSION, {
+    tag: 'codec',
+    summary: 'Opens an 8-hour browser session for the codec server (operator key)',
   });
 
   const route = {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -25,14 +25,9 @@ import {
   type Verdict,
 } from '../../domain/review';
 import { reviewDecisionSignal } from '../../workflows/review-signal';
-import { REVIEW_PAGE_CSS, REVIEW_PAGE_HTML, REVIEW_PAGE_SCRIPT } from '../review-page';
-import {
-  closeBrowserSession,
-  openBrowserSession,
-  principalOf,
-  type BrowserSession,
-} from '../plugins/auth';
+import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
+import { REVIEW_SESSION, reviewPageRoutes } from './review-page';
 
 export interface ReviewRouteDeps {
   config: Config;
@@ -40,21 +35,6 @@ export interface ReviewRouteDeps {
   temporal: Client;
   log: Logger;
 }
-
-/** The reviewer's browser session: its cookie goes to `/review` only, never cross-site. */
-export const REVIEW_SESSION: BrowserSession = {
-  cookie: 'review_session',
-  path: '/review',
-  sameSite: 'Strict',
-  role: 'reviewer',
-  what: 'the reviewer page',
-  auditAction: 'review.login',
-};
-
-/** Strict: nothing but this origin's own script, stylesheet and API. */
-const PAGE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'none'; " +
-  "form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 const problem = { $ref: 'Problem#' } as const;
 const reviewer = { roles: ['reviewer'] as const, cookieAuth: REVIEW_SESSION.cookie };
@@ -172,65 +152,7 @@ export async function reviewRoutes(app: FastifyInstance, deps: ReviewRouteDeps):
       throw new HttpProblem(403, 'Forbidden', 'this origin may not call the reviewer API');
   });
 
-  const asset = (type: string, body: string) => async (_req: FastifyRequest, reply: FastifyReply) =>
-    reply
-      .type(type)
-      .header('content-security-policy', PAGE_CSP)
-      .header('cache-control', 'no-store')
-      .header('referrer-policy', 'no-referrer')
-      .header('x-content-type-options', 'nosniff')
-      .send(body);
-  // The page, its assets and the sign-in are public: they hold no data; everything else needs a session.
-  const open = { public: true } as const;
-  app.get(
-    '/review',
-    { config: open, schema: { hide: true } },
-    asset('text/html; charset=utf-8', REVIEW_PAGE_HTML),
-  );
-  app.get(
-    '/review/app.js',
-    { config: open, schema: { hide: true } },
-    asset('text/javascript; charset=utf-8', REVIEW_PAGE_SCRIPT),
-  );
-  app.get(
-    '/review/app.css',
-    { config: open, schema: { hide: true } },
-    asset('text/css; charset=utf-8', REVIEW_PAGE_CSS),
-  );
-
-  app.post<{ Body: { apiKey: string } }>(
-    '/review/login',
-    {
-      config: open,
-      schema: {
-        tags: ['review'],
-        summary: 'Opens an 8-hour browser session for the reviewer page (reviewer key)',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['apiKey'],
-          properties: { apiKey: { type: 'string', minLength: 1, maxLength: 200 } },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['expiresAt'],
-            properties: { expiresAt: { type: 'string' } },
-          },
-          400: problem,
-          401: problem,
-          403: problem,
-        },
-      },
-    },
-    async (req, reply) =>
-      reply.send(await openBrowserSession(app, db, req, reply, req.body.apiKey, REVIEW_SESSION)),
-  );
-
-  app.post('/review/logout', { config: open, schema: { hide: true } }, async (req, reply) => {
-    closeBrowserSession(app, req, reply, REVIEW_SESSION);
-    return reply.code(204).send();
-  });
+  await reviewPageRoutes(app, db);
 
   const audit = (req: FastifyRequest, action: string, subject: string | null, detail = {}) => {
     const p = principalOf(req);

@@ -1,18 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser';
+import type { BrowserContext, Page } from 'playwright-core';
 import { CODE_MASK } from '../../domain/masking';
-import { needleVariants } from '../../scripts/leak-scan';
-import { startPipeline, type Pipeline } from '../helpers/pipeline';
-import {
-  digits,
-  newReviewer,
-  sendMessage,
-  setReviewPolicy,
-  waitForStatus,
-  type Reviewer,
-} from '../helpers/review';
+import type { Pipeline } from '../helpers/pipeline';
+import { startReviewPage, type ReviewPageFixture } from '../helpers/review-page';
+import type { Reviewer } from '../helpers/review';
 
 /**
  * The reviewer page at /review in headless Chromium, driven with the keyboard alone: sign in with a
@@ -30,28 +22,21 @@ type BrowserGlobals = {
 };
 
 describe('the reviewer page, keyboard only, with nothing personal in the browser', () => {
+  let f: ReviewPageFixture;
   let p: Pipeline;
   let reviewer: Reviewer;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  let needles: string[];
   const requested: string[] = [];
-  const needles: string[] = [];
   const reached = (to: string) => p.smscs[0]!.received.some((r) => r.destination === to);
 
-  const send = async (campaign?: string) => {
-    const to = `+447400${digits(6)}`;
-    const code = `${1 + Math.floor(Math.random() * 9)}${digits(5)}`;
-    const body = `[Acme] Your login code is ${code}. Valid for 5 minutes.`;
-    needles.push(...needleVariants(to), `is ${code}.`);
-    const id = await sendMessage(p, {
-      to,
-      body,
-      purpose: 'otp',
-      ...(campaign ? { campaign } : {}),
+  const send = (options: { campaign?: string; waitInReview?: boolean } = {}) =>
+    f.sendHeld({
+      ...options,
+      body: (code) => `[Acme] Your login code is ${code}. Valid for 5 minutes.`,
+      needle: (code) => `is ${code}.`,
     });
-    return { id, to, code };
-  };
 
   const focused = () =>
     page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.activeElement?.id ?? '');
@@ -69,25 +54,24 @@ describe('the reviewer page, keyboard only, with nothing personal in the browser
   const status = () => page.locator('#status');
 
   beforeAll(async () => {
-    p = await startPipeline();
-    reviewer = await newReviewer(p);
-    await setReviewPolicy(p, { mode: 'pre_send', sampleRate: 1, slaSeconds: 600 });
-    await setReviewPolicy(p, {
-      campaign: 'hurry',
-      mode: 'pre_send',
-      sampleRate: 1,
-      slaSeconds: 3,
-      defaultDecision: 'approve',
+    f = await startReviewPage({
+      policies: [
+        { mode: 'pre_send', sampleRate: 1, slaSeconds: 600 },
+        {
+          campaign: 'hurry',
+          mode: 'pre_send',
+          sampleRate: 1,
+          slaSeconds: 3,
+          defaultDecision: 'approve',
+        },
+      ],
     });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
-    page = await context.newPage();
+    ({ p, reviewer, context, page, needles } = f);
     page.on('request', (r) => requested.push(r.url()));
   }, 90_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await p?.close();
+    await f?.close();
   });
 
   test('sign in, claim, approve with the keyboard: the held message is delivered', async () => {
@@ -120,9 +104,8 @@ describe('the reviewer page, keyboard only, with nothing personal in the browser
       () => (globalThis as unknown as BrowserGlobals).document.activeElement?.id === 'claim',
     );
 
-    const m = await send();
     needles.push(reviewer.secret);
-    await waitForStatus(p, m.id, 'in_review');
+    const m = await send();
     await page.keyboard.press('Enter'); // Claim next task
     await page.locator('#task').waitFor();
     expect(await focused()).toBe('task-title');
@@ -153,7 +136,6 @@ describe('the reviewer page, keyboard only, with nothing personal in the browser
 
   test('claim the next one and reject it with a reason: it never reaches the carrier', async () => {
     const m = await send();
-    await waitForStatus(p, m.id, 'in_review');
     await page.waitForFunction(
       () => (globalThis as unknown as BrowserGlobals).document.activeElement?.id === 'claim',
     );
@@ -184,7 +166,7 @@ describe('the reviewer page, keyboard only, with nothing personal in the browser
   });
 
   test('a message nobody claims gets the default decision when its SLA runs out', async () => {
-    const m = await send('hurry');
+    const m = await send({ campaign: 'hurry', waitInReview: false });
     const final = await p.waitFinal([m.id]);
     expect(final.get(m.id)?.status).toBe('delivered');
     const history = (

@@ -1,15 +1,7 @@
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser';
-import { needleVariants } from '../../scripts/leak-scan';
-import { startPipeline, type Pipeline } from '../helpers/pipeline';
-import {
-  digits,
-  newReviewer,
-  sendMessage,
-  setReviewPolicy,
-  waitForStatus,
-  type Reviewer,
-} from '../helpers/review';
+import type { Page } from 'playwright-core';
+import type { Pipeline } from '../helpers/pipeline';
+import { waitForStatus, type Reviewer } from '../helpers/review';
+import { startReviewPage, type ReviewPageFixture } from '../helpers/review-page';
 
 /**
  * The reviewer page's queue in headless Chromium, in a time zone other than the server's: three
@@ -20,37 +12,28 @@ import {
 type BrowserGlobals = { Intl: typeof Intl };
 
 describe("the reviewer page's queue: what waits, how old, how long left; no content", () => {
+  let f: ReviewPageFixture;
   let p: Pipeline;
   let reviewer: Reviewer;
-  let browser: Browser;
   let page: Page;
-  const needles: string[] = [];
+  let needles: string[];
   const ids: string[] = [];
   const ZONE = 'Asia/Tokyo';
 
   beforeAll(async () => {
-    p = await startPipeline();
-    reviewer = await newReviewer(p);
-    await setReviewPolicy(p, { mode: 'pre_send', sampleRate: 1, slaSeconds: 3600 });
-    for (const purpose of ['otp', 'transactional', 'marketing']) {
-      const to = `+447400${digits(6)}`;
-      const code = `${1 + Math.floor(Math.random() * 9)}${digits(5)}`;
-      needles.push(...needleVariants(to), code, 'Your login code');
-      ids.push(await sendMessage(p, { to, body: `[Acme] Your login code is ${code}.`, purpose }));
-    }
-    for (const id of ids) await waitForStatus(p, id, 'in_review');
-    browser = await launchChromium();
-    const context = await browser.newContext({
-      viewport: { width: 1024, height: 900 },
-      timezoneId: ZONE,
-      locale: 'en-GB',
+    f = await startReviewPage({
+      policies: [{ mode: 'pre_send', sampleRate: 1, slaSeconds: 3600 }],
+      context: { timezoneId: ZONE, locale: 'en-GB' },
     });
-    page = await context.newPage();
+    ({ p, reviewer, page, needles } = f);
+    needles.push('Your login code');
+    for (const purpose of ['otp', 'transactional', 'marketing'])
+      ids.push((await f.sendHeld({ purpose, waitInReview: false })).id);
+    for (const id of ids) await waitForStatus(p, id, 'in_review');
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await p?.close();
+    await f?.close();
   });
 
   test('three waiting tasks, listed without content, times in the reviewer zone', async () => {
