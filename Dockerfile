@@ -11,4 +11,4 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
 USER node
-CMD ["node", "dist/api/server.js"]
+CMD ["node", "dist/processes/api.js"]

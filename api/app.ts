@@ -168,7 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 /**
- * The API as a process runs it (api/server.ts, and the bench's API process): reads nothing but
+ * The API as a process runs it (processes/api.ts, and the bench's API process): reads nothing but
  * `config`, wires the clients (one codec per process: the Temporal client's and the codec server's),
  * builds the app and starts its `/metrics` listener (`listenMetrics`); `close` shuts the app and its clients down. `vault` is its Vault client (the
  * bench counts its requests).

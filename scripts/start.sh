@@ -56,9 +56,9 @@ launch http-carrier node dist/carriers/simulators/http/carrier-main.js
 # One worker per region (each polls its region's task queue; metrics ports per region, workers/metrics-ports.ts).
 regions=$(node -p "require('./dist/domain/regions').REGIONS.join(' ')")
 for region in $regions; do
-  launch "worker-$region" env WORKER_REGION="$region" node dist/workers/main.js
+  launch "worker-$region" env WORKER_REGION="$region" node dist/processes/worker.js
 done
-launch api node dist/api/server.js
+launch api node dist/processes/api.js
 api_key=$(node dist/scripts/dev-seed.js)
 api="http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}"
 

@@ -298,7 +298,7 @@ export async function startPipeline({
 export function startWorkerProcess(p: Pipeline, env: Record<string, string> = {}): ChildProcess {
   return spawn(
     process.execPath,
-    ['--import', 'tsx', join(stack.rootDir, 'workers', 'main.ts'), '--region', 'global'],
+    ['--import', 'tsx', join(stack.rootDir, 'processes', 'worker.ts'), '--region', 'global'],
     {
       cwd: stack.rootDir,
       env: {

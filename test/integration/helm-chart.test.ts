@@ -64,7 +64,7 @@ test('one worker per region on its own task queue, scaled on that queue’s back
     )!.doc;
     expect(deployment).toMatch(new RegExp(`- name: WORKER_REGION\\n\\s+value: ${region}\\n`));
     expect(deployment).toMatch(/- name: TASK_QUEUE_PREFIX\n\s+value: "p-"\n/);
-    expect(deployment).toContain('command: ["node", "dist/workers/main.js"]');
+    expect(deployment).toContain('command: ["node", "dist/processes/worker.js"]');
     // Each pod has one worker: the same metrics ports in every region, on the pod's address.
     expect(deployment).toMatch(/- name: TEMPORAL_SDK_METRICS_ADDRESS\n\s+value: "0.0.0.0:9465"\n/);
     expect(deployment).toContain('containerPort: 9465');

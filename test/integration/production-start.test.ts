@@ -79,25 +79,25 @@ const devCarriers = JSON.stringify([
 describe('production refuses development defaults at start', () => {
   test.each([
     [
-      'api/server.ts',
+      'processes/api.ts',
       'a dev-mode Vault root token',
       { VAULT_TOKEN: 'dev-only-root-token' },
       ['VAULT_TOKEN'],
     ],
     [
-      'workers/main.ts',
+      'processes/worker.ts',
       'a dev-mode Vault root token',
       { VAULT_TOKEN: 'dev-only-root-token' },
       ['VAULT_TOKEN'],
     ],
     [
-      'api/server.ts',
+      'processes/api.ts',
       'the default carriers (local simulators)',
       { CARRIERS: undefined },
       ['CARRIERS: unset'],
     ],
     [
-      'workers/main.ts',
+      'processes/worker.ts',
       'carriers with development credentials over http',
       { CARRIERS: devCarriers },
       [
@@ -108,7 +108,7 @@ describe('production refuses development defaults at start', () => {
       ],
     ],
     [
-      'workers/main.ts',
+      'processes/worker.ts',
       'a plain-http anomaly webhook',
       {
         ANOMALY_WEBHOOK_URL: 'http://alerts.example/hook',

@@ -95,8 +95,8 @@ describe('PostgreSQL restarted under a running API and worker', () => {
       API_PUBLIC_URL: base,
       API_RATE_LIMIT_MAX: '1000000',
     };
-    startProcess('worker', 'workers/main.ts', env);
-    startProcess('api', 'api/server.ts', env);
+    startProcess('worker', 'processes/worker.ts', env);
+    startProcess('api', 'processes/api.ts', env);
     await eventually('the API to be ready', async () =>
       (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
     );

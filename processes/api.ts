@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { installProcessGuards } from '../config/process-guards';
-import { createApi } from './app';
+import { createApi } from '../api/app';
 import { PortInUseError } from '../config/env';
 
 /** The API process: reads config once, wires clients, listens, and closes gracefully on SIGINT/SIGTERM. */

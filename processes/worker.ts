@@ -2,11 +2,11 @@ import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { installProcessGuards } from '../config/process-guards';
 import { REGIONS, type Region } from '../domain/regions';
-import { prebuiltWorkflowBundle } from './bundle';
-import { createPipelineWorker } from './pipeline';
-import { ensureAnomalyDetector } from './schedules';
-import { installRuntime } from './temporal-logging';
-import { workerMetricsPorts } from './metrics-ports';
+import { prebuiltWorkflowBundle } from '../workers/bundle';
+import { createPipelineWorker } from '../workers/pipeline';
+import { ensureAnomalyDetector } from '../workers/schedules';
+import { installRuntime } from '../workers/temporal-logging';
+import { workerMetricsPorts } from '../workers/metrics-ports';
 
 /**
  * The worker process for one region (`npm run worker -- --region cn`, default from WORKER_REGION):
