@@ -301,7 +301,14 @@ export async function subjectMessageIds(
  */
 export async function recordErasure(
   client: PoolClient,
-  e: { erasureId: string; tenant: string; requestedBy: string; subject: SubjectTokens },
+  e: {
+    erasureId: string;
+    tenant: string;
+    requestedBy: string;
+    subject: SubjectTokens;
+    /** The subject's number sealed under its region key, so a token rotation re-derives the tombstone. */
+    sealed?: SealedNumber;
+  },
 ): Promise<Record<string, unknown> & { created_at: Date; completed_at: Date | null }> {
   // The subject's live tokens stay with the erasure until it completes (its workflow input holds none).
   const { rows } = await client.query(
@@ -310,8 +317,16 @@ export async function recordErasure(
     [e.erasureId, e.tenant, e.requestedBy, e.subject.live],
   );
   await client.query(
-    `insert into erasure_tombstones (erasure_id, tenant, subscriber_token, created_at) values ($1, $2, $3, $4)`,
-    [e.erasureId, e.tenant, e.subject.current, rows[0].created_at],
+    `insert into erasure_tombstones (erasure_id, tenant, subscriber_token, created_at, number_ciphertext, transit_key)
+     values ($1, $2, $3, $4, $5, $6)`,
+    [
+      e.erasureId,
+      e.tenant,
+      e.subject.current,
+      rows[0].created_at,
+      e.sealed?.ciphertext ?? null,
+      e.sealed?.transitKey ?? null,
+    ],
   );
   return rows[0];
 }
@@ -351,4 +366,21 @@ export async function endIntake(
     [messageIds],
   );
   return rows;
+}
+
+/**
+ * Drops the erasure tombstones (and the sealed numbers they keep) that can no longer stop anything:
+ * those of completed erasures recorded more than `horizonMs` before `now`, where `horizonMs` is the
+ * longest a message accepted before the tombstone can still be dispatched (scheduled ahead, then
+ * valid, then running late: domain `TOMBSTONE_HORIZON_MS` plus the stuck-after allowance). Returns
+ * how many were dropped.
+ */
+export async function dropExpiredTombstones(db: Db, now: Date, horizonMs: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `delete from erasure_tombstones t using erasures e
+      where e.id = t.erasure_id and e.status = 'completed'
+        and t.created_at < $1::timestamptz - $2 * interval '1 millisecond'`,
+    [now, horizonMs],
+  );
+  return rowCount ?? 0;
 }

@@ -14,6 +14,14 @@ export const SCHEDULE_PAST_TOLERANCE_MS = 5 * 60_000;
  */
 export const VALIDITY_BOUNDS = { min: 1, max: 259_200 } as const;
 
+/**
+ * How long after an erasure a message accepted before it can still be dispatched, before any
+ * stuck-after allowance: scheduled as far ahead as allowed, then valid as long as allowed. An erasure
+ * tombstone is kept this long (plus `PURGE_STUCK_AFTER_SECONDS`), then dropped with its sealed number.
+ */
+export const TOMBSTONE_HORIZON_MS =
+  MAX_SCHEDULE_AHEAD_MS + SCHEDULE_PAST_TOLERANCE_MS + VALIDITY_BOUNDS.max * 1000;
+
 /** Default validity per purpose: a code is useless after minutes, an alert after a day, marketing after three. */
 export const DEFAULT_VALIDITY_SECONDS = {
   otp: 300,

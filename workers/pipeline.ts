@@ -17,6 +17,7 @@ import { createReviewActivities } from '../activities/review/review-activities';
 import { createVaultActivities } from '../activities/vault/tokenize-message';
 import { CallbackSecrets } from '../encryption/callback-secrets';
 import { createDbPool, observeQueries } from '../clients/db';
+import { TOMBSTONE_HORIZON_MS } from '../domain/scheduling';
 import { keepHeartbeat } from '../db/worker-heartbeats';
 import { createOutboundHttp } from '../clients/outbound-http';
 import { createMetrics, vaultObserver, type Metrics } from '../clients/metrics';
@@ -167,6 +168,7 @@ export async function createPipelineWorker({
         otpExemptDefault: config.optOut.otpExempt,
         residency,
         tokens,
+        tombstoneHorizonMs: TOMBSTONE_HORIZON_MS + config.retention.stuckAfterSeconds * 1000,
       }),
       ...createReviewActivities({ db, cipher, carriers, log }),
     },

@@ -17,6 +17,7 @@ import {
   purgeMessageRows,
   setPurgeAfter,
   subjectMessageIds,
+  dropExpiredTombstones,
   type RetentionDefaults,
 } from '../../db/privacy';
 import {
@@ -78,6 +79,11 @@ export interface PrivacyActivityDeps {
   residency?: Residency;
   /** The recipient's tokens by message id (suppression). */
   tokens: Pick<SubscriberTokens, 'ofMessage'>;
+  /**
+   * How long erasure tombstones are kept (ms; domain `TOMBSTONE_HORIZON_MS` plus the stuck-after
+   * allowance): each sweep drops older ones of completed erasures. Unset: tombstones are kept.
+   */
+  tombstoneHorizonMs?: number;
 }
 
 async function inTransaction<T>(db: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -104,6 +110,7 @@ export function createPrivacyActivities({
   otpExemptDefault,
   residency,
   tokens,
+  tombstoneHorizonMs,
 }: PrivacyActivityDeps) {
   /** The erased subject's live tokens, kept with the erasure (the workflow input holds none). */
   async function subjectTokens(input: SubjectOfErasure): Promise<string[]> {
@@ -231,6 +238,11 @@ export function createPrivacyActivities({
         const ids = await claimDuePurges(client, input.region, new Date(input.now), input.limit);
         return purge(client, ids, 'retention');
       });
+      const tombstonesDropped =
+        tombstoneHorizonMs === undefined
+          ? 0
+          : await dropExpiredTombstones(db, new Date(input.now), tombstoneHorizonMs);
+      if (tombstonesDropped) log.info({ tombstonesDropped }, 'expired erasure tombstones dropped');
       const ended = await endedUnfinished(input.limit);
       const endedUnfinishedPurged = ended.length
         ? await inTransaction(db, (client) =>

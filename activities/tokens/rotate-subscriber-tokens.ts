@@ -30,15 +30,36 @@ export interface RotateSubscriberTokensInput {
 export interface RotateSubscriberTokensResult {
   scope: string;
   generation: number;
-  rederived: { optOuts: number; stickySenders: number; messages: number };
+  rederived: {
+    erasureTombstones: number;
+    optOuts: number;
+    stickySenders: number;
+    messages: number;
+  };
   /** Rows on an old generation without a sealed number (written before numbers were kept): lost at retirement, so they block it. */
   unrecoverable: number;
   /** Generations retired now. */
   retired: number[];
 }
 
-/** The tables holding subscriber tokens, with how each row's tenant is found. */
+/**
+ * The tables holding subscriber tokens, with how each row's tenant is found. Erasure tombstones come
+ * first and keep the tokens they held (`previous_tokens`): a message's stored token is re-derived
+ * after them, so at every moment of a rotation the tombstone matches it, whichever generation it is on.
+ */
 const TABLES = [
+  {
+    key: 'erasureTombstones',
+    table: 'erasure_tombstones',
+    id: 't.erasure_id',
+    tenant: 't.tenant',
+    join: '',
+    where: 't.erasure_id = $1',
+    sealed: 't.number_ciphertext',
+    transitKey: 't.transit_key',
+    conflict: 'false',
+    keep: ', previous_tokens = t.previous_tokens || t.subscriber_token',
+  },
   {
     key: 'optOuts',
     table: 'opt_outs',
@@ -50,6 +71,7 @@ const TABLES = [
     transitKey: 't.transit_key',
     // A subject opted out again under the new token meanwhile: keep that row, drop this one.
     conflict: `exists (select 1 from opt_outs o where o.tenant = t.tenant and o.subscriber_token = $2)`,
+    keep: '',
   },
   {
     key: 'stickySenders',
@@ -61,6 +83,7 @@ const TABLES = [
     sealed: 't.number_ciphertext',
     transitKey: 't.transit_key',
     conflict: `exists (select 1 from sticky_senders o where o.pool_id = t.pool_id and o.subscriber_token = $2)`,
+    keep: '',
   },
   {
     key: 'messages',
@@ -72,6 +95,7 @@ const TABLES = [
     sealed: 't.number_ciphertext',
     transitKey: 't.transit_key',
     conflict: 'false',
+    keep: '',
   },
 ] as const;
 
@@ -160,7 +184,7 @@ export function createTokenActivities({
         const token = await tokens.tokenAt(generation, r.tenant, number!.toString('utf8'));
         await db.query(
           `with dup as (delete from ${t.table} t where ${t.where} and ${t.conflict} returning 1)
-           update ${t.table} t set subscriber_token = $2 where ${t.where} and not exists (select 1 from dup)`,
+           update ${t.table} t set subscriber_token = $2${t.keep} where ${t.where} and not exists (select 1 from dup)`,
           [r.id, token],
         );
         done++;
@@ -199,6 +223,13 @@ export function createTokenActivities({
           where scope = $1 and generation = $2 and retired_at is null`,
         [scope, generation],
       );
+      // No row holds the retired generation's tokens: tombstones forget them too.
+      await db.query(
+        `update erasure_tombstones t
+            set previous_tokens = array(select p from unnest(t.previous_tokens) p where p not like $2)
+          where ${inScope('t.tenant', 1)} and exists (select 1 from unnest(t.previous_tokens) p where p like $2)`,
+        [scope, likeGeneration(generation)],
+      );
       retired.push(generation);
     }
     tokens.refresh();
@@ -226,7 +257,7 @@ export function createTokenActivities({
         [scope, generation],
       );
       const target = rows[0]!;
-      const rederived = { optOuts: 0, stickySenders: 0, messages: 0 };
+      const rederived = { erasureTombstones: 0, optOuts: 0, stickySenders: 0, messages: 0 };
       for (const t of TABLES) rederived[t.key] = await rederiveTable(t, scope, target, batchSize);
       const unrecoverable = (
         await Promise.all(

@@ -165,7 +165,7 @@ export function createVaultActivities({
         numberCt = intake.number_ciphertext;
         bodyCt = intake.body_ciphertext;
       }
-      const { current: token } = await tokens.of(input.tenant, number.toString());
+      const { current: token, live } = await tokens.of(input.tenant, number.toString());
       const client = await db.connect();
       let erasedBy: string | null | undefined;
       let stored: boolean;
@@ -174,7 +174,7 @@ export function createVaultActivities({
         const purpose = input.purpose;
         const backstopAt = backstop ? purgeBackstopBase(input, backstop.stuckAfterSeconds) : null;
         const { rows } = await client.query<{ inserted: boolean; erased_by: string | null }>(
-          `with e as (select erasure_stopping($1, $2, $12, to_timestamp($11::double precision / 1000)) as id),
+          `with e as (select erasure_stopping_any($1, $2, $18::text[], to_timestamp($11::double precision / 1000)) as id),
            m as (
            insert into messages (id, tenant, purpose, country, region, encoding, segments, status, campaign, recipient_hint,
                                  callback_url, created_at, erased_by, purge_after)
@@ -218,6 +218,8 @@ export function createVaultActivities({
             key,
             backstopAt,
             backstop?.retentionDefaults[purpose] ?? null,
+            // Every live token of the recipient: a tombstone of any live generation stops it.
+            live,
           ],
         );
         const { inserted } = rows[0]!;

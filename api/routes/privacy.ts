@@ -150,13 +150,22 @@ export async function privacyRoutes(
       const subject = await tokens.of(tenant, e164);
       const erasureId = `era_${ulid()}`;
       const region = regionFor(country);
+      // The tombstone keeps the number sealed under its region key (the API can seal, never open),
+      // so a subscriber-token rotation re-derives it.
+      const sealed = await sealSubjectNumber(vault, e164, region);
       // The erasure and its tombstone first, in one transaction: from the commit on, no message of
       // the subject accepted until now can be sent, whether or not the workflow below runs yet.
       const tx = await db.connect();
       let row: Parameters<typeof erasureView>[0];
       try {
         await tx.query('begin');
-        row = await recordErasure(tx, { erasureId, tenant, requestedBy: keyId, subject });
+        row = await recordErasure(tx, {
+          erasureId,
+          tenant,
+          requestedBy: keyId,
+          subject,
+          sealed,
+        });
         await appendAudit(tx, {
           actor: keyId,
           tenant,
