@@ -111,3 +111,20 @@ export async function usageOf(
     released: released.rows[0]?.n ?? 0,
   };
 }
+
+/**
+ * The tenant's charge row of message `id` (country and admission time), or undefined: it tells a
+ * message admitted before its status row was written at admission from one that does not exist.
+ */
+export async function findTenantCharge(
+  db: Pool,
+  id: string,
+  tenant: string,
+): Promise<{ country: string; createdAt: Date } | undefined> {
+  const { rows } = await db.query<{ country: string; created_at: Date }>(
+    'select country, created_at from message_charges where message_id = $1 and tenant = $2',
+    [id, tenant],
+  );
+  const r = rows[0];
+  return r && { country: r.country, createdAt: r.created_at };
+}

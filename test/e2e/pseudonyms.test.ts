@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { createTokenActivities } from '../../activities/tokens/rotate-subscriber-tokens';
-import { canonicalRequest } from '../../api/routes/messages';
+import { canonicalRequest } from '../../api/routes/send-message-checks';
 import type { VaultPayloadCodec } from '../../encryption/codec';
 import { MessageCipher } from '../../encryption/message-cipher';
 import { GENERATIONS_CACHE_MS, SubscriberTokens } from '../../encryption/subscriber-token';
