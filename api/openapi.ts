@@ -1,7 +1,7 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema, RouteOptions } from 'fastify';
 import { ROUTE_EXAMPLES, type RouteExample } from './openapi-examples';
-import { PROBLEM_TYPES } from './plugins/problem';
+import { PROBLEM_TYPES } from './plugins/problem-types';
 
 /** Where the spec is published as JSON (besides the UI's own `/docs/json`). */
 export const OPENAPI_PATH = '/openapi.json';

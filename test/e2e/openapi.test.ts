@@ -4,7 +4,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { OPENAPI_PATH } from '../../api/openapi';
 import { ROUTE_EXAMPLES } from '../../api/openapi-examples';
-import { PROBLEM_TYPES, slug } from '../../api/plugins/problem';
+import { PROBLEM_TYPES, slug } from '../../api/plugins/problem-types';
 import { validateOpenapi } from '../../scripts/check-openapi';
 import { startApi, type TestApi } from '../helpers/api';
 
