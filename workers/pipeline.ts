@@ -5,7 +5,7 @@ import {
   createTemporalClient,
   temporalConnectionOptions,
 } from '../clients/temporal';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createAnomalyActivities } from '../activities/anomaly/detect-anomalies';
 import { createBookkeepingActivities } from '../activities/bookkeeping/bookkeeping-activities';
@@ -51,26 +51,8 @@ export interface PipelineWorker {
   run(): Promise<void>;
 }
 
-/**
- * Wires one region's worker: clients, carrier adapters, activities and the Temporal worker.
- * The only place where activities meet their clients; the process entry and the tests both use it.
- * The region decides the task queue, the transit key of personal data, and (when configured) the
- * region's own Vault and database.
- */
-export async function createPipelineWorker({
-  config,
-  log,
-  region,
-  workflowBundle,
-}: {
-  config: Config;
-  log: Logger;
-  region: Region;
-  /** A prebuilt workflow bundle (bundleWorkflowCode); without it the worker bundles at start-up. */
-  workflowBundle?: { code: string };
-}): Promise<PipelineWorker> {
-  const identity = `sms-worker-${region}/${process.pid}@${hostname()}`;
-  const metrics = createMetrics({ component: `worker-${region}` });
+/** The region's clients: its database, Vault, encryption, and Temporal (one codec for the worker and its client). */
+async function connectRegion(config: Config, log: Logger, region: Region, metrics: Metrics) {
   const regional = config.regions[region];
   const db = observeQueries(
     createDbPool(
@@ -93,15 +75,16 @@ export async function createPipelineWorker({
   // One codec for the worker and its client: data keys are drawn and cached once per process.
   const { dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
-  const routeReceipt = createReceiptRouter({ db, temporal, log });
-  const carriers = createCarriers(config.carriers, {
-    log,
-    onReceipt: routeReceipt,
-    onMobileOriginated: createMoInbox({ db, vault, tokens, keywords: config.optOut.keywords, log }),
-    publicUrl: config.publicUrl,
-    outbound: config.outbound,
-  });
-  // Outbound HTTP with the tenants' destinations: status callbacks, and the operators' anomaly webhook.
+  return { db, vault, cipher, tokens, connection, dataConverter, temporal };
+}
+
+type RegionClients = Awaited<ReturnType<typeof connectRegion>>;
+
+/**
+ * Outbound HTTP with the tenants' destinations (status callbacks, with their signing secrets) and,
+ * when configured, the operators' anomaly webhook with its own allow-list.
+ */
+function outboundHttp(config: Config, { db, vault }: RegionClients) {
   const callbackHttp = createOutboundHttp({
     httpsOnly: config.outbound.httpsOnly,
     allow: config.outbound.allowCidrs,
@@ -118,93 +101,92 @@ export async function createPipelineWorker({
         allow: [...config.outbound.allowCidrs, ...anomalyWebhook.allowCidrs],
       })
     : undefined;
-  const residency = { region, identity };
-  const taskQueue = taskQueueFor(region, config.temporal.taskQueuePrefix);
+  return { callbackHttp, callbackSecrets, anomalyWebhook, anomalyHttp };
+}
 
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue,
-    identity,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: {
-      ...createVaultActivities({
-        vault,
-        db,
-        log,
-        cipher,
-        residency,
-        tokens,
-        backstop: {
-          retentionDefaults: config.retention.defaults,
-          stuckAfterSeconds: config.retention.stuckAfterSeconds,
-        },
-      }),
-      ...createPoolActivities({ db, log, tokens }),
-      ...createSpendActivities({ db }),
-      ...createCarrierActivities({ db, vault, carriers, log, cipher, metrics, residency }),
-      ...createBookkeepingActivities({
-        db,
-        callbacks: {
-          http: callbackHttp,
-          secretsFor: (messageId) => callbackSecrets.forMessage(messageId),
-        },
-        log,
-        metrics,
-      }),
-      ...createAnomalyActivities({
-        db,
-        log,
-        webhook:
-          anomalyWebhook && anomalyHttp
-            ? { url: anomalyWebhook.url, secret: anomalyWebhook.secret, http: anomalyHttp }
-            : undefined,
-      }),
-      ...createPrivacyActivities({
-        db,
-        temporal,
-        log,
+/** Every activity the region's worker runs, each factory given its clients. */
+function regionActivities(
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+  residency: { region: Region; identity: string },
+  { db, vault, cipher, tokens, temporal }: RegionClients,
+  carriers: ReturnType<typeof createCarriers>,
+  { callbackHttp, callbackSecrets, anomalyWebhook, anomalyHttp }: ReturnType<typeof outboundHttp>,
+) {
+  return {
+    ...createVaultActivities({
+      vault,
+      db,
+      log,
+      cipher,
+      residency,
+      tokens,
+      backstop: {
         retentionDefaults: config.retention.defaults,
-        otpExemptDefault: config.optOut.otpExempt,
-        residency,
-        tokens,
-        tombstoneHorizonMs: TOMBSTONE_HORIZON_MS + config.retention.stuckAfterSeconds * 1000,
-      }),
-      ...createReviewActivities({ db, cipher, carriers, log }),
-    },
-    interceptors: {
-      activity: [
-        (ctx) => ({
-          inbound: {
-            async execute(input, next) {
-              const activity = ctx.info.activityType;
-              try {
-                const result = await next(input);
-                metrics.activities.inc({ activity, region, outcome: 'ok' });
-                return result;
-              } catch (err) {
-                metrics.activities.inc({ activity, region, outcome: 'error' });
-                throw err;
-              }
-            },
-          },
-        }),
-      ],
-    },
-    shutdownGraceTime: '30s',
-    dataConverter,
-    ...config.worker,
-  });
-  const metricsServer = await startMetricsServer({
-    host: config.metrics.host,
-    port: workerMetricsPorts(region, config.metrics).port,
-    portVariable: 'WORKER_METRICS_PORT',
-    registry: metrics.registry,
-    sdkUrl: sdkMetricsUrl(),
-    log,
-  });
+        stuckAfterSeconds: config.retention.stuckAfterSeconds,
+      },
+    }),
+    ...createPoolActivities({ db, log, tokens }),
+    ...createSpendActivities({ db }),
+    ...createCarrierActivities({ db, vault, carriers, log, cipher, metrics, residency }),
+    ...createBookkeepingActivities({
+      db,
+      callbacks: {
+        http: callbackHttp,
+        secretsFor: (messageId) => callbackSecrets.forMessage(messageId),
+      },
+      log,
+      metrics,
+    }),
+    ...createAnomalyActivities({
+      db,
+      log,
+      webhook:
+        anomalyWebhook && anomalyHttp
+          ? { url: anomalyWebhook.url, secret: anomalyWebhook.secret, http: anomalyHttp }
+          : undefined,
+    }),
+    ...createPrivacyActivities({
+      db,
+      temporal,
+      log,
+      retentionDefaults: config.retention.defaults,
+      otpExemptDefault: config.optOut.otpExempt,
+      residency,
+      tokens,
+      tombstoneHorizonMs: TOMBSTONE_HORIZON_MS + config.retention.stuckAfterSeconds * 1000,
+    }),
+    ...createReviewActivities({ db, cipher, carriers, log }),
+  };
+}
 
-  // The region's purge sweeper: started once, whichever worker comes first (the others find it running).
+/** Counts every activity execution by activity, region and outcome. */
+function countActivities(metrics: Metrics, region: Region): ActivityInterceptorsFactory {
+  return (ctx) => ({
+    inbound: {
+      async execute(input, next) {
+        const activity = ctx.info.activityType;
+        try {
+          const result = await next(input);
+          metrics.activities.inc({ activity, region, outcome: 'ok' });
+          return result;
+        } catch (err) {
+          metrics.activities.inc({ activity, region, outcome: 'error' });
+          throw err;
+        }
+      },
+    },
+  });
+}
+
+/** The region's purge sweeper: started once, whichever worker comes first (the others find it running). */
+async function startPurgeSweeper(
+  temporal: Client,
+  config: Config,
+  region: Region,
+  taskQueue: string,
+): Promise<void> {
   await temporal.workflow.start<typeof purgeSweepWorkflow>('purgeSweepWorkflow', {
     workflowId: purgeSweepWorkflowId(region, config.temporal.taskQueuePrefix),
     taskQueue,
@@ -217,6 +199,63 @@ export async function createPipelineWorker({
     ],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
   });
+}
+
+/**
+ * Wires one region's worker: clients, carrier adapters, activities and the Temporal worker.
+ * The only place where activities meet their clients; the process entry and the tests both use it.
+ * The region decides the task queue, the transit key of personal data, and (when configured) the
+ * region's own Vault and database.
+ */
+export async function createPipelineWorker({
+  config,
+  log,
+  region,
+  workflowBundle,
+}: {
+  config: Config;
+  log: Logger;
+  region: Region;
+  /** A prebuilt workflow bundle (bundleWorkflowCode); without it the worker bundles at start-up. */
+  workflowBundle?: { code: string };
+}): Promise<PipelineWorker> {
+  const identity = `sms-worker-${region}/${process.pid}@${hostname()}`;
+  const metrics = createMetrics({ component: `worker-${region}` });
+  const clients = await connectRegion(config, log, region, metrics);
+  const { db, vault, tokens, connection, dataConverter, temporal } = clients;
+  const routeReceipt = createReceiptRouter({ db, temporal, log });
+  const carriers = createCarriers(config.carriers, {
+    log,
+    onReceipt: routeReceipt,
+    onMobileOriginated: createMoInbox({ db, vault, tokens, keywords: config.optOut.keywords, log }),
+    publicUrl: config.publicUrl,
+    outbound: config.outbound,
+  });
+  const outbound = outboundHttp(config, clients);
+  const residency = { region, identity };
+  const taskQueue = taskQueueFor(region, config.temporal.taskQueuePrefix);
+
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue,
+    identity,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: regionActivities(config, log, metrics, residency, clients, carriers, outbound),
+    interceptors: { activity: [countActivities(metrics, region)] },
+    shutdownGraceTime: '30s',
+    dataConverter,
+    ...config.worker,
+  });
+  const metricsServer = await startMetricsServer({
+    host: config.metrics.host,
+    port: workerMetricsPorts(region, config.metrics).port,
+    portVariable: 'WORKER_METRICS_PORT',
+    registry: metrics.registry,
+    sdkUrl: sdkMetricsUrl(),
+    log,
+  });
+  await startPurgeSweeper(temporal, config, region, taskQueue);
 
   return {
     worker,
@@ -242,8 +281,8 @@ export async function createPipelineWorker({
         await stopReconciler();
         await metricsServer.close();
         await carriers.close();
-        callbackHttp.close();
-        anomalyHttp?.close();
+        outbound.callbackHttp.close();
+        outbound.anomalyHttp?.close();
         await temporal.connection.close();
         await connection.close();
         await vault.close();
