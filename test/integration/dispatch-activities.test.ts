@@ -1,25 +1,12 @@
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
-import { ulid } from 'ulid';
 import type { ApplicationFailure } from '@temporalio/common';
-import {
-  createCarrierActivities,
-  type SubmitToCarrierResult,
-} from '../../activities/carriers/carrier-activities';
+import type { SubmitToCarrierResult } from '../../activities/carriers/carrier-activities';
 import { CircuitBreaker } from '../../activities/carriers/breaker';
-import {
-  createVaultActivities,
-  type TokenizeMessageInput,
-  type TokenizeMessageResult,
-} from '../../activities/vault/tokenize-message';
+import { createVaultActivities } from '../../activities/vault/tokenize-message';
 import { CarrierError, CarrierErrorType } from '../../carriers/errors';
 import type { CarrierAdapter, SubmitHooks, SubmitRequest } from '../../carriers/types';
 import { SubscriberTokens } from '../../encryption/subscriber-token';
-import { newMessageId } from '../../domain/ids';
+import { activityEnv, fakeCarrierActivities, tokenizeNew } from '../helpers/message-activities';
 import { newDbPool, newVault, rootVault, silentLog } from '../helpers/stack';
-
-const activityEnv = () =>
-  new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
 
 /** A carrier adapter that records what it was asked to send, acks parts, and can fail after some of them. */
 function recordingAdapter(failAfterParts?: number) {
@@ -55,32 +42,18 @@ describe('tokenize and dispatch activities on the real Vault and PostgreSQL', ()
 
   /** The carrier activities with `adapter` as the one carrier, `fake`. */
   const carrierActivities = (adapter: CarrierAdapter, breaker?: CircuitBreaker) =>
-    createCarrierActivities({
-      db,
-      vault,
-      log: silentLog,
-      carriers: { get: () => adapter, eligible: () => ['fake'] },
-      ...(breaker ? { breaker } : {}),
-    });
+    fakeCarrierActivities({ db, vault }, adapter, breaker);
 
-  async function tokenize(to: string, body: string) {
-    const messageId = newMessageId(ulid);
-    const { tokenizeMessage } = createVaultActivities({ vault, db, log: silentLog, tokens });
-    const result: TokenizeMessageResult = await activityEnv().run(tokenizeMessage, {
-      messageId,
+  const tokenize = (to: string, body: string) =>
+    tokenizeNew(createVaultActivities({ vault, db, log: silentLog, tokens }).tokenizeMessage, {
       tenant: 'activities-test',
       purpose: 'otp',
-      region: 'global',
-      country: 'GB',
       recipientHint: '+44••••••••56',
-      encoding: 'GSM7',
       segments: 3,
       acceptedAt: Date.now(),
       to,
       body,
-    } satisfies TokenizeMessageInput);
-    return { messageId, ...result };
-  }
+    });
 
   test('tokenize stores only ciphertext and a stable subscriber token', async () => {
     const a = await tokenize('+447400123456', 'Your code is 111222');

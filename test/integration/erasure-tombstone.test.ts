@@ -4,23 +4,18 @@
  * refuses, before decrypting, a message tokenized before the erasure; messages accepted after it go
  * through. Also the purge backstop that tokenize records.
  */
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { ulid } from 'ulid';
-import { createCarrierActivities } from '../../activities/carriers/carrier-activities';
-import {
-  createVaultActivities,
-  type TokenizeMessageInput,
-  type TokenizeMessageResult,
-} from '../../activities/vault/tokenize-message';
+import { createVaultActivities } from '../../activities/vault/tokenize-message';
 import type { CarrierAdapter, SubmitRequest } from '../../carriers/types';
 import { SubscriberTokens } from '../../encryption/subscriber-token';
 import { recordErasure } from '../../db/privacy';
-import { newMessageId } from '../../domain/ids';
+import {
+  activityEnv,
+  fakeCarrierActivities,
+  tokenizeNew,
+  type TokenizeFields,
+} from '../helpers/message-activities';
 import { newDbPool, newVault, silentLog, unique } from '../helpers/stack';
-
-const activityEnv = () =>
-  new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
 
 const DAY_S = 86_400;
 
@@ -49,32 +44,19 @@ describe('erasure tombstone at tokenize and at the carrier submit', () => {
     },
     close: async () => undefined,
   };
-  const { submitToCarrier } = createCarrierActivities({
-    db,
-    vault,
-    log: silentLog,
-    carriers: { get: () => adapter, eligible: () => ['fake'] },
-  });
+  const { submitToCarrier } = fakeCarrierActivities({ db, vault }, adapter);
   afterAll(() => db.end());
 
-  const tokenize = async (acceptedAt: number) => {
-    const messageId = newMessageId(ulid);
-    const result: TokenizeMessageResult = await activityEnv().run(tokenizeMessage, {
-      messageId,
-      tenant,
-      purpose: 'transactional',
-      region: 'global',
-      country: 'GB',
-      recipientHint: '+44••••••••00',
-      encoding: 'GSM7',
-      segments: 1,
-      acceptedAt,
-      validitySeconds: DAY_S,
-      to,
-      body: 'Your parcel arrives today.',
-    } satisfies TokenizeMessageInput);
-    return { messageId, ...result };
-  };
+  const message = (acceptedAt: number): TokenizeFields => ({
+    tenant,
+    purpose: 'transactional',
+    segments: 1,
+    acceptedAt,
+    validitySeconds: DAY_S,
+    to,
+    body: 'Your parcel arrives today.',
+  });
+  const tokenize = (acceptedAt: number) => tokenizeNew(tokenizeMessage, message(acceptedAt));
   const erase = async () => {
     const erasureId = `era_${ulid()}`;
     const subject = await tokens.of(tenant, to);
@@ -124,20 +106,11 @@ describe('erasure tombstone at tokenize and at the carrier submit', () => {
     );
     expect(rows).toEqual([{ erased_by: erasureId, secrets: 0 }]);
     // A retried tokenize answers the same.
-    const again: TokenizeMessageResult = await activityEnv().run(tokenizeMessage, {
+    const again = await tokenizeNew(tokenizeMessage, {
+      ...message(Date.now() - 60_000),
       messageId: late.messageId,
-      tenant,
-      purpose: 'transactional',
-      region: 'global',
-      country: 'GB',
-      recipientHint: '+44••••••••00',
-      encoding: 'GSM7',
-      segments: 1,
-      acceptedAt: Date.now() - 60_000,
-      to,
-      body: 'Your parcel arrives today.',
-    } satisfies TokenizeMessageInput);
-    expect(again).toEqual({ stored: false, erased: true });
+    });
+    expect(again).toEqual({ messageId: late.messageId, stored: false, erased: true });
 
     // Accepted after the erasure: a new send to the number goes out.
     const after = await tokenize(Date.now() + 1_000);
