@@ -7,8 +7,9 @@
  * running fails CI. See docs/workflow-evolution.md.
  *
  * Payloads are stored decoded (the replay runs without Vault) with the codec's own `decode`, so
- * every number, body and code sent here is synthetic: reserved test numbers (+4474009…) and the
- * dummy code 000000. Worker identities (host name, pid) are replaced by a fixed string.
+ * every number, body and code sent here is synthetic: reserved test numbers (+4474009…) and a dummy
+ * code (test/helpers/recorded-histories.ts), which the replay test checks are not in the files.
+ * Worker identities (host name, pid) are replaced by a fixed string.
  *
  * Usage: `DATABASE_URL=… npm run histories:record [-- --only send-plain,erasure]`.
  */
@@ -23,7 +24,11 @@ import { createDataConverter, createTemporalClient } from '../clients/temporal';
 import { vaultClientFor } from '../clients/vault';
 import { messageWorkflowId } from '../domain/ids';
 import { callWithKey } from '../test/helpers/api';
-import { HISTORIES_DIR } from '../test/helpers/recorded-histories';
+import {
+  HISTORIES_DIR,
+  RECORDED_BODY,
+  RECORDED_RECIPIENTS,
+} from '../test/helpers/recorded-histories';
 import { startPipeline, type Pipeline } from '../test/helpers/pipeline';
 import { newReviewer, setReviewPolicy, taskOf, waitForStatus } from '../test/helpers/review';
 import { silentLog, unique } from '../test/helpers/stack';
@@ -32,18 +37,7 @@ import { runAnomalyDetectionUpdate } from '../workflows/anomaly';
 import { purgeSweepWorkflowId } from '../workflows/retention';
 import { createApiKey } from './keys';
 
-/** The synthetic recipients, one per variant: reserved for tests, never a subscriber's number. */
-const TO = {
-  plain: '+447400900001',
-  review: '+447400900002',
-  audit: '+447400900003',
-  scheduled: '+447400900004',
-  cancelled: '+447400900005',
-  failover: '+447400900006',
-  receiptFailover: '+447400900007',
-  erased: '+447400900008',
-} as const;
-const BODY = 'History recording: test code 000000';
+const TO = RECORDED_RECIPIENTS;
 
 /** What the recorder fetched: raw history of one workflow execution. */
 type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
@@ -83,7 +77,7 @@ function historyJson(history: History): Promise<string> {
 }
 
 async function send(p: Pipeline, body: Record<string, unknown>): Promise<string> {
-  const res = await p.send({ body: BODY, purpose: 'otp', ...body });
+  const res = await p.send({ body: RECORDED_BODY, purpose: 'otp', ...body });
   if (res.status !== 202) throw new Error(`send refused: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;
 }
