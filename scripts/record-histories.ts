@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { format } from 'prettier';
+import { format, resolveConfig } from 'prettier';
 import type { VaultPayloadCodec } from '../encryption/codec';
 import { ENCODING } from '../encryption/codec';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
@@ -71,9 +71,9 @@ async function decodeHistory(history: History, codec: VaultPayloadCodec): Promis
  * The history as protobufjs JSON (enum names, base64 bytes, string longs), read back with
  * `History.fromObject` (test/helpers/recorded-histories.ts); formatted as `prettier --check` wants.
  */
-function historyJson(history: History): Promise<string> {
+async function historyJson(history: History, file: string): Promise<string> {
   const json = JSON.stringify(proto.api.history.v1.History.fromObject(history).toJSON());
-  return format(json, { parser: 'json' });
+  return format(json, { ...(await resolveConfig(file)), filepath: file });
 }
 
 async function send(p: Pipeline, body: Record<string, unknown>): Promise<string> {
@@ -202,7 +202,8 @@ async function main() {
       if (only && !only.has(name)) continue;
       const raw = await temporal.workflow.getHandle(workflowId).fetchHistory();
       const history = await decodeHistory(raw, codec);
-      writeFileSync(join(HISTORIES_DIR, `${name}.json`), await historyJson(history));
+      const file = join(HISTORIES_DIR, `${name}.json`);
+      writeFileSync(file, await historyJson(history, file));
       console.log(`${name}: ${history.events?.length ?? 0} events`);
     }
   } finally {
