@@ -62,12 +62,8 @@ const priceParams = {
 /** Money in requests: at most a million, in the billing currency (six decimals are kept). */
 const amount = { type: 'number', minimum: 0, maximum: 1000000 } as const;
 
-/**
- * Policy administration, per tenant: country rules (allow / block / monitor, OTP velocity),
- * the monthly spend cap, the tenant's prices, and `GET /v1/usage`. Rules and the cap: roles admin or
- * operator. Prices: operator only (platform staff; a tenant admin must not price its own traffic).
- */
-export async function policyRoutes(app: FastifyInstance, { db }: { db: Pool }) {
+/** `/v1/policy/countries`: the tenant's country rules (roles admin or operator). */
+function countryRuleRoutes(app: FastifyInstance, db: Pool) {
   app.get(
     '/v1/policy/countries',
     {
@@ -135,13 +131,16 @@ export async function policyRoutes(app: FastifyInstance, { db }: { db: Pool }) {
       return reply.status(204).send();
     },
   );
+}
 
-  const capSchema = {
-    type: 'object',
-    required: ['monthlyCap'],
-    properties: { monthlyCap: { type: 'number', nullable: true } },
-  } as const;
+const capSchema = {
+  type: 'object',
+  required: ['monthlyCap'],
+  properties: { monthlyCap: { type: 'number', nullable: true } },
+} as const;
 
+/** `/v1/policy/spend-cap`: the tenant's monthly spend cap (roles admin or operator). */
+function spendCapRoutes(app: FastifyInstance, db: Pool) {
   app.get(
     '/v1/policy/spend-cap',
     {
@@ -182,18 +181,21 @@ export async function policyRoutes(app: FastifyInstance, { db }: { db: Pool }) {
       return { monthlyCap: cap };
     },
   );
+}
 
-  const priceSchema = {
-    type: 'object',
-    required: ['carrier', 'country', 'perSegment', 'scope'],
-    properties: {
-      carrier: { type: 'string' },
-      country: { type: 'string' },
-      perSegment: { type: 'number' },
-      scope: { type: 'string', enum: ['platform', 'tenant'] },
-    },
-  } as const;
+const priceSchema = {
+  type: 'object',
+  required: ['carrier', 'country', 'perSegment', 'scope'],
+  properties: {
+    carrier: { type: 'string' },
+    country: { type: 'string' },
+    perSegment: { type: 'number' },
+    scope: { type: 'string', enum: ['platform', 'tenant'] },
+  },
+} as const;
 
+/** `/v1/prices`: the price table; setting or removing the tenant's own prices is for operators only. */
+function priceRoutes(app: FastifyInstance, db: Pool) {
   app.get(
     '/v1/prices',
     {
@@ -260,7 +262,10 @@ export async function policyRoutes(app: FastifyInstance, { db }: { db: Pool }) {
       return reply.status(204).send();
     },
   );
+}
 
+/** `GET /v1/usage`: the tenant's spend in a UTC month. */
+function usageRoutes(app: FastifyInstance, db: Pool) {
   app.get<{ Querystring: { month?: string } }>(
     '/v1/usage',
     {
@@ -325,4 +330,16 @@ export async function policyRoutes(app: FastifyInstance, { db }: { db: Pool }) {
       };
     },
   );
+}
+
+/**
+ * Policy administration, per tenant: country rules (allow / block / monitor, OTP velocity),
+ * the monthly spend cap, the tenant's prices, and `GET /v1/usage`. Rules and the cap: roles admin or
+ * operator. Prices: operator only (platform staff; a tenant admin must not price its own traffic).
+ */
+export async function policyRoutes(app: FastifyInstance, { db }: { db: Pool }) {
+  countryRuleRoutes(app, db);
+  spendCapRoutes(app, db);
+  priceRoutes(app, db);
+  usageRoutes(app, db);
 }

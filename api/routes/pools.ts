@@ -139,19 +139,15 @@ const numberJson = ({ id: _id, ...n }: PoolNumberRecord) => ({
 const noPool = () => new HttpProblem(404, 'Not found', 'no such pool');
 const noNumber = () => new HttpProblem(404, 'Not found', 'no such number in this pool');
 
-/**
- * Sender-number pools, for admins of a tenant: create and list pools, add and remove numbers,
- * quarantine and release them. Every route is scoped to the caller's tenant; another tenant's pool
- * is 404. Sender numbers are ours, not personal data, so they appear in answers.
- */
-export async function poolRoutes(app: FastifyInstance, { db }: PoolRouteDeps) {
-  /** The caller's pool, or 404. */
-  async function ownPool(tenant: string, id: string): Promise<PoolRecord> {
-    const pool = await findPool(db, tenant, id);
-    if (!pool) throw noPool();
-    return pool;
-  }
+/** The caller's pool, or 404. */
+async function ownPool(db: Pool, tenant: string, id: string): Promise<PoolRecord> {
+  const pool = await findPool(db, tenant, id);
+  if (!pool) throw noPool();
+  return pool;
+}
 
+/** `/v1/pools` and `/v1/pools/:id`: create a pool, list them, read one with its numbers. */
+function poolCollectionRoutes(app: FastifyInstance, db: Pool) {
   app.post<{ Body: CreatePoolBody }>(
     '/v1/pools',
     {
@@ -231,7 +227,10 @@ export async function poolRoutes(app: FastifyInstance, { db }: PoolRouteDeps) {
       return { ...poolJson(pool), numbers: pool.numbers.map(numberJson) };
     },
   );
+}
 
+/** `/v1/pools/:id/numbers…`: add and remove numbers, quarantine and release them. */
+function poolNumberRoutes(app: FastifyInstance, db: Pool) {
   app.post<{ Params: { id: string }; Body: AddNumbersBody }>(
     '/v1/pools/:id/numbers',
     {
@@ -280,7 +279,7 @@ export async function poolRoutes(app: FastifyInstance, { db }: PoolRouteDeps) {
       },
     },
     async (req, reply) => {
-      const pool = await ownPool(principalOf(req).tenant, req.params.id);
+      const pool = await ownPool(db, principalOf(req).tenant, req.params.id);
       const added = await addNumbers(db, pool.id, req.body.numbers);
       const numbers = await listNumbers(db, pool.id);
       return reply.status(201).send({ added, numbers: numbers.map(numberJson) });
@@ -299,7 +298,7 @@ export async function poolRoutes(app: FastifyInstance, { db }: PoolRouteDeps) {
       },
     },
     async (req, reply) => {
-      const pool = await ownPool(principalOf(req).tenant, req.params.id);
+      const pool = await ownPool(db, principalOf(req).tenant, req.params.id);
       if (!(await removeNumber(db, pool.id, req.params.number))) throw noNumber();
       return reply.status(204).send();
     },
@@ -325,7 +324,7 @@ export async function poolRoutes(app: FastifyInstance, { db }: PoolRouteDeps) {
       },
     },
     async (req) => {
-      const pool = await ownPool(principalOf(req).tenant, req.params.id);
+      const pool = await ownPool(db, principalOf(req).tenant, req.params.id);
       const n = await quarantineNumber(db, pool.id, req.params.number, req.body.reason);
       if (!n) throw noNumber();
       return numberJson(n);
@@ -344,10 +343,20 @@ export async function poolRoutes(app: FastifyInstance, { db }: PoolRouteDeps) {
       },
     },
     async (req) => {
-      const pool = await ownPool(principalOf(req).tenant, req.params.id);
+      const pool = await ownPool(db, principalOf(req).tenant, req.params.id);
       const n = await releaseNumber(db, pool.id, req.params.number);
       if (!n) throw noNumber();
       return numberJson(n);
     },
   );
+}
+
+/**
+ * Sender-number pools, for admins of a tenant: create and list pools, add and remove numbers,
+ * quarantine and release them. Every route is scoped to the caller's tenant; another tenant's pool
+ * is 404. Sender numbers are ours, not personal data, so they appear in answers.
+ */
+export async function poolRoutes(app: FastifyInstance, { db }: PoolRouteDeps) {
+  poolCollectionRoutes(app, db);
+  poolNumberRoutes(app, db);
 }
