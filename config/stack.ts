@@ -47,7 +47,7 @@ export const REGIONS = ['global', 'eu', 'cn'] as const;
  * The app's Vault identities, one AppRole each: the API, a worker per region, and the operator's
  * subscriber-token rotation (`npm run tokens`, a batch job that re-derives tokens from sealed numbers
  * of every region; no long-running process holds it). Policies in scripts/stack/openbao.ts. Each
- * process logs in as its own (config/config.ts, `vaultAuthFor`).
+ * process logs in as its own (config/vault-auth.ts, `vaultAuthFor`).
  */
 export const VAULT_IDENTITIES = [
   'api',
