@@ -23,3 +23,12 @@ export function closeOnSignals(sim: { close(): Promise<void> }): void {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
+
+/** Runs `fn` after `ms`, keeping the timer in `timers` so that closing the simulator clears it. */
+export function later(timers: Set<NodeJS.Timeout>, ms: number, fn: () => void): void {
+  const t = setTimeout(() => {
+    timers.delete(t);
+    fn();
+  }, ms);
+  timers.add(t);
+}
