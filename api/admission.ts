@@ -68,7 +68,7 @@ export interface SendFacts {
   sealed?: SealedMessage;
 }
 
-/** A refusal that a client can act on, as the README documents them. */
+/** A refusal that a client can act on, as docs/policy.md documents them. */
 export const AdmissionProblem = {
   countryBlocked: (country: string) =>
     new HttpProblem(

@@ -151,7 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       configCache,
       fingerprints,
       tokens,
-      // Seals what the API accepts under the region's key; it can never open it (README "Region keys").
+      // Seals what the API accepts under the region's key; it can never open it (docs/privacy.md, "Region keys").
       cipher: new MessageCipher({ vault: deps.vault, ...deps.config.messageSecrets }),
     }),
   );

@@ -35,7 +35,7 @@ export function generationOf(token: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** How long a process trusts the list of live generations it read (rotation waits longer: see README). */
+/** How long a process trusts the list of live generations it read (rotation waits longer: see docs/privacy.md, "Subscriber tokens"). */
 export const GENERATIONS_CACHE_MS = 5_000;
 
 /**

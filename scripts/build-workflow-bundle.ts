@@ -1,7 +1,7 @@
 /**
  * The last step of `npm run build`: bundles the compiled workflows once, into
  * `dist/workflow-bundle.js`, so a worker started from `dist/` loads it instead of running webpack at
- * every start (workers/bundle.ts `prebuiltWorkflowBundle`; BENCHMARKS.md has the start-up times).
+ * every start (workers/bundle.ts `prebuiltWorkflowBundle`; docs/benchmarks.md has the start-up times).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -36,7 +36,7 @@ export const bookkeeping: ActivityOptions = {
  * one marker, with no activity task through the server. A message's own steps (tokenize, opt-out check,
  * pick sender, status rows, purge scheduling) are short, idempotent database and Vault calls in the
  * region's worker, so they fit; a carrier submit (heartbeats, long retries) and client callbacks do not.
- * The benchmark (BENCHMARKS.md) measured the difference. After a minute of retries the backoff moves
+ * The benchmark (docs/benchmarks.md) measured the difference. After a minute of retries the backoff moves
  * to durable timers (the SDK's local retry threshold), so an outage still only delays the message.
  */
 export const localBookkeeping: LocalActivityOptions = {

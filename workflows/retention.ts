@@ -1,6 +1,6 @@
 /**
  * Retention: the suppression check (step 2 of a message), the purge schedule recorded when a message
- * finishes (step 7), and the per-region purge sweeper. See README "Retention, purge and erasure" for
+ * finishes (step 7), and the per-region purge sweeper. See docs/retention.md for
  * why one sweeper per region beats a timer or a purge workflow per message.
  */
 import { continueAsNew, proxyActivities, sleep, type ActivityOptions } from '@temporalio/workflow';

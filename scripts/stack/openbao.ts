@@ -11,7 +11,7 @@ import { canConnect, isAlive, readPid, startDaemon, stopDaemon, waitFor } from '
 import type { Service } from './service';
 
 /**
- * The Vault identities of the app, one AppRole each (README "Vault identities"): the API, and one
+ * The Vault identities of the app, one AppRole each (docs/privacy.md, "Region keys and Vault identities"): the API, and one
  * worker per region. A process logs in with its own (config/config.ts, `vaultAuthFor`); each policy
  * names only its own keys and operations:
  * - `api` seals personal data under any region's key at accept time with `datakey/plaintext` (it
@@ -64,7 +64,7 @@ export function policyFor(identity: VaultIdentity): string {
 /** The AppRole (and policy) name of an identity in Vault. */
 export const roleName = (identity: VaultIdentity) => `sms-${identity}`;
 
-/** The legacy identity every process shared before; removed by `configure()` (README "Vault identities"). */
+/** The legacy identity every process shared before; removed by `configure()` (docs/privacy.md, "Region keys and Vault identities"). */
 const LEGACY_ROLE = 'sms-app';
 
 /** How long a secret_id the stack issues may log in (renewed by `configure()` in its last quarter). */

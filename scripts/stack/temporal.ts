@@ -60,7 +60,7 @@ export function temporalService(cfg: StackConfig, temporalBin: string): Service 
       // Everything shares one machine here: at nice 10 the dev server yields the CPU to the API, the
       // workers and PostgreSQL when they have work, and still takes whatever is idle. On 2 cores this
       // took accept p99 from 77 to 53 ms at 80% of peak and the closed-loop peak from 8.9 to 9.9 msg/s
-      // (BENCHMARKS.md, "Tuning").
+      // (docs/benchmarks.md, "Tuning").
       startDaemon(
         { name: 'temporal', command: temporalBin, args, nice: 10 },
         cfg.runDir,

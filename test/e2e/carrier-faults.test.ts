@@ -2,7 +2,7 @@
  * Carrier faults with a burst in flight, through the API, on the real stack: an SMPP simulator of
  * this test's own on a free port, and workers of its own (in this process, and a worker process
  * for the crash). Every accepted id is checked at the end, and so is the count of submits per part
- * against the README's "Delivery guarantee": a part is accepted by the SMSC once, or twice only
+ * against docs/faults.md, "Delivery guarantee": a part is accepted by the SMSC once, or twice only
  * when it was on the wire, unacknowledged, when the connection or the worker died (one such part
  * per message at most).
  */

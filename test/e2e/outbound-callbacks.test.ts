@@ -12,7 +12,7 @@ import { seedTenant, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { unique } from '../helpers/stack';
 
 /**
- * Issue 18: a tenant's callbackUrl cannot make the worker call inside (loopback, private,
+ * A tenant's callbackUrl cannot make the worker call inside (loopback, private,
  * metadata addresses, or a redirect to them), while an HTTP carrier the operator allowlisted on
  * loopback still delivers; each tenant's callbacks are signed with its own rotatable secret.
  */

@@ -30,7 +30,7 @@ import {
 import { newTemporalClient, stack, unique } from '../helpers/stack';
 
 /**
- * Issue 17.1 and 17.8, end to end: bodies carrying phone numbers in several countries, groupings and
+ * End to end: bodies carrying phone numbers in several countries, groupings and
  * digit scripts, e-mail addresses and codes in non-Latin digits go through review (API and the
  * reviewer page in Chromium), the codec server (as an operator), delivery and status callbacks.
  * Then every sink is scanned — review tasks, the reviewer page's HTML, the codec's output,

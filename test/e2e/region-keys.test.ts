@@ -4,7 +4,7 @@ import { createPipelineWorker, type PipelineWorker } from '../../workers/pipelin
 import { startPipeline, workflowBundle, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient, newVault, silentLog } from '../helpers/stack';
 
-// Region keys end to end (README "Region keys"): the API seals the number and text under the
+// Region keys end to end (docs/privacy.md, "Region keys"): the API seals the number and text under the
 // region's key at accept, the workflow input carries the message id only, and only the region's
 // worker opens them.
 jest.setTimeout(180_000);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 /**
- * Issue 18: the real entry points refuse to start in production with a development default, and say
+ * The real entry points refuse to start in production with a development default, and say
  * which variable (never its value). Each run fails at configuration, before any connection.
  */
 const root = join(__dirname, '..', '..');
