@@ -11,15 +11,17 @@ import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import { appendAudit, appendAuditBatch } from '../../db/audit';
 import {
   claimDuePurges,
-  endIntake,
   isSuppressed,
-  messagesInIntake,
   purgeMessageRows,
   setPurgeAfter,
-  subjectMessageIds,
-  dropExpiredTombstones,
   type RetentionDefaults,
 } from '../../db/privacy';
+import {
+  dropExpiredTombstones,
+  endIntake,
+  messagesInIntake,
+  subjectMessageIds,
+} from '../../db/erasures';
 import {
   cancelSignal,
   getStatusQuery,

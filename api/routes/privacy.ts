@@ -6,10 +6,12 @@ import { sealSubjectNumber, type SubscriberTokens } from '../../encryption/subsc
 import type { VaultClient } from '../../clients/vault';
 import type { Config } from '../../config/config';
 import { appendAudit } from '../../db/audit';
+import { findErasure, recordErasure } from '../../db/erasures';
+import { withTransaction } from '../../db/transaction';
 import {
   addOptOut,
   effectiveTenantPolicy,
-  recordErasure,
+  findOptOut,
   listOptOuts,
   removeOptOut,
   upsertTenantPolicy,
@@ -155,11 +157,8 @@ export async function privacyRoutes(
       const sealed = await sealSubjectNumber(vault, e164, region);
       // The erasure and its tombstone first, in one transaction: from the commit on, no message of
       // the subject accepted until now can be sent, whether or not the workflow below runs yet.
-      const tx = await db.connect();
-      let row: Parameters<typeof erasureView>[0];
-      try {
-        await tx.query('begin');
-        row = await recordErasure(tx, {
+      const row = await withTransaction(db, async (tx) => {
+        const recorded = await recordErasure(tx, {
           erasureId,
           tenant,
           requestedBy: keyId,
@@ -173,13 +172,8 @@ export async function privacyRoutes(
           subject: erasureId,
           detail: { region },
         });
-        await tx.query('commit');
-      } catch (err) {
-        await tx.query('rollback').catch(() => undefined);
-        throw err;
-      } finally {
-        tx.release();
-      }
+        return recorded;
+      });
       await temporal.workflow.start<typeof erasureWorkflow>('erasureWorkflow', {
         workflowId: erasureId,
         taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
@@ -213,12 +207,9 @@ export async function privacyRoutes(
     },
     async (req) => {
       const { tenant } = principalOf(req);
-      const { rows } = await db.query(`select * from erasures where id = $1 and tenant = $2`, [
-        req.params.id,
-        tenant,
-      ]);
-      if (!rows[0]) throw new HttpProblem(404, 'Not found');
-      return erasureView(rows[0]);
+      const erasure = await findErasure(db, req.params.id, tenant);
+      if (!erasure) throw new HttpProblem(404, 'Not found');
+      return erasureView(erasure);
     },
   );
 
@@ -253,14 +244,11 @@ export async function privacyRoutes(
           subject: `optout_${id}`,
           detail: { source: 'api' },
         });
-      const { rows } = await db.query<{ source: string; created_at: Date }>(
-        `select source, created_at from opt_outs where id = $1`,
-        [id],
-      );
+      const added = await findOptOut(db, id);
       return reply.status(created ? 201 : 200).send({
         id,
-        source: rows[0]!.source,
-        createdAt: rows[0]!.created_at.toISOString(),
+        source: added!.source,
+        createdAt: added!.createdAt.toISOString(),
       });
     },
   );

@@ -8,7 +8,7 @@ import { ulid } from 'ulid';
 import { createVaultActivities } from '../../activities/vault/tokenize-message';
 import type { CarrierAdapter, SubmitRequest } from '../../carriers/types';
 import { SubscriberTokens } from '../../encryption/subscriber-token';
-import { recordErasure } from '../../db/privacy';
+import { recordErasure } from '../../db/erasures';
 import {
   activityEnv,
   fakeCarrierActivities,

@@ -13,7 +13,7 @@ import {
   type TokenizeMessageInput,
   type TokenizeMessageResult,
 } from '../../activities/vault/tokenize-message';
-import { dropExpiredTombstones, recordErasure } from '../../db/privacy';
+import { dropExpiredTombstones, recordErasure } from '../../db/erasures';
 import { newMessageId } from '../../domain/ids';
 import { TOMBSTONE_HORIZON_MS } from '../../domain/scheduling';
 import { MessageCipher } from '../../encryption/message-cipher';
