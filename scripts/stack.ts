@@ -8,6 +8,8 @@
  *   tsx scripts/stack.ts status                   address and health of each service, and the pollers
  *                                                 of each region's task queue
  *   tsx scripts/stack.ts tools                    install the external binaries only, print their paths as JSON
+ *   tsx scripts/stack.ts chart-tools              build/install helm, kubeconform and the Kubernetes schemas
+ *                                                 (the Helm chart's check), print their paths as JSON
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
@@ -20,7 +22,7 @@ import { openbaoService } from './stack/openbao';
 import { postgresService } from './stack/postgres';
 import type { Service } from './stack/service';
 import { temporalService } from './stack/temporal';
-import { ensureTools } from './stack/tools';
+import { ensureChartTools, ensureTools } from './stack/tools';
 
 const log = (s: string) => process.stderr.write(`[stack] ${s}\n`);
 
@@ -121,8 +123,13 @@ async function main() {
     case 'tools':
       process.stdout.write(JSON.stringify(ensureTools(loadStackConfig(), log)) + '\n');
       return;
+    case 'chart-tools':
+      process.stdout.write(JSON.stringify(ensureChartTools(loadStackConfig(), log)) + '\n');
+      return;
     default:
-      throw new Error(`usage: stack.ts up|down|status|tools (got ${command ?? 'nothing'})`);
+      throw new Error(
+        `usage: stack.ts up|down|status|tools|chart-tools (got ${command ?? 'nothing'})`,
+      );
   }
 }
 

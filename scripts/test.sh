@@ -17,6 +17,9 @@ npx tsx scripts/stack.ts up --started-file "$started_file"
 
 mkdir -p test-output
 bash scripts/ensure-chromium.sh
+# The Helm chart's check needs helm and kubeconform (built from their Go modules) and the Kubernetes
+# schemas: installed here, not inside a test.
+npx tsx scripts/stack.ts chart-tools >/dev/null
 if [ "$#" -gt 0 ]; then
   npx jest "$@"
 else

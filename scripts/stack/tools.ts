@@ -120,6 +120,29 @@ function ensureKubernetesSchemas(cfg: StackConfig, log: (s: string) => void): st
   return dir;
 }
 
+/**
+ * The chart tools' paths without installing anything (what the chart's test reads): throws, naming
+ * the command, when one is missing. `npm test` installs them first (`tsx scripts/stack.ts chart-tools`).
+ */
+export function installedChartTools(cfg: StackConfig): ChartTools {
+  const bin = join(cfg.toolsDir, 'bin');
+  const lib = join(cfg.toolsDir, 'venv', 'lib');
+  const kubernetesSchemas = (existsSync(lib) ? readdirSync(lib) : [])
+    .map((py) => join(lib, py, 'site-packages', 'kubernetes_validate', 'kubernetes-json-schema'))
+    .find((dir) => existsSync(dir));
+  const tools = {
+    helm: join(bin, 'helm'),
+    kubeconform: join(bin, 'kubeconform'),
+    kubernetesSchemas: kubernetesSchemas ?? '',
+  };
+  const missing = Object.entries(tools).filter(([, path]) => !path || !existsSync(path));
+  if (missing.length > 0)
+    throw new Error(
+      `chart tools missing (${missing.map(([k]) => k).join(', ')}): run npx tsx scripts/stack.ts chart-tools`,
+    );
+  return tools;
+}
+
 /** Finds or builds helm, kubeconform and the schemas for the chart's check; idempotent. */
 export function ensureChartTools(cfg: StackConfig, log: (s: string) => void): ChartTools {
   const v = cfg.chartTools;

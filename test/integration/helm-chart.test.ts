@@ -1,23 +1,23 @@
 import {
   FULL_VALUES,
-  chartTools,
   lintChart,
   renderChart,
   validateManifests,
   type Validated,
 } from '../../scripts/chart-check';
-import type { ChartTools } from '../../scripts/stack/tools';
+import { installedChartTools, type ChartTools } from '../../scripts/stack/tools';
+import { stack } from '../helpers/stack';
 
 /**
  * The Helm chart (deploy/helm/sms-pipeline) with the real helm and kubeconform, built from their Go
- * modules into .tools/bin by scripts/stack/tools.ts (the first run on a fresh machine builds them, which
- * takes minutes): it lints, renders into manifests that validate strictly against the Kubernetes
+ * modules into .tools/bin by `npm test` before Jest runs (`tsx scripts/stack.ts chart-tools`; minutes
+ * the first time on a fresh machine; the test only reads their paths): it lints, renders into manifests that validate strictly against the Kubernetes
  * schemas offline, and has the shape docs/deploy.md describes.
  */
 let tools: ChartTools;
 beforeAll(() => {
-  tools = chartTools();
-}, 1_800_000);
+  tools = installedChartTools(stack);
+});
 
 /** The YAML documents of a render, each with its kind and name (no YAML parser: the chart's own layout). */
 const documents = (yaml: string) =>
