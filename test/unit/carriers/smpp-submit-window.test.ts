@@ -113,17 +113,21 @@ afterEach(async () => {
 describe('SMPP submit and window over an injected session', () => {
   it('holds at most windowSize submit_sm in flight; a queued one goes when one is answered', async () => {
     const { adapter, fake } = adapterWithFake({ windowSize: 2 });
-    const results = [1, 2, 3].map((n) => adapter.submit(message(n)));
+    const results = [1, 2, 3].map((n) => adapter.submit(message(n, `hello ${n}`)));
+    // The three submits race for the window: each is answered with the id of its own text, in
+    // whatever order they were sent.
+    const answer = (r: SentRequest) =>
+      r.answer(0, `id-${String(r.pdu.short_message).replace('hello ', '')}`);
     const first = await fake.next();
     const second = await fake.next();
     await new Promise((r) => setImmediate(r));
     expect(fake.sent).toHaveLength(2);
 
-    first.answer(0, 'id-1');
+    answer(first);
     const third = await fake.next();
     expect(fake.sent).toHaveLength(3);
-    second.answer(0, 'id-2');
-    third.answer(0, 'id-3');
+    answer(second);
+    answer(third);
     const ids = (await Promise.all(results)).map((r) => r.carrierMessageIds);
     expect(ids).toEqual([['id-1'], ['id-2'], ['id-3']]);
   });
