@@ -30,7 +30,7 @@ import {
   type OverLimit,
   type Quote,
 } from '../domain/policy';
-import type { Purpose } from '../workflows/definitions';
+import type { Purpose } from '../domain/purposes';
 import { HttpProblem } from './plugins/problem';
 import type { RequestTiming } from './plugins/server-timing';
 

@@ -1,24 +1,8 @@
-import type { DeliveryReceipt } from './types';
+import { CarrierErrorType } from '../domain/error-types';
+import type { DeliveryReceipt, ReceiptStatus } from '../domain/receipts';
 
-/**
- * How a carrier failure should be handled. Values are stable strings, safe to use as Temporal
- * `ApplicationFailure` types and in `nonRetryableErrorTypes`.
- */
-export const CarrierErrorType = {
-  /** Retry the same carrier with backoff (system error, timeout, ambiguous outcome). */
-  TRANSIENT: 'CARRIER_TRANSIENT',
-  /** The carrier asks us to slow down; retry after `retryAfterMs` when given. */
-  THROTTLED: 'CARRIER_THROTTLED',
-  /** Retrying this message on this carrier will not help (bad destination, bad data); fail over. */
-  PERMANENT: 'CARRIER_PERMANENT',
-  /** The carrier is not reachable (not bound, connection refused); nothing was sent; fail over. */
-  UNAVAILABLE: 'CARRIER_UNAVAILABLE',
-  /** The message's validity ended before (the rest of) it was submitted; nothing more was sent. Do not retry. */
-  VALIDITY_EXPIRED: 'CARRIER_VALIDITY_EXPIRED',
-  /** The recipient opted out of messages (a carrier's or a test number's answer). Do not retry or fail over. */
-  OPTED_OUT: 'CARRIER_OPTED_OUT',
-} as const;
-export type CarrierErrorType = (typeof CarrierErrorType)[keyof typeof CarrierErrorType];
+/** How a carrier failure should be handled: one of the pipeline's error types (domain/error-types.ts). */
+export { CarrierErrorType };
 
 /**
  * Thrown when a carrier refuses, fails or cannot be reached for a submit.
@@ -160,8 +144,6 @@ export const SmppMessageState = {
   UNKNOWN: 7,
   REJECTED: 8,
 } as const;
-
-type ReceiptStatus = DeliveryReceipt['status'];
 
 const STATE_TO_STATUS: Record<number, ReceiptStatus> = {
   // ENROUTE is not final; `accepted` is the closest non-final status of the port.

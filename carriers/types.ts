@@ -47,16 +47,8 @@ export interface SubmitResult {
   encoding: 'GSM7' | 'UCS2';
 }
 
-/** Final (or intermediate, for `accepted`) state of one submitted part, as the carrier reports it. */
-export interface DeliveryReceipt {
-  carrierMessageId: string;
-  status:
-    'delivered' | 'undeliverable' | 'expired' | 'rejected' | 'unknown' | 'deleted' | 'accepted';
-  /** Carrier-specific error code (SMPP `err:` field / network error code), when given. */
-  errorCode?: string;
-  /** ISO 8601 time the carrier reports the final state was reached, when given. */
-  doneAt?: string;
-}
+/** A carrier's report on one submitted part (defined with the receipt statuses in domain/). */
+export type { DeliveryReceipt } from '../domain/receipts';
 
 /** Hooks called while a submit is in progress. */
 export interface SubmitHooks {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { REGIONS } from '../domain/regions';
 import { DATA_DIR, ROOT_DIR, TOOLS_DIR } from './paths';
 import { host, optionalString, parseEnv, port } from './env';
 
@@ -39,9 +40,6 @@ export const SEARCH_ATTRIBUTES = [
   'Region',
   'Carrier',
 ] as const;
-
-/** Transit keys the stack creates: one data key per region, one HMAC key for subscriber tokens, one per region for the payload codec. */
-export const REGIONS = ['global', 'eu', 'cn'] as const;
 
 /**
  * The app's Vault identities, one AppRole each: the API, a worker per region, and the operator's

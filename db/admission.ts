@@ -6,7 +6,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { retentionIntervalSql } from './privacy';
-import type { Purpose } from '../workflows/definitions';
+import type { Purpose } from '../domain/purposes';
 import { secondsToUtcMidnight } from './quotas';
 import { withTransaction } from './transaction';
 import type { PendingStart } from './workflow-starts';

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { SubjectTokens } from '../encryption/subscriber-token';
-import { PURPOSES, type Purpose } from '../workflows/definitions';
+import { PURPOSES, type Purpose } from '../domain/purposes';
 
 /**
  * Retention, purge and opt-outs in PostgreSQL (erasures: db/erasures.ts; tables in

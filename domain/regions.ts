@@ -2,6 +2,17 @@
 export const REGIONS = ['global', 'eu', 'cn'] as const;
 export type Region = (typeof REGIONS)[number];
 
+/**
+ * One Temporal task queue per region, derived from {@link REGIONS}: a message's personal-data
+ * activities run only on its region's workers.
+ */
+export const TASK_QUEUES = Object.freeze(
+  Object.fromEntries(REGIONS.map((r) => [r, `sms-${r}`])) as { [R in Region]: `sms-${R}` },
+);
+
+/** The task queue of `region`; `prefix` isolates test runs (empty in production). */
+export const taskQueueFor = (region: Region, prefix = '') => `${prefix}${TASK_QUEUES[region]}`;
+
 /** The Vault transit key that seals a region's personal data (number, text): only its workers may open it. */
 export const regionKey = (region: Region) => `sms-${region}`;
 

@@ -14,8 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { REGIONS } from '../domain/regions';
-import { taskQueueFor } from '../workflows/definitions';
+import { REGIONS, taskQueueFor } from '../domain/regions';
 import { loadStackConfig } from '../config/stack';
 import { migrate } from './migrate';
 import { openbaoService } from './stack/openbao';

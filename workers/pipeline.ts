@@ -12,6 +12,7 @@ import { createBookkeepingActivities } from '../activities/bookkeeping/bookkeepi
 import { createCarrierActivities } from '../activities/carriers/carrier-activities';
 import { createPoolActivities } from '../activities/pools/pick-sender';
 import { createPrivacyActivities } from '../activities/privacy/privacy-activities';
+import { messageWorkflows } from './message-workflows';
 import { createSpendActivities } from '../activities/spend/release-charge';
 import { createReviewActivities } from '../activities/review/review-activities';
 import { createVaultActivities } from '../activities/vault/tokenize-message';
@@ -28,7 +29,7 @@ import { SubscriberTokens } from '../encryption/subscriber-token';
 import { vaultClientFor, type VaultClient } from '../clients/vault';
 import type { Config } from '../config/config';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
-import { taskQueueFor, type Region } from '../workflows/definitions';
+import { taskQueueFor, type Region } from '../domain/regions';
 import { purgeSweepWorkflowId, type purgeSweepWorkflow } from '../workflows/retention';
 import { createCarriers } from './carriers';
 import { startMetricsServer } from '../clients/metrics-server';
@@ -150,6 +151,7 @@ function regionActivities(
     ...createPrivacyActivities({
       db,
       temporal,
+      messages: messageWorkflows(temporal),
       log,
       retentionDefaults: config.retention.defaults,
       otpExemptDefault: config.optOut.otpExempt,

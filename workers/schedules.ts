@@ -6,7 +6,7 @@ import {
   type AnomalyDetectorInput,
   type anomalyDetectorWorkflow,
 } from '../workflows/anomaly';
-import { taskQueueFor } from '../workflows/definitions';
+import { taskQueueFor } from '../domain/regions';
 
 /**
  * Starts the anomaly detector, one long-running `anomalyDetectorWorkflow` on the global queue (it

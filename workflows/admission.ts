@@ -5,7 +5,8 @@
  */
 import { condition } from '@temporalio/workflow';
 import { BILLED_STATUSES } from '../domain/policy';
-import { MessageStatus, type SendMessageInput, type StatusEvent } from './definitions';
+import type { SendMessageInput, StatusEvent } from './definitions';
+import { MessageStatus } from '../domain/statuses';
 import { recordStatus, releaseCharge } from './message-steps';
 
 type Meta = Omit<SendMessageInput, 'to' | 'body'>;

@@ -19,7 +19,7 @@ import type {
   SubmitFailureDetails,
   SubmitToCarrierResult,
 } from '../activities/carriers/carrier-activities';
-import { ErrorType } from './options';
+import { ErrorType } from '../domain/error-types';
 import { cutByDeadline, isPastDeadline, submitActivity } from './scheduling';
 
 /** How a message waits for a carrier that cannot take it now. */

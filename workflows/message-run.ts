@@ -9,16 +9,15 @@ import { dispatchDeadline } from '../domain/scheduling';
 import {
   cancelSignal,
   deliveryReceiptSignal,
-  FINAL_STATUSES,
   getStatusQuery,
-  INDEXED_STATUSES,
-  MessageStatus,
   searchAttributes,
   type DeliveryReceiptSignal,
   type MessageStatusView,
   type SendMessageInput,
   type StatusEvent,
 } from './definitions';
+import { FINAL_STATUSES, INDEXED_STATUSES, MessageStatus } from '../domain/statuses';
+import { FINAL_RECEIPT_STATUSES } from '../domain/receipts';
 import { recordStatus } from './message-steps';
 import { clientCallback } from './options';
 import { scheduleMessagePurge } from './retention';
@@ -48,16 +47,6 @@ export interface SendMessageResult {
   carrier?: string;
   reason?: string;
 }
-
-/** Receipt statuses after which a part's fate is known; a later intermediate receipt never undoes one. */
-export const FINAL_RECEIPTS = new Set([
-  'delivered',
-  'undeliverable',
-  'expired',
-  'rejected',
-  'unknown',
-  'deleted',
-]);
 
 /** Everything one run of SendMessage knows, shared by its steps. Holds no number and no body. */
 export interface MessageRun {
@@ -107,7 +96,12 @@ export function startRun(input: SendMessageInput, options: SendMessageOptions): 
   setHandler(deliveryReceiptSignal, (r) => {
     // A late intermediate receipt (a redelivered ENROUTE/ACCEPTD) never undoes a final one.
     const previous = run.receipts.get(r.carrierMessageId);
-    if (previous && FINAL_RECEIPTS.has(previous.status) && !FINAL_RECEIPTS.has(r.status)) return;
+    if (
+      previous &&
+      FINAL_RECEIPT_STATUSES.has(previous.status) &&
+      !FINAL_RECEIPT_STATUSES.has(r.status)
+    )
+      return;
     run.receipts.set(r.carrierMessageId, r);
   });
   setHandler(cancelSignal, () => {

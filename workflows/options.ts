@@ -1,24 +1,6 @@
+/** Activity option presets: each sets its timeouts and lists the error types retrying cannot fix. */
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
-
-/** Error types (ApplicationFailure.type) the activities throw; retry policies match on these strings. */
-export const ErrorType = {
-  CARRIER_TRANSIENT: 'CARRIER_TRANSIENT',
-  CARRIER_THROTTLED: 'CARRIER_THROTTLED',
-  CARRIER_PERMANENT: 'CARRIER_PERMANENT',
-  CARRIER_UNAVAILABLE: 'CARRIER_UNAVAILABLE',
-  /** The message's validity ended before it was (fully) submitted: it must not be sent late. */
-  VALIDITY_EXPIRED: 'CARRIER_VALIDITY_EXPIRED',
-  /** The recipient opted out (a carrier's answer, or the opted-out test number): never retried. */
-  RECIPIENT_OPTED_OUT: 'CARRIER_OPTED_OUT',
-  NO_SENDER_AVAILABLE: 'NO_SENDER_AVAILABLE',
-  /** The message's personal data is gone (purged or erased): nothing left to send. */
-  MESSAGE_PURGED: 'MESSAGE_PURGED',
-  /** An erasure of the subject was requested after the message was accepted: it must not be sent. */
-  MESSAGE_ERASED: 'MESSAGE_ERASED',
-  /** A client callback URL answered 4xx: retrying cannot help. */
-  CALLBACK_REJECTED: 'CALLBACK_REJECTED',
-} as const;
-export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+import { ErrorType } from '../domain/error-types';
 
 /** Vault and PostgreSQL bookkeeping: short, retried until they succeed (an outage only delays the message). */
 export const bookkeeping: ActivityOptions = {

@@ -5,7 +5,8 @@
  */
 import { continueAsNew, proxyActivities, sleep, type ActivityOptions } from '@temporalio/workflow';
 import type { PrivacyActivities } from '../activities/privacy/privacy-activities';
-import type { Purpose, Region } from './definitions';
+import type { Purpose } from '../domain/purposes';
+import type { Region } from '../domain/regions';
 import { checkSuppression, schedulePurge } from './message-steps';
 
 /** A purge batch: Temporal history deletions and a PostgreSQL transaction; heartbeats per message. */

@@ -4,7 +4,8 @@ import type {
   ReviewActivities,
   ReviewPlan,
 } from '../activities/review/review-activities';
-import { MessageStatus, type SendMessageInput, type StatusEvent } from './definitions';
+import type { SendMessageInput, StatusEvent } from './definitions';
+import { MessageStatus } from '../domain/statuses';
 import { bookkeeping } from './options';
 import { reviewDecisionSignal, type ReviewDecisionSignal } from './review-signal';
 

@@ -6,14 +6,14 @@
  */
 import { condition, proxyLocalActivities } from '@temporalio/workflow';
 import type { CarrierActivities } from '../activities/carriers/carrier-activities';
-import { MessageStatus, type DeliveryReceiptSignal, type SendMessageInput } from './definitions';
+import type { DeliveryReceiptSignal, SendMessageInput } from './definitions';
+import { MessageStatus } from '../domain/statuses';
 import { dispatchToCarriers, failureType, type DispatchOutcome } from './dispatch';
 import {
   cancelled,
   erased,
   expired,
   finish,
-  FINAL_RECEIPTS,
   markStatus,
   startRun,
   type MessageRun,
@@ -21,7 +21,8 @@ import {
   type SendMessageResult,
 } from './message-run';
 import { pickSender, recordStatus, tokenizeMessage } from './message-steps';
-import { ErrorType } from './options';
+import { FINAL_RECEIPT_STATUSES } from '../domain/receipts';
+import { ErrorType } from '../domain/error-types';
 import { isSuppressed } from './retention';
 import { reviewBeforeSend } from './review';
 import { failoverCarriers, isPastDeadline, waitForSendTime } from './scheduling';
@@ -167,7 +168,8 @@ async function awaitReceipts(
         ? `${outcome.result.parts} part(s)`
         : `${ids.length} of ${outcome.parts} part(s); the rest not sent (${outcome.reason})`,
   });
-  const done = () => ids.every((id) => FINAL_RECEIPTS.has(run.receipts.get(id)?.status ?? ''));
+  const done = () =>
+    ids.every((id) => FINAL_RECEIPT_STATUSES.has(run.receipts.get(id)?.status ?? ''));
   const timeoutMs = (run.options.receiptTimeoutSeconds ?? 3600) * 1000;
   if (!(await condition(done, timeoutMs, { summary: 'receipt: wait for every part to be final' })))
     return finish(run, MessageStatus.UNCONFIRMED, 'receipt_timeout');

@@ -29,9 +29,8 @@ import {
   type AnomalyKind,
   type AnomalyPolicy,
 } from '../../domain/anomaly';
-import { REGIONS, type Region } from '../../domain/regions';
+import { REGIONS, taskQueueFor, type Region } from '../../domain/regions';
 import { regionSilence } from '../../db/worker-heartbeats';
-import { taskQueueFor } from '../../workflows/definitions';
 
 export interface DetectAnomaliesInput {
   /** Names the baselines and the watermark; one per schedule (tests use their own). */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { signWebhook } from '../../carriers/http/signature';
 import { OutboundRefusedError, type OutboundHttp } from '../../clients/outbound-http';
-import { ErrorType } from '../../workflows/options';
+import { ErrorType } from '../../domain/error-types';
 import type { Metrics } from '../../clients/metrics';
 import { recordDispatchOutcome } from '../../db/operations';
 

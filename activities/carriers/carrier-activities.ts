@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { CarrierAdapter } from '../../carriers/types';
 import { MessageCipher } from '../../encryption/message-cipher';
 import type { VaultClient } from '../../clients/vault';
-import { ErrorType } from '../../workflows/options';
+import { ErrorType } from '../../domain/error-types';
 import type { Metrics } from '../../clients/metrics';
 import type { Residency } from '../residency';
 import { CircuitBreaker } from './breaker';

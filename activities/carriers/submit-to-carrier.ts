@@ -7,7 +7,7 @@ import type { CarrierAdapter, SubmitResult } from '../../carriers/types';
 import type { MessageCipher } from '../../encryption/message-cipher';
 import { appendAudit } from '../../db/audit';
 import { testNumberBehaviour } from '../../domain/test-numbers';
-import { ErrorType } from '../../workflows/options';
+import { ErrorType } from '../../domain/error-types';
 import { secondsSince, type Metrics } from '../../clients/metrics';
 import { recordDispatchOutcome, recordPartialSubmit, recordSubmitted } from '../../db/operations';
 import { transitKeys } from '../vault/tokenize-message';

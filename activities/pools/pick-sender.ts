@@ -8,7 +8,7 @@ import type { Logger } from '../../config/logger';
 import type { SubscriberTokens } from '../../encryption/subscriber-token';
 import type { PoolPurpose } from '../../db/pools';
 import { pickSenderSlot } from '../../db/sender-pick';
-import { ErrorType } from '../../workflows/options';
+import { ErrorType } from '../../domain/error-types';
 
 /** `ApplicationFailure` types thrown by the pool activities; all of them are non-retryable. */
 export const PoolErrorType = {

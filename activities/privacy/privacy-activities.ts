@@ -22,13 +22,9 @@ import {
   messagesInIntake,
   subjectMessageIds,
 } from '../../db/erasures';
-import {
-  cancelSignal,
-  getStatusQuery,
-  MessageStatus,
-  type Purpose,
-  type Region,
-} from '../../workflows/definitions';
+import { MessageStatus } from '../../domain/statuses';
+import type { Purpose } from '../../domain/purposes';
+import type { Region } from '../../domain/regions';
 
 export interface CheckSuppressionInput {
   tenant: string;
@@ -70,10 +66,23 @@ export interface EraseMessagesInput {
 /** gRPC NOT_FOUND: the workflow execution (or its history) is already gone. */
 const GRPC_NOT_FOUND = 5;
 
-/** What the privacy activities need: PostgreSQL, a Temporal client (history deletion, cancel signals), the retention defaults. */
+/**
+ * What an erasure asks of running message workflows. The composition root builds it from the
+ * workflows' own signal and query definitions (workers/message-workflows.ts), so activities never
+ * import workflow code.
+ */
+export interface MessageWorkflows {
+  /** Sends the `cancel` signal; rejects with `WorkflowNotFoundError` when the workflow is gone. */
+  cancel(workflowId: string, reason: string): Promise<void>;
+  /** The message's current status (the `status` query). */
+  status(workflowId: string): Promise<MessageStatus>;
+}
+
+/** What the privacy activities need: PostgreSQL, a Temporal client (history deletion), the message workflows (cancel, status), the retention defaults. */
 export interface PrivacyActivityDeps {
   db: Pool;
   temporal: Client;
+  messages: MessageWorkflows;
   log: Logger;
   retentionDefaults: RetentionDefaults;
   otpExemptDefault: boolean;
@@ -107,6 +116,7 @@ async function inTransaction<T>(db: Pool, fn: (client: PoolClient) => Promise<T>
 export function createPrivacyActivities({
   db,
   temporal,
+  messages,
   log,
   retentionDefaults,
   otpExemptDefault,
@@ -316,7 +326,7 @@ export function createPrivacyActivities({
       let signalled = 0;
       for (const id of input.messageIds) {
         try {
-          await temporal.workflow.getHandle(id).signal(cancelSignal, { reason: 'erasure' });
+          await messages.cancel(id, 'erasure');
           signalled++;
         } catch (err) {
           if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
@@ -343,8 +353,7 @@ export function createPrivacyActivities({
             const handle = temporal.workflow.getHandle(id);
             if ((await handle.describe()).status.name !== 'RUNNING') continue;
             // Submitted: the cancel signal is ignored, the workflow waits for its receipt.
-            if ((await handle.query(getStatusQuery)).status !== MessageStatus.SUBMITTED)
-              next.push(id);
+            if ((await messages.status(id)) !== MessageStatus.SUBMITTED) next.push(id);
           } catch (err) {
             if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
           }

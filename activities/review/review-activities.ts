@@ -16,7 +16,7 @@ import {
   type ReviewTrigger,
   type Verdict,
 } from '../../domain/review';
-import { ErrorType } from '../../workflows/options';
+import { ErrorType } from '../../domain/error-types';
 
 /** The carriers a worker knows, to name the carrier a pre-send reviewer should expect. */
 export interface ReviewCarrierDirectory {

@@ -8,7 +8,7 @@ import { appendAudit } from '../../db/audit';
 import { retentionIntervalSql, type RetentionDefaults } from '../../db/privacy';
 import { purgeBackstopBase } from '../../domain/scheduling';
 import { regionKey } from '../../domain/regions';
-import type { SendMessageInput } from '../../workflows/definitions';
+import type { AcceptedMessage } from '../../domain/accepted-message';
 import { assertRegion, WRONG_REGION, type Residency } from '../residency';
 
 /** Transit key names: one data key per region (subscriber tokens: encryption/subscriber-token.ts). */
@@ -21,24 +21,12 @@ export const transitKeys = {
  * `message_intake`, sealed by the API; `to` and `body` come only from workflows started before that
  * (plaintext, sealed here and never returned).
  */
-export type TokenizeMessageInput = Pick<
-  SendMessageInput,
-  | 'messageId'
-  | 'tenant'
-  | 'purpose'
-  | 'region'
-  | 'country'
-  | 'recipientHint'
-  | 'encoding'
-  | 'segments'
-  | 'campaign'
-  | 'callbackUrl'
-  | 'acceptedAt'
-  | 'sendAt'
-  | 'validitySeconds'
-  | 'to'
-  | 'body'
->;
+export interface TokenizeMessageInput extends AcceptedMessage {
+  /** Plaintext number, only from workflows started before `message_intake` (sealed here, never returned). */
+  to?: string;
+  /** Plaintext text, only from workflows started before `message_intake` (sealed here, never returned). */
+  body?: string;
+}
 
 /** ApplicationFailure type: the accepted message's sealed number and text are gone (erased or purged before tokenizing). */
 export const MESSAGE_DATA_GONE = 'MESSAGE_DATA_GONE';

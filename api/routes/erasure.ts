@@ -5,7 +5,7 @@ import { appendAudit } from '../../db/audit';
 import { findErasure, recordErasure } from '../../db/erasures';
 import { withTransaction } from '../../db/transaction';
 import { regionFor } from '../../domain/regions';
-import { taskQueueFor } from '../../workflows/definitions';
+import { taskQueueFor } from '../../domain/regions';
 import type { erasureWorkflow } from '../../workflows/erasure';
 import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';

@@ -16,12 +16,8 @@ import { isMessageId } from '../../domain/ids';
 import { fromMicros } from '../../domain/policy';
 import { regionFor, type Region } from '../../domain/regions';
 import type { StartRelay } from '../../relay/start-relay';
-import {
-  cancelSignal,
-  getStatusQuery,
-  searchAttributes,
-  taskQueueFor,
-} from '../../workflows/definitions';
+import { cancelSignal, getStatusQuery, searchAttributes } from '../../workflows/definitions';
+import { taskQueueFor } from '../../domain/regions';
 import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
 import { callbackUrlCheck } from './callback-secrets';

@@ -8,8 +8,7 @@ import { startMetricsServer, type MetricsServer } from '../../clients/metrics-se
 import type { ConfigCache } from '../../db/config-cache';
 import { pendingStarts } from '../../db/workflow-starts';
 import { waitingForWorker } from '../../db/worker-heartbeats';
-import { REGIONS, type Region } from '../../domain/regions';
-import { taskQueueFor } from '../../workflows/definitions';
+import { REGIONS, taskQueueFor, type Region } from '../../domain/regions';
 import { addApiKeyUsage, reviewQueueStats } from '../../db/operations';
 
 /**

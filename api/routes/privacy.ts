@@ -14,7 +14,7 @@ import {
   upsertTenantPolicy,
 } from '../../db/privacy';
 import { regionFor } from '../../domain/regions';
-import type { Purpose } from '../../workflows/definitions';
+import type { Purpose } from '../../domain/purposes';
 import { principalOf } from '../plugins/auth';
 import { HttpProblem } from '../plugins/problem';
 import { erasureRoutes } from './erasure';

@@ -15,13 +15,9 @@ import { fromMicros, toMicros } from '../../domain/policy';
 import { regionFor, regionKey, type Region } from '../../domain/regions';
 import { purgeBackstopBase } from '../../domain/scheduling';
 import { encodeStartArgs, type SearchAttributeName } from '../../relay/start-relay';
-import {
-  getStatusQuery,
-  PURPOSES,
-  taskQueueFor,
-  type Purpose,
-  type SendMessageInput,
-} from '../../workflows/definitions';
+import { getStatusQuery, type SendMessageInput } from '../../workflows/definitions';
+import { PURPOSES, type Purpose } from '../../domain/purposes';
+import { taskQueueFor } from '../../domain/regions';
 import type { sendMessageWorkflow } from '../../workflows/send-message';
 import { admitSend, dryRunAnswer, dryRunSchema, type SendFacts } from '../admission';
 import { principalOf } from '../plugins/auth';

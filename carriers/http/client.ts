@@ -6,6 +6,7 @@ import {
   type OutboundResponse,
 } from '../../clients/outbound-http';
 import { measure } from '../../domain/encoding';
+import { isReceiptStatus } from '../../domain/receipts';
 import { remainingValiditySeconds } from '../../domain/scheduling';
 import { CarrierError, CarrierErrorType } from '../errors';
 import type {
@@ -47,16 +48,6 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-const RECEIPT_STATUSES: ReadonlySet<string> = new Set<DeliveryReceipt['status']>([
-  'delivered',
-  'undeliverable',
-  'expired',
-  'rejected',
-  'unknown',
-  'deleted',
-  'accepted',
-]);
-
 /**
  * Validates an HTTP carrier receipt body `{ id, status, errorCode?, doneAt? }` (after
  * `verifyWebhook` accepted it).
@@ -69,12 +60,12 @@ export function parseHttpReceipt(body: unknown): DeliveryReceipt {
   if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
     throw new TypeError('receipt id is missing or invalid');
   }
-  if (typeof status !== 'string' || !RECEIPT_STATUSES.has(status)) {
+  if (!isReceiptStatus(status)) {
     throw new TypeError('receipt status is missing or invalid');
   }
   const receipt: DeliveryReceipt = {
     carrierMessageId: id,
-    status: status as DeliveryReceipt['status'],
+    status,
   };
   if (errorCode !== undefined) {
     if (typeof errorCode !== 'string' || errorCode.length > 64) {

@@ -2,11 +2,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { dirname, join } from 'node:path';
 import {
   credentialsFile,
-  REGIONS,
   VAULT_IDENTITIES,
   type StackConfig,
   type VaultIdentity,
 } from '../../config/stack';
+import { REGIONS } from '../../domain/regions';
 import { canConnect, isAlive, readPid, startDaemon, stopDaemon, waitFor } from './process';
 import type { Service } from './service';
 

@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { SubscriberTokens } from '../../encryption/subscriber-token';
 import { createApiKey } from '../../scripts/keys';
-import { taskQueueFor } from '../../workflows/definitions';
+import { taskQueueFor } from '../../domain/regions';
 import { callWithKey } from '../helpers/api';
 import { eventually, workflowGone, historiesDeleted } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';

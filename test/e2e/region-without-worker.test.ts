@@ -11,7 +11,7 @@ import { vaultClientFor } from '../../clients/vault';
 import { loadConfig } from '../../config/config';
 import { hasLiveWorker } from '../../db/worker-heartbeats';
 import { createPipelineWorker, type PipelineWorker } from '../../workers/pipeline';
-import { taskQueueFor } from '../../workflows/definitions';
+import { taskQueueFor } from '../../domain/regions';
 import { eventually } from '../helpers/eventually';
 import { startPipeline, workflowBundle, type Pipeline } from '../helpers/pipeline';
 import { silentLog, unique } from '../helpers/stack';

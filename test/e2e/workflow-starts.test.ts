@@ -2,7 +2,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { StartRelay } from '../../relay/start-relay';
 import { createApiKey } from '../../db/api-keys';
 import { parseServerTiming } from '../../api/plugins/server-timing';
-import { taskQueueFor } from '../../workflows/definitions';
+import { taskQueueFor } from '../../domain/regions';
 import { eventually, historiesDeleted } from '../helpers/eventually';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { startApi, startApiWithoutTemporal, type TestApi } from '../helpers/api';

@@ -20,7 +20,7 @@ import { installRuntime } from '../../workers/temporal-logging';
 import type { Logger } from 'pino';
 import { newDbPool, silentLog, stack, unique } from './stack';
 import { bundleWorkflows } from '../../workers/bundle';
-import { FINAL_STATUSES } from '../../workflows/definitions';
+import { FINAL_STATUSES } from '../../domain/statuses';
 import { purgeSweepWorkflowId } from '../../workflows/retention';
 
 /** A TCP port free right now on 127.0.0.1 (for servers that cannot bind port 0 and report it). */

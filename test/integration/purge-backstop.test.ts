@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { createPrivacyActivities } from '../../activities/privacy/privacy-activities';
 import { SubscriberTokens } from '../../encryption/subscriber-token';
+import { messageWorkflows } from '../../workers/message-workflows';
 import { startApiWithoutTemporal } from '../helpers/api';
 import { eventually } from '../helpers/eventually';
 import { seedTenant } from '../helpers/pipeline';
@@ -94,6 +95,7 @@ describe('purge backstop from admission', () => {
     const privacy = createPrivacyActivities({
       db,
       temporal,
+      messages: messageWorkflows(temporal),
       log: silentLog,
       retentionDefaults: config.retention.defaults,
       otpExemptDefault: config.optOut.otpExempt,

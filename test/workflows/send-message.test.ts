@@ -49,10 +49,10 @@ import {
   getStatusQuery,
   searchAttributes,
   type DeliveryReceiptSignal,
-  type MessageStatus,
   type SendMessageInput,
 } from '../../workflows/definitions';
-import { ErrorType } from '../../workflows/options';
+import type { MessageStatus } from '../../domain/statuses';
+import { ErrorType } from '../../domain/error-types';
 import type { SendMessageOptions, sendMessageWorkflow } from '../../workflows/send-message';
 import { timeSkippingServerPath, unique } from '../helpers/stack';
 
