@@ -8,6 +8,7 @@ import { BILLED_STATUSES } from '../domain/policy';
 import type { SendMessageInput, StatusEvent } from './definitions';
 import { MessageStatus } from '../domain/statuses';
 import { recordStatus, releaseCharge } from './message-steps';
+import { STEP_SUMMARIES } from '../domain/step-summaries';
 
 type Meta = Omit<SendMessageInput, 'to' | 'body'>;
 
@@ -37,7 +38,7 @@ export async function holdForVelocity(
     final: false,
   });
   return condition(cancelled, until - Date.now(), {
-    summary: 'otp velocity hold: wait for the next window',
+    summary: STEP_SUMMARIES.velocityHold,
   });
 }
 

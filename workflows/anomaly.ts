@@ -13,10 +13,11 @@ import type {
   DetectAnomaliesResult,
 } from '../activities/anomaly/detect-anomalies';
 import { bookkeeping } from './options';
+import { STEP_SUMMARIES } from '../domain/step-summaries';
 
 const { detectAnomalies } = proxyActivities<AnomalyActivities>({
   ...bookkeeping,
-  summary: 'compare failure rates, API volume and region workers with their baselines',
+  summary: STEP_SUMMARIES.anomalyDetect,
 });
 
 /** The id of the anomaly detector's workflow (one per namespace and task-queue prefix). */
@@ -46,7 +47,7 @@ export async function anomalyDetectorWorkflow(input: AnomalyDetectorInput): Prom
   setHandler(runAnomalyDetectionUpdate, () => detectAnomalies(detect));
   for (let i = 0; i < WINDOWS_PER_RUN; i++) {
     await detectAnomalies(detect);
-    await sleep(intervalSeconds * 1000, { summary: 'anomaly detector: wait for the next window' });
+    await sleep(intervalSeconds * 1000, { summary: STEP_SUMMARIES.anomalyWait });
   }
   await condition(allHandlersFinished);
   return continueAsNew<typeof anomalyDetectorWorkflow>(input);

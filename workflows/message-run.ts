@@ -24,11 +24,12 @@ import { scheduleMessagePurge } from './retention';
 import type { ReviewGate } from './review';
 import type { ReceiptFailoverOptions } from './scheduling';
 import { releaseUnbilledCharge } from './admission';
+import { STEP_SUMMARIES } from '../domain/step-summaries';
 
 // Summaries are what an operator reads in the Temporal UI's event history: fixed text, never a value.
 const { notifyClient } = proxyActivities<BookkeepingActivities>({
   ...clientCallback,
-  summary: "status callback to the client's URL",
+  summary: STEP_SUMMARIES.callback,
 });
 
 /** Options the API sets per message; defaults suit production. */

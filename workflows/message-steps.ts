@@ -10,18 +10,13 @@ import type { PrivacyActivities } from '../activities/privacy/privacy-activities
 import type { SpendActivities } from '../activities/spend/release-charge';
 import type { VaultActivities } from '../activities/vault/tokenize-message';
 import { localBookkeeping } from './options';
+import { STEP_SUMMARIES } from '../domain/step-summaries';
 
 const step = <T>(summary: string) => proxyLocalActivities<T>({ ...localBookkeeping, summary });
 
-export const { tokenizeMessage } = step<VaultActivities>(
-  'tokenize: encrypt number and body in the region (Vault transit)',
-);
-export const { checkSuppression } = step<PrivacyActivities>('opt-out check (PostgreSQL)');
-export const { pickSender } = step<PoolActivities>('pick sender: reserve a pool number');
-export const { recordStatus } = step<BookkeepingActivities>('record status (PostgreSQL)');
-export const { releaseCharge } = step<SpendActivities>(
-  'release the spend reservation (PostgreSQL)',
-);
-export const { schedulePurge } = step<PrivacyActivities>(
-  'schedule purge: due after the retention period',
-);
+export const { tokenizeMessage } = step<VaultActivities>(STEP_SUMMARIES.tokenize);
+export const { checkSuppression } = step<PrivacyActivities>(STEP_SUMMARIES.optOutCheck);
+export const { pickSender } = step<PoolActivities>(STEP_SUMMARIES.pickSender);
+export const { recordStatus } = step<BookkeepingActivities>(STEP_SUMMARIES.recordStatus);
+export const { releaseCharge } = step<SpendActivities>(STEP_SUMMARIES.releaseCharge);
+export const { schedulePurge } = step<PrivacyActivities>(STEP_SUMMARIES.schedulePurge);

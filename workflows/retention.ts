@@ -8,6 +8,7 @@ import type { PrivacyActivities } from '../activities/privacy/privacy-activities
 import type { Purpose } from '../domain/purposes';
 import type { Region } from '../domain/regions';
 import { checkSuppression, schedulePurge } from './message-steps';
+import { STEP_SUMMARIES } from '../domain/step-summaries';
 
 /** A purge batch: Temporal history deletions and a PostgreSQL transaction; heartbeats per message. */
 export const purgeBatch: ActivityOptions = {
@@ -18,7 +19,7 @@ export const purgeBatch: ActivityOptions = {
 
 const { purgeDueMessages } = proxyActivities<PrivacyActivities>({
   ...purgeBatch,
-  summary: "purge due messages: histories, ciphertexts, the region's rows",
+  summary: STEP_SUMMARIES.purgeDue,
 });
 
 /** True when the tenant's suppression list (and its otp policy) stops this message before dispatch. */
@@ -69,7 +70,7 @@ export async function purgeSweepWorkflow(input: PurgeSweepInput): Promise<never>
       limit: input.batchSize,
     });
     if (purged < input.batchSize)
-      await sleep(input.intervalSeconds * 1000, { summary: 'sweeper: wait for the next sweep' });
+      await sleep(input.intervalSeconds * 1000, { summary: STEP_SUMMARIES.sweeperWait });
   }
   return continueAsNew<typeof purgeSweepWorkflow>(input);
 }

@@ -8,14 +8,13 @@ import type { SendMessageInput, StatusEvent } from './definitions';
 import { MessageStatus } from '../domain/statuses';
 import { bookkeeping } from './options';
 import { reviewDecisionSignal, type ReviewDecisionSignal } from './review-signal';
+import { STEP_SUMMARIES } from '../domain/step-summaries';
 
 // Summaries are what an operator reads in the Temporal UI's event history: fixed text, never a value.
 const review = (summary: string) => proxyActivities<ReviewActivities>({ ...bookkeeping, summary });
-const { planReview } = review('review policy: sample, first-use and open a pre-send task');
-const { openAuditTask } = review('open a post-delivery audit task');
-const { resolveReview } = review(
-  "settle the review task: the reviewer's decision or the SLA default",
-);
+const { planReview } = review(STEP_SUMMARIES.planReview);
+const { openAuditTask } = review(STEP_SUMMARIES.openAuditTask);
+const { resolveReview } = review(STEP_SUMMARIES.resolveReview);
 
 /** What the review step needs from the SendMessage workflow. */
 export interface ReviewContext {
@@ -73,7 +72,7 @@ export async function reviewBeforeSend(ctx: ReviewContext): Promise<ReviewGate> 
     defaultDecision: 'approve' | 'reject',
   ) => {
     await condition(() => decisions.has(taskId), slaSeconds * 1000, {
-      summary: "review: wait for the reviewer's decision until the SLA",
+      summary: STEP_SUMMARIES.reviewWait,
     });
     return resolveReview({ taskId, messageId: meta.messageId, defaultDecision });
   };

@@ -9,6 +9,7 @@ import type { CarrierActivities } from '../activities/carriers/carrier-activitie
 import { isRoutableReceiptFailure } from '../domain/scheduling';
 import type { DeliveryReceiptSignal } from './definitions';
 import { carrierSubmit } from './options';
+import { STEP_SUMMARIES } from '../domain/step-summaries';
 
 /** Re-dispatch after a failed receipt (per-deployment config, passed by the API in the workflow options). */
 export interface ReceiptFailoverOptions {
@@ -25,7 +26,7 @@ export interface ReceiptFailoverOptions {
  */
 export async function waitForSendTime(sendAt: number, cancelled: () => boolean): Promise<boolean> {
   const wait = sendAt - Date.now();
-  if (wait > 0) return condition(cancelled, wait, { summary: 'scheduled send: wait until sendAt' });
+  if (wait > 0) return condition(cancelled, wait, { summary: STEP_SUMMARIES.scheduledWait });
   return cancelled();
 }
 
@@ -42,7 +43,7 @@ export function submitActivity(deadline: number | undefined) {
   // The summary is what an operator reads in the Temporal UI's event history: fixed text, never a value.
   const options = {
     ...carrierSubmit,
-    summary: 'dispatch: decrypt just in time, submit to the carrier',
+    summary: STEP_SUMMARIES.dispatch,
   };
   if (deadline === undefined) return proxyActivities<CarrierActivities>(options).submitToCarrier;
   const left = Math.max(1, deadline - Date.now());

@@ -27,12 +27,13 @@ import { isSuppressed } from './retention';
 import { reviewBeforeSend } from './review';
 import { failoverCarriers, isPastDeadline, waitForSendTime } from './scheduling';
 import { holdForVelocity } from './admission';
+import { STEP_SUMMARIES } from '../domain/step-summaries';
 
 export type { SendMessageOptions, SendMessageResult } from './message-run';
 
 const { routeCarriers } = proxyLocalActivities<CarrierActivities>({
   startToCloseTimeout: '5s',
-  summary: "route: the carriers eligible for the recipient's country",
+  summary: STEP_SUMMARIES.route,
 });
 
 /** A step of SendMessage: undefined lets the message go on, a result ends it. */
@@ -130,7 +131,7 @@ export const waitForSenderSlot: SendStep = async (run) => {
   if (
     sender.waitMs > 0 &&
     (await condition(() => run.cancelRequested, sender.waitMs, {
-      summary: "sender rate: wait for the pool number's next free slot",
+      summary: STEP_SUMMARIES.senderRateWait,
     }))
   )
     return cancelled(run);
@@ -171,7 +172,7 @@ async function awaitReceipts(
   const done = () =>
     ids.every((id) => FINAL_RECEIPT_STATUSES.has(run.receipts.get(id)?.status ?? ''));
   const timeoutMs = (run.options.receiptTimeoutSeconds ?? 3600) * 1000;
-  if (!(await condition(done, timeoutMs, { summary: 'receipt: wait for every part to be final' })))
+  if (!(await condition(done, timeoutMs, { summary: STEP_SUMMARIES.receiptWait })))
     return finish(run, MessageStatus.UNCONFIRMED, 'receipt_timeout');
   const failed = ids.map((id) => run.receipts.get(id)!).find((r) => r.status !== 'delivered');
   if (outcome.kind === 'partial')

@@ -9,6 +9,7 @@ import { appendAuditBatch, type AuditEntry } from '../../db/audit';
 import { messageTenants } from '../../db/message-owners';
 import { NUMBER_MASK, redactForPeople, redactFreeText } from '../../domain/masking';
 import { belongsTo, payloadReferences, type PayloadReferences } from '../../domain/payload-owners';
+import { isStepSummary } from '../../domain/step-summaries';
 import { redactNumber } from '../../domain/phone';
 import {
   browserSessionRoutes,
@@ -185,16 +186,20 @@ interface Scoped {
   owners: Map<string, string>;
 }
 
+/** The decoded JSON value of a payload, or undefined when it is not JSON. */
+function jsonOf(p: Payload): { value: unknown } | undefined {
+  if (text(p.metadata?.[METADATA_ENCODING_KEY]) !== 'json/plain') return undefined;
+  try {
+    return { value: JSON.parse(text(p.data)) };
+  } catch {
+    return undefined; // Not JSON after all.
+  }
+}
+
 /** The references of a decoded payload: JSON is searched, anything else names nobody. */
 function referencesOf(p: Payload): PayloadReferences {
-  if (text(p.metadata?.[METADATA_ENCODING_KEY]) === 'json/plain') {
-    try {
-      return payloadReferences(JSON.parse(text(p.data)));
-    } catch {
-      // Not JSON after all: it names nobody.
-    }
-  }
-  return { tenants: [], messageIds: [] };
+  const json = jsonOf(p);
+  return json ? payloadReferences(json.value) : { tenants: [], messageIds: [] };
 }
 
 /**
@@ -212,6 +217,8 @@ async function scopeToTenant(db: Pool, decoded: Payload[], principal: Principal)
     visible:
       platform ||
       text(payload.metadata?.[METADATA_ENCODING_KEY]) === 'binary/null' ||
+      // A step's fixed summary on the timeline is nobody's data: every operator reads it.
+      isStepSummary(jsonOf(payload)?.value) ||
       belongsTo(refs[i]!, owners, principal.tenant),
   }));
   return { payloads, owners };

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { BINARY_REDACTED, WITHHELD, type JsonPayload } from '../../api/routes/codec';
+import { STEP_SUMMARIES } from '../../domain/step-summaries';
 import { createApiKey } from '../../scripts/keys';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 import { newTemporalClient } from '../helpers/stack';
@@ -17,6 +18,16 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
   const code = `${1 + Math.floor(Math.random() * 9)}${digits(5)}`;
   let messageId: string;
   let input: JsonPayload[];
+  let summaries: JsonPayload[];
+  const asJson = (pl: {
+    metadata?: Record<string, Uint8Array> | null;
+    data?: Uint8Array | null;
+  }): JsonPayload => ({
+    metadata: Object.fromEntries(
+      Object.entries(pl.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
+    data: Buffer.from(pl.data ?? []).toString('base64'),
+  });
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${p.base}${path}`, {
@@ -38,12 +49,11 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
     // The history as Temporal stores it, read by a client without the codec: ciphertext only.
     const history = await plain.workflow.getHandle(messageId).fetchHistory();
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-    input = (started?.input?.payloads ?? []).map((pl) => ({
-      metadata: Object.fromEntries(
-        Object.entries(pl.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
-      ),
-      data: Buffer.from(pl.data ?? []).toString('base64'),
-    }));
+    input = (started?.input?.payloads ?? []).map(asJson);
+    // The one-line summaries on the timeline (activities, local activities, timers), as stored.
+    summaries = (history.events ?? []).flatMap((e) =>
+      e.userMetadata?.summary ? [asJson(e.userMetadata.summary)] : [],
+    );
   });
   afterAll(async () => {
     await plain?.connection.close();
@@ -95,6 +105,23 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
         },
       },
     ]);
+  });
+
+  test("the timeline's step summaries are fixed text: every operator reads them, of any tenant", async () => {
+    expect(summaries.length).toBeGreaterThan(3);
+    expect(summaries.every((pl) => unb64(pl.metadata!.encoding) === 'binary/encrypted')).toBe(true);
+    const other = await createApiKey(p.db, `${p.tenant}-s`, ['operator']);
+    for (const authorization of [asOperator.authorization, `Bearer ${other.secret}`]) {
+      const res = await post(
+        '/codec/decode',
+        { payloads: summaries },
+        { authorization, 'x-namespace': 'default' },
+      );
+      expect(res.status).toBe(200);
+      const { payloads } = (await res.json()) as { payloads: JsonPayload[] };
+      const texts = payloads.map((pl) => JSON.parse(unb64(pl.data)) as unknown);
+      expect(texts.filter((t) => !Object.values(STEP_SUMMARIES).includes(t as never))).toEqual([]);
+    }
   });
 
   test("an operator of another tenant gets nothing of this tenant's payloads; a platform operator does, audited per message", async () => {
