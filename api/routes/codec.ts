@@ -207,7 +207,13 @@ function referencesOf(p: Payload): PayloadReferences {
  * operator only those that belong to its own tenant (see `belongsTo`: the tenants and messages a
  * payload names, the messages' owners looked up in one query). `binary/null` shows nothing and passes.
  */
-async function scopeToTenant(db: Pool, decoded: Payload[], principal: Principal): Promise<Scoped> {
+async function scopeToTenant(
+  db: Pool,
+  decoded: Payload[],
+  principal: Principal,
+  /** Which payloads arrived encrypted: one stored in the clear (an SDK marker's data) hides nothing. */
+  encrypted: boolean[],
+): Promise<Scoped> {
   const platform = principal.roles.includes('platform-operator');
   const refs = decoded.map(referencesOf);
   const owners = await messageTenants(db, [...new Set(refs.flatMap((r) => r.messageIds))]);
@@ -217,6 +223,7 @@ async function scopeToTenant(db: Pool, decoded: Payload[], principal: Principal)
     visible:
       platform ||
       text(payload.metadata?.[METADATA_ENCODING_KEY]) === 'binary/null' ||
+      !encrypted[i] ||
       // A step's fixed summary on the timeline is nobody's data: every operator reads it.
       isStepSummary(jsonOf(payload)?.value) ||
       belongsTo(refs[i]!, owners, principal.tenant),
@@ -371,7 +378,10 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
         if (unavailable(err)) throw err;
         throw new HttpProblem(400, 'Undecodable payload', 'a payload could not be decrypted');
       }
-      const scoped = await scopeToTenant(db, decoded, principal);
+      const encrypted = req.body.payloads.map(
+        (pl) => text(fromJson(pl).metadata?.[METADATA_ENCODING_KEY]) === 'binary/encrypted',
+      );
+      const scoped = await scopeToTenant(db, decoded, principal, encrypted);
       await appendAuditBatch(db, decodeAudit(principal, namespace, scoped));
       return {
         payloads: scoped.payloads.map((s) =>
