@@ -371,15 +371,16 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
         throw new HttpProblem(400, 'Invalid request', 'x-namespace is not a namespace name', [
           'x-namespace',
         ]);
+      const received = req.body.payloads.map(fromJson);
       let decoded: Payload[];
       try {
-        decoded = await codec.decode(req.body.payloads.map(fromJson));
+        decoded = await codec.decode(received);
       } catch (err) {
         if (unavailable(err)) throw err;
         throw new HttpProblem(400, 'Undecodable payload', 'a payload could not be decrypted');
       }
-      const encrypted = req.body.payloads.map(
-        (pl) => text(fromJson(pl).metadata?.[METADATA_ENCODING_KEY]) === 'binary/encrypted',
+      const encrypted = received.map(
+        (pl) => text(pl.metadata?.[METADATA_ENCODING_KEY]) === 'binary/encrypted',
       );
       const scoped = await scopeToTenant(db, decoded, principal, encrypted);
       await appendAuditBatch(db, decodeAudit(principal, namespace, scoped));
