@@ -10,19 +10,8 @@ ALTER TABLE erasure_tombstones
   ADD COLUMN transit_key text,
   ADD COLUMN previous_tokens text[] NOT NULL DEFAULT '{}';
 
--- The erasure that stops a message, given its recipient's stored token (the carrier submit).
-CREATE OR REPLACE FUNCTION erasure_stopping(message_id text, tenant text, subscriber_token text, accepted_at timestamptz)
-RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT t.erasure_id FROM erasure_tombstones t
-   WHERE t.tenant = erasure_stopping.tenant
-     AND (t.subscriber_token = erasure_stopping.subscriber_token
-          OR erasure_stopping.subscriber_token = ANY (t.previous_tokens))
-     AND t.created_at >= coalesce((SELECT c.created_at FROM message_charges c
-                                    WHERE c.message_id = erasure_stopping.message_id), accepted_at)
-   ORDER BY t.created_at LIMIT 1
-$$;
-
--- The same, given every live token of the recipient (tokenize derives them all from the number).
+-- The erasure that stops a message, given every live token of the recipient (tokenize derives them
+-- all from the number): a tombstone matches on its current token or one it held before a rotation.
 CREATE FUNCTION erasure_stopping_any(message_id text, tenant text, subscriber_tokens text[], accepted_at timestamptz)
 RETURNS text LANGUAGE sql STABLE AS $$
   SELECT t.erasure_id FROM erasure_tombstones t
@@ -34,8 +23,13 @@ RETURNS text LANGUAGE sql STABLE AS $$
    ORDER BY t.created_at LIMIT 1
 $$;
 
+-- The same, given the recipient's one stored token (the carrier submit).
+CREATE OR REPLACE FUNCTION erasure_stopping(message_id text, tenant text, subscriber_token text, accepted_at timestamptz)
+RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT erasure_stopping_any(message_id, tenant, ARRAY[subscriber_token], accepted_at)
+$$;
+
 -- Down Migration
-DROP FUNCTION erasure_stopping_any(text, text, text[], timestamptz);
 CREATE OR REPLACE FUNCTION erasure_stopping(message_id text, tenant text, subscriber_token text, accepted_at timestamptz)
 RETURNS text LANGUAGE sql STABLE AS $$
   SELECT t.erasure_id FROM erasure_tombstones t
@@ -44,4 +38,5 @@ RETURNS text LANGUAGE sql STABLE AS $$
                                     WHERE c.message_id = erasure_stopping.message_id), accepted_at)
    ORDER BY t.created_at LIMIT 1
 $$;
+DROP FUNCTION erasure_stopping_any(text, text, text[], timestamptz);
 ALTER TABLE erasure_tombstones DROP COLUMN previous_tokens, DROP COLUMN transit_key, DROP COLUMN number_ciphertext;
