@@ -51,6 +51,13 @@ export default tseslint.config(
                 'carriers',
                 'db',
                 'scripts',
+                'clients',
+                'encryption',
+                'inbound',
+                'relay',
+                'processes',
+                'bench',
+                'test',
               ),
               message: 'domain/ is pure: it imports nothing of ours.',
             },
@@ -116,7 +123,7 @@ export default tseslint.config(
     },
   },
   {
-    // The API starts and signals workflows; it never runs activities.
+    // The API starts and signals workflows; it never runs activities nor talks to carriers.
     files: ['api/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -126,6 +133,10 @@ export default tseslint.config(
             {
               group: ours('activities', 'workers'),
               message: 'api/ never imports activities or workers.',
+            },
+            {
+              group: ours('carriers'),
+              message: 'The API never talks to carriers (shared words live in domain/).',
             },
           ],
         },

@@ -34,3 +34,37 @@ export interface DeliveryReceipt {
   /** ISO 8601 time the carrier reports the final state was reached, when given. */
   doneAt?: string;
 }
+
+/**
+ * Validates an HTTP carrier receipt body `{ id, status, errorCode?, doneAt? }` (after
+ * `verifyWebhook` accepted it).
+ *
+ * @throws TypeError naming the bad field (never its value).
+ */
+export function parseHttpReceipt(body: unknown): DeliveryReceipt {
+  if (typeof body !== 'object' || body === null) throw new TypeError('receipt is not an object');
+  const { id, status, errorCode, doneAt } = body as Record<string, unknown>;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
+    throw new TypeError('receipt id is missing or invalid');
+  }
+  if (!isReceiptStatus(status)) {
+    throw new TypeError('receipt status is missing or invalid');
+  }
+  const receipt: DeliveryReceipt = {
+    carrierMessageId: id,
+    status,
+  };
+  if (errorCode !== undefined) {
+    if (typeof errorCode !== 'string' || errorCode.length > 64) {
+      throw new TypeError('receipt errorCode is invalid');
+    }
+    receipt.errorCode = errorCode;
+  }
+  if (doneAt !== undefined) {
+    if (typeof doneAt !== 'string' || Number.isNaN(Date.parse(doneAt))) {
+      throw new TypeError('receipt doneAt is invalid');
+    }
+    receipt.doneAt = new Date(doneAt).toISOString();
+  }
+  return receipt;
+}

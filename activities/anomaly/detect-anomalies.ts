@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
-import { signWebhook } from '../../carriers/http/signature';
+import { signWebhook } from '../../domain/webhook-signature';
 import type { OutboundHttp } from '../../clients/outbound-http';
 import {
   advanceWindow,

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
-import { signWebhook } from '../../carriers/http/signature';
+import { signWebhook } from '../../domain/webhook-signature';
 import { OutboundRefusedError, type OutboundHttp } from '../../clients/outbound-http';
 import { ErrorType } from '../../domain/error-types';
 import type { Metrics } from '../../clients/metrics';

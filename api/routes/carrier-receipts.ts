@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { checkWebhookSignature, DEFAULT_TOLERANCE_SECONDS } from '../../carriers/http/signature';
-import { parseHttpReceipt } from '../../carriers/http/client';
+import { checkWebhookSignature, DEFAULT_TOLERANCE_SECONDS } from '../../domain/webhook-signature';
+import { parseHttpReceipt } from '../../domain/receipts';
 import { UnknownReceiptError, type ReceiptRouter } from '../../inbound/receipt-router';
 import type { Config } from '../../config/config';
 import { claimWebhookSignature, releaseWebhookSignature } from '../../db/webhook-signatures';

@@ -6,16 +6,9 @@ import {
   type OutboundResponse,
 } from '../../clients/outbound-http';
 import { measure } from '../../domain/encoding';
-import { isReceiptStatus } from '../../domain/receipts';
 import { remainingValiditySeconds } from '../../domain/scheduling';
 import { CarrierError, CarrierErrorType } from '../errors';
-import type {
-  CarrierAdapter,
-  DeliveryReceipt,
-  SubmitHooks,
-  SubmitRequest,
-  SubmitResult,
-} from '../types';
+import type { CarrierAdapter, SubmitHooks, SubmitRequest, SubmitResult } from '../types';
 
 /** Options of {@link createHttpCarrierAdapter}. */
 export interface HttpCarrierAdapterOptions {
@@ -46,40 +39,6 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/**
- * Validates an HTTP carrier receipt body `{ id, status, errorCode?, doneAt? }` (after
- * `verifyWebhook` accepted it).
- *
- * @throws TypeError naming the bad field (never its value).
- */
-export function parseHttpReceipt(body: unknown): DeliveryReceipt {
-  if (typeof body !== 'object' || body === null) throw new TypeError('receipt is not an object');
-  const { id, status, errorCode, doneAt } = body as Record<string, unknown>;
-  if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
-    throw new TypeError('receipt id is missing or invalid');
-  }
-  if (!isReceiptStatus(status)) {
-    throw new TypeError('receipt status is missing or invalid');
-  }
-  const receipt: DeliveryReceipt = {
-    carrierMessageId: id,
-    status,
-  };
-  if (errorCode !== undefined) {
-    if (typeof errorCode !== 'string' || errorCode.length > 64) {
-      throw new TypeError('receipt errorCode is invalid');
-    }
-    receipt.errorCode = errorCode;
-  }
-  if (doneAt !== undefined) {
-    if (typeof doneAt !== 'string' || Number.isNaN(Date.parse(doneAt))) {
-      throw new TypeError('receipt doneAt is invalid');
-    }
-    receipt.doneAt = new Date(doneAt).toISOString();
-  }
-  return receipt;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
-import { checkWebhookSignature } from '../../carriers/http/signature';
+import { checkWebhookSignature } from '../../domain/webhook-signature';
 import { createDataConverter, createTemporalClient } from '../../clients/temporal';
 import { vaultClientFor } from '../../clients/vault';
 import { needleVariants, scanForLeaks } from '../../scripts/leak-scan';

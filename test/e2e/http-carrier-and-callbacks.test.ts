@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signWebhook, verifyWebhook } from '../../carriers/http/signature';
+import { signWebhook, verifyWebhook } from '../../domain/webhook-signature';
 import { callWithKey } from '../helpers/api';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
 

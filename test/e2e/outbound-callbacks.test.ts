@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkWebhookSignature } from '../../carriers/http/signature';
+import { checkWebhookSignature } from '../../domain/webhook-signature';
 import { callWithKey } from '../helpers/api';
 import { eventually } from '../helpers/eventually';
 import { seedTenant, startPipeline, type Pipeline } from '../helpers/pipeline';

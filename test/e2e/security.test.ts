@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { signWebhook } from '../../carriers/http/signature';
+import { signWebhook } from '../../domain/webhook-signature';
 import { createLogger } from '../../config/logger';
 import { createApiKey, revokeApiKey } from '../../db/api-keys';
 import { setSendQuota } from '../../db/quotas';

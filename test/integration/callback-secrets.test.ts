@@ -1,5 +1,5 @@
 import { ulid } from 'ulid';
-import { checkWebhookSignature, signWebhook } from '../../carriers/http/signature';
+import { checkWebhookSignature, signWebhook } from '../../domain/webhook-signature';
 import { CallbackSecrets } from '../../encryption/callback-secrets';
 import { ENCODING, VaultPayloadCodec } from '../../encryption/codec';
 import { DataKeyRing, openAesGcm } from '../../encryption/envelope';

@@ -3,9 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { CarrierError, CarrierErrorType } from '../../carriers/errors';
-import { createHttpCarrierAdapter, parseHttpReceipt } from '../../carriers/http/client';
+import { createHttpCarrierAdapter } from '../../carriers/http/client';
+import { parseHttpReceipt } from '../../domain/receipts';
 import { createOutboundHttp } from '../../clients/outbound-http';
-import { createReplayCache, verifyWebhook, type VerifyResult } from '../../carriers/http/signature';
+import {
+  createReplayCache,
+  verifyWebhook,
+  type VerifyResult,
+} from '../../domain/webhook-signature';
 import {
   startHttpCarrierSimulator,
   type HttpCarrierSimulator,

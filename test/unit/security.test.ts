@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { routePattern } from '../../api/plugins/problem';
 import { httpsOptions } from '../../api/tls';
-import { checkWebhookSignature, signWebhook } from '../../carriers/http/signature';
+import { checkWebhookSignature, signWebhook } from '../../domain/webhook-signature';
 import { temporalConnectionOptions } from '../../clients/temporal';
 import { loadConfig } from '../../config/config';
 import { ConfigError } from '../../config/env';

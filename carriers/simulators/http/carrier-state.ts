@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from '../../http/signature';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from '../../../domain/webhook-signature';
 import { later, mulberry32 } from '../simulator-support';
 import type {
   HttpCarrierBehaviour,

@@ -1,6 +1,7 @@
 import * as smpp from 'smpp';
 import { parseRawSm, tlvString, Tlv } from '../../../carriers/smpp/raw';
-import { parseHttpReceipt, parseRetryAfter } from '../../../carriers/http/client';
+import { parseRetryAfter } from '../../../carriers/http/client';
+import { parseHttpReceipt } from '../../../domain/receipts';
 
 describe('parseRawSm', () => {
   it('reads the exact octets of a deliver_sm built by the smpp library', () => {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createReplayCache, signWebhook, verifyWebhook } from '../../../carriers/http/signature';
+import { createReplayCache, signWebhook, verifyWebhook } from '../../domain/webhook-signature';
 
 const secret = 'whsec_test';
 const body = JSON.stringify({ id: 'abc', status: 'delivered', doneAt: '2024-01-31T12:00:00.000Z' });
