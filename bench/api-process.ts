@@ -1,5 +1,5 @@
 /**
- * The bench's API process (forked by scripts/bench.ts with IPC): the HTTP API with its start relay,
+ * The bench's API process (forked by scripts/bench/setup.ts with IPC): the HTTP API with its start relay,
  * in a Node process of its own and wired as processes/api.ts wires it (`createApi`), so the accept
  * latency the bench measures is not taken on an event loop shared with the load generator or the
  * carrier simulator. Configured by the environment the bench passes; answers the bench's messages:

@@ -1,5 +1,5 @@
 /**
- * The bench's worker process (forked by scripts/bench.ts with IPC): the pipeline worker, and later
+ * The bench's worker process (forked by scripts/bench/setup.ts with IPC): the pipeline worker, and later
  * the baseline worker, in a Node process of their own, as `npm start` and a deployment run them, so
  * the API's accept latency is not measured on an event loop busy with workflow tasks. Configured by
  * the environment the bench passes; answers the bench's messages:

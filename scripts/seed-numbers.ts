@@ -1,6 +1,6 @@
 /**
  * The sender numbers the seeds put in their pools: the dev seed's `demo` tenant (scripts/dev-seed.ts),
- * the test pipeline's tenants (test/helpers/pipeline.ts) and the bench's (scripts/bench.ts). All are
+ * the test pipeline's tenants (test/helpers/pipeline.ts) and the bench's (scripts/bench/setup.ts). All are
  * valid numbers for libphonenumber (test/unit/seed-numbers.test.ts checks them), in the UK's 070
  * personal-numbering range, so the pool code is exercised with numbers of the shape real pools hold.
  * (The drama range +44 7700 900xxx is not valid for libphonenumber: the API keeps it for its test
