@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { configChanged } from './config-cache';
+import { withTransaction } from './transaction';
 import { redactForPeople } from '../domain/masking';
 import {
   MODE_DEFAULTS,
@@ -301,35 +302,31 @@ export async function completeTask(
 ): Promise<
   { ok: true; messageId: string; mode: ReviewMode } | { ok: false; access: TaskAccess['kind'] }
 > {
-  const client = await db.connect();
-  try {
-    await client.query('begin');
-    const { rows } = await client.query<{ message_id: string; mode: ReviewMode }>(
-      `update review_tasks set status = 'decided', verdict = $4, reason_code = $5, note_masked = $6,
-              decided_by = $3, decided_at = now(), lease_holder = null, lease_expires_at = null
-        where id = $1 and tenant = $2 and status = 'open' and lease_holder = $3 and lease_expires_at > now()
-        returning message_id, mode`,
-      [d.taskId, d.tenant, d.reviewer, d.verdict, d.reasonCode, d.noteMasked || null],
-    );
-    const row = rows[0];
-    if (!row) {
-      await client.query('rollback');
-      const access = await readTask(db, d);
-      return { ok: false, access: access.kind };
-    }
-    await client.query('delete from review_task_content where task_id = $1', [d.taskId]);
-    await client.query(
-      `insert into message_events (message_id, status, detail) values ($1, 'in_review', $2)`,
-      [row.message_id, `${row.mode} review: ${d.verdict} (${d.reasonCode}) by a reviewer`],
-    );
-    await client.query('commit');
-    return { ok: true, messageId: row.message_id, mode: row.mode };
-  } catch (err) {
-    await client.query('rollback').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  // Nothing to decide (not open, not held): the transaction is rolled back, then the task is read
+  // again to say why.
+  const decided = await withTransaction(
+    db,
+    async (tx) => {
+      const { rows } = await tx.query<{ message_id: string; mode: ReviewMode }>(
+        `update review_tasks set status = 'decided', verdict = $4, reason_code = $5, note_masked = $6,
+                decided_by = $3, decided_at = now(), lease_holder = null, lease_expires_at = null
+          where id = $1 and tenant = $2 and status = 'open' and lease_holder = $3 and lease_expires_at > now()
+          returning message_id, mode`,
+        [d.taskId, d.tenant, d.reviewer, d.verdict, d.reasonCode, d.noteMasked || null],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      await tx.query('delete from review_task_content where task_id = $1', [d.taskId]);
+      await tx.query(
+        `insert into message_events (message_id, status, detail) values ($1, 'in_review', $2)`,
+        [row.message_id, `${row.mode} review: ${d.verdict} (${d.reasonCode}) by a reviewer`],
+      );
+      return row;
+    },
+    { commitIf: (row) => row !== undefined },
+  );
+  if (!decided) return { ok: false, access: (await readTask(db, d)).kind };
+  return { ok: true, messageId: decided.message_id, mode: decided.mode };
 }
 
 /** Gives a held task back to the queue; false when the reviewer did not hold it. */
