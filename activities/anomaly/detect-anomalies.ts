@@ -31,6 +31,7 @@ import {
 } from '../../domain/anomaly';
 import { REGIONS, taskQueueFor, type Region } from '../../domain/regions';
 import { regionSilence } from '../../db/worker-heartbeats';
+import { withTransaction } from '../../db/transaction';
 
 export interface DetectAnomaliesInput {
   /** Names the baselines and the watermark; one per schedule (tests use their own). */
@@ -72,12 +73,8 @@ export interface DetectAnomaliesResult {
   recovered: string[];
 }
 
-/** Builds the detector activity around its database, logger and optional alert webhook. */
-export function createAnomalyActivities({
-  db,
-  log,
-  webhook,
-}: {
+/** The detector's clients. */
+export interface AnomalyActivityDeps {
   db: Pool;
   log: Logger;
   /**
@@ -85,110 +82,129 @@ export function createAnomalyActivities({
    * (ANOMALY_WEBHOOK_SECRET), never a tenant's. Sent through the guarded client `http`.
    */
   webhook?: { url: string; secret: string; http: OutboundHttp };
-}) {
-  const policyFor = (input: DetectAnomaliesInput, kind: AnomalyKind): AnomalyPolicy => ({
-    ...DEFAULT_ANOMALY_POLICIES[kind],
-    ...input.policies?.[kind],
+}
+
+type Tx = Parameters<typeof quarantineSender>[0];
+type Baselines = Awaited<ReturnType<typeof loadBaselines>>;
+/** What one window found: new alerts, and the `<kind>:<subject>` episodes that ended. */
+type Findings = { alerts: AnomalyAlert[]; recovered: string[] };
+
+const policyFor = (input: DetectAnomaliesInput, kind: AnomalyKind): AnomalyPolicy => ({
+  ...DEFAULT_ANOMALY_POLICIES[kind],
+  ...input.policies?.[kind],
+});
+
+/** Judges each observation against its baseline, saving the baselines and raising (and quarantining) on anomalies. */
+async function judgeObservations(
+  tx: Tx,
+  input: DetectAnomaliesInput,
+  observations: Observation[],
+  baselines: Baselines,
+  found: Findings,
+): Promise<void> {
+  for (const o of observations) {
+    const e = evaluateSample(baselines.get(`${o.kind}\n${o.subject}`), o, policyFor(input, o.kind));
+    if (!e) continue;
+    await saveBaseline(tx, input.detector, o.kind, o.subject, e.baseline);
+    if (e.recovered) found.recovered.push(`${o.kind}:${o.subject}`);
+    if (!e.raise) continue;
+    const quarantined = o.kind === 'sender_failure' ? await quarantine(tx, o, e.expected) : [];
+    const alert = alertOf(input.detector, o, e.expected, quarantined);
+    await insertAlert(tx, input.detector, { ...o, baseline: e.expected, quarantined });
+    found.alerts.push(alert);
+  }
+}
+
+/** Judges how long each region has been without a worker (`input.workers`), raising `region_no_worker`. */
+async function judgeWorkerSilences(
+  tx: Tx,
+  input: DetectAnomaliesInput,
+  workers: NonNullable<DetectAnomaliesInput['workers']>,
+  baselines: Baselines,
+  found: Findings,
+): Promise<void> {
+  const { taskQueuePrefix, afterSeconds = NO_WORKER_ALERT_SECONDS } = workers;
+  const silences = await regionSilence(
+    tx,
+    (region) => taskQueueFor(region as Region, taskQueuePrefix),
+    REGIONS,
+  );
+  for (const { region, silentSeconds } of silences) {
+    const e = judgeWorkerSilence(
+      baselines.get(`${REGION_NO_WORKER}\n${region}`),
+      silentSeconds,
+      afterSeconds,
+    );
+    await saveBaseline(tx, input.detector, REGION_NO_WORKER, region, e.baseline);
+    if (e.recovered) found.recovered.push(`${REGION_NO_WORKER}:${region}`);
+    if (!e.raise) continue;
+    const o = {
+      kind: REGION_NO_WORKER as AlertKind,
+      subject: region,
+      value: silentSeconds,
+      volume: 0,
+    };
+    await insertAlert(tx, input.detector, { ...o, baseline: afterSeconds, quarantined: [] });
+    found.alerts.push(alertOf(input.detector, o, afterSeconds, []));
+  }
+}
+
+/** Evaluates the window since the detector's last run, in one transaction. */
+async function evaluateWindow(
+  db: Pool,
+  input: DetectAnomaliesInput,
+): Promise<DetectAnomaliesResult> {
+  return withTransaction(db, async (tx) => {
+    const window = await lockWindow(tx, input.detector, input.firstWindowSeconds * 1000);
+    const observations = await observe(tx, window);
+    const baselines = await loadBaselines(tx, input.detector);
+    const found: Findings = { alerts: [], recovered: [] };
+    await judgeObservations(tx, input, observations, baselines, found);
+    if (input.workers) await judgeWorkerSilences(tx, input, input.workers, baselines, found);
+    await advanceWindow(tx, input.detector, window.to);
+    return {
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      observations: observations.length,
+      alerts: found.alerts,
+      recovered: found.recovered,
+    };
   });
+}
 
-  async function evaluateWindow(input: DetectAnomaliesInput): Promise<DetectAnomaliesResult> {
-    const tx = await db.connect();
-    try {
-      await tx.query('begin');
-      const window = await lockWindow(tx, input.detector, input.firstWindowSeconds * 1000);
-      const observations = await observe(tx, window);
-      const baselines = await loadBaselines(tx, input.detector);
-      const alerts: AnomalyAlert[] = [];
-      const recovered: string[] = [];
-      for (const o of observations) {
-        const e = evaluateSample(
-          baselines.get(`${o.kind}\n${o.subject}`),
-          o,
-          policyFor(input, o.kind),
-        );
-        if (!e) continue;
-        await saveBaseline(tx, input.detector, o.kind, o.subject, e.baseline);
-        if (e.recovered) recovered.push(`${o.kind}:${o.subject}`);
-        if (!e.raise) continue;
-        const quarantined = o.kind === 'sender_failure' ? await quarantine(tx, o, e.expected) : [];
-        const alert = alertOf(input.detector, o, e.expected, quarantined);
-        await insertAlert(tx, input.detector, { ...o, baseline: e.expected, quarantined });
-        alerts.push(alert);
-      }
-      if (input.workers) {
-        const { taskQueuePrefix, afterSeconds = NO_WORKER_ALERT_SECONDS } = input.workers;
-        const silences = await regionSilence(
-          tx,
-          (region) => taskQueueFor(region as Region, taskQueuePrefix),
-          REGIONS,
-        );
-        for (const { region, silentSeconds } of silences) {
-          const e = judgeWorkerSilence(
-            baselines.get(`${REGION_NO_WORKER}\n${region}`),
-            silentSeconds,
-            afterSeconds,
-          );
-          await saveBaseline(tx, input.detector, REGION_NO_WORKER, region, e.baseline);
-          if (e.recovered) recovered.push(`${REGION_NO_WORKER}:${region}`);
-          if (!e.raise) continue;
-          const o = {
-            kind: REGION_NO_WORKER as AlertKind,
-            subject: region,
-            value: silentSeconds,
-            volume: 0,
-          };
-          await insertAlert(tx, input.detector, { ...o, baseline: afterSeconds, quarantined: [] });
-          alerts.push(alertOf(input.detector, o, afterSeconds, []));
-        }
-      }
-      await advanceWindow(tx, input.detector, window.to);
-      await tx.query('commit');
-      return {
-        from: window.from.toISOString(),
-        to: window.to.toISOString(),
-        observations: observations.length,
-        alerts,
-        recovered,
-      };
-    } catch (err) {
-      await tx.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      tx.release();
-    }
+async function quarantine(tx: Tx, o: Observation, expected: number): Promise<string[]> {
+  const cut = o.subject.lastIndexOf('/');
+  const reason = `anomaly: failure rate ${pct(o.value)} over ${o.volume} attempts (baseline ${pct(expected)})`;
+  return quarantineSender(tx, o.subject.slice(0, cut), o.subject.slice(cut + 1), reason);
+}
+
+/** POSTs the alert to the operators' webhook, if any; failures are logged, never thrown. */
+async function postAlert(
+  { webhook, log }: AnomalyActivityDeps,
+  alert: AnomalyAlert,
+): Promise<void> {
+  if (!webhook) return;
+  const body = JSON.stringify(alert);
+  const timestamp = Math.floor(Date.now() / 1000);
+  try {
+    const res = await webhook.http.post(webhook.url, {
+      headers: {
+        'content-type': 'application/json',
+        'x-timestamp': String(timestamp),
+        'x-signature': signWebhook(webhook.secret, timestamp, body),
+      },
+      body,
+    });
+    if (res.status < 200 || res.status >= 300)
+      log.warn({ status: res.status }, 'anomaly webhook refused the alert');
+  } catch (err) {
+    // The alert is stored and logged; a webhook outage must not re-run the window.
+    log.warn({ error: (err as Error).name }, 'anomaly webhook unreachable');
   }
+}
 
-  async function quarantine(
-    tx: Parameters<typeof quarantineSender>[0],
-    o: Observation,
-    expected: number,
-  ): Promise<string[]> {
-    const cut = o.subject.lastIndexOf('/');
-    const reason = `anomaly: failure rate ${pct(o.value)} over ${o.volume} attempts (baseline ${pct(expected)})`;
-    return quarantineSender(tx, o.subject.slice(0, cut), o.subject.slice(cut + 1), reason);
-  }
-
-  async function post(alert: AnomalyAlert): Promise<void> {
-    if (!webhook) return;
-    const body = JSON.stringify(alert);
-    const timestamp = Math.floor(Date.now() / 1000);
-    try {
-      const res = await webhook.http.post(webhook.url, {
-        headers: {
-          'content-type': 'application/json',
-          'x-timestamp': String(timestamp),
-          'x-signature': signWebhook(webhook.secret, timestamp, body),
-        },
-        body,
-      });
-      if (res.status < 200 || res.status >= 300)
-        log.warn({ status: res.status }, 'anomaly webhook refused the alert');
-    } catch (err) {
-      // The alert is stored and logged; a webhook outage must not re-run the window.
-      log.warn({ error: (err as Error).name }, 'anomaly webhook unreachable');
-    }
-  }
-
+/** Builds the detector activity around its database, logger and optional alert webhook. */
+export function createAnomalyActivities(deps: AnomalyActivityDeps) {
   return {
     /**
      * Evaluates the window since the detector's last run, in one transaction (baselines, episodes,
@@ -196,10 +212,10 @@ export function createAnomalyActivities({
      * logs each new alert and posts it to the webhook.
      */
     async detectAnomalies(input: DetectAnomaliesInput): Promise<DetectAnomaliesResult> {
-      const result = await evaluateWindow(input);
+      const result = await evaluateWindow(deps.db, input);
       for (const alert of result.alerts) {
-        log.warn({ alert }, 'anomaly detected');
-        await post(alert);
+        deps.log.warn({ alert }, 'anomaly detected');
+        await postAlert(deps, alert);
       }
       return result;
     },
