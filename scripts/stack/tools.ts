@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackConfig } from '../../config/stack';
 import { run, which } from './process';
@@ -8,6 +8,8 @@ export interface Tools {
   temporal: string;
   bao: string;
   temporalTestServer: string;
+  /** Only with STACK_TEMPORAL=server. */
+  temporalServer?: TemporalServerTools;
 }
 
 const venvBin = (cfg: StackConfig, name: string) => join(cfg.toolsDir, 'venv', 'bin', name);
@@ -76,6 +78,9 @@ export function ensureTools(cfg: StackConfig, log: (s: string) => void): Tools {
     temporal: ensureTemporal(cfg, log),
     bao: ensureBao(cfg, log),
     temporalTestServer: ensureTestServer(cfg, log),
+    ...(cfg.temporal.flavour === 'server'
+      ? { temporalServer: ensureTemporalServer(cfg, log) }
+      : {}),
   };
 }
 
@@ -88,17 +93,71 @@ export interface ChartTools {
 }
 
 /**
- * `go install <module>@<version>` into `.tools/bin`, unless the binary is there already (CI on a fresh
- * machine builds it once; the Go module cache makes a rebuild on the same machine quick).
+ * `go install <module>@<version>…` into `.tools/bin` (or `dir`), unless `binary` is there already (CI
+ * on a fresh machine builds it once; the Go module cache makes a rebuild on the same machine quick).
+ * `toolchain`: the GOTOOLCHAIN a module needs when newer than the installed go (the go command fetches
+ * it from the module proxy).
  */
-function goInstall(cfg: StackConfig, binary: string, module: string, log: (s: string) => void) {
-  const bin = join(cfg.toolsDir, 'bin');
-  const built = join(bin, binary);
+function goInstall(
+  cfg: StackConfig,
+  binary: string,
+  modules: string[],
+  log: (s: string) => void,
+  { dir = join(cfg.toolsDir, 'bin'), toolchain }: { dir?: string; toolchain?: string } = {},
+) {
+  const built = join(dir, binary);
   if (existsSync(built)) return built;
-  log(`building ${binary} with go install ${module} (minutes the first time)`);
+  log(`building ${binary} with go install ${modules.join(' ')} (minutes the first time)`);
   const go = which('go') ?? '/usr/local/go/bin/go';
-  run(go, ['install', module], { env: { ...process.env, GOBIN: bin }, stdio: 'pipe' });
+  run(go, ['install', ...modules], {
+    env: { ...process.env, GOBIN: dir, ...(toolchain ? { GOTOOLCHAIN: toolchain } : {}) },
+    stdio: 'pipe',
+  });
   return built;
+}
+
+/** The real Temporal server (STACK_TEMPORAL=server): its binary, its SQL schema tool and the UI server. */
+export interface TemporalServerTools {
+  server: string;
+  sql: string;
+  ui: string;
+}
+
+/**
+ * Builds the real Temporal server and its SQL tool (`go.temporal.io/server`: `cmd/server` and
+ * `cmd/tools/sql`, which carries the PostgreSQL schemas embedded) and the Temporal UI server
+ * (`github.com/temporalio/ui-server/v2`, its web assets embedded) from the Go module proxy into
+ * `.tools/temporal-server-v<version>/` and `.tools/temporal-ui-server-v<version>/` (each module names
+ * its binary `server`, hence a folder each). Minutes on 2 cores the first time (docs/local-stack.md).
+ */
+export function ensureTemporalServer(
+  cfg: StackConfig,
+  log: (s: string) => void,
+): TemporalServerTools {
+  const s = cfg.temporal.server;
+  const serverDir = join(cfg.toolsDir, `temporal-server-v${s.version}`);
+  const toolchain = s.goToolchain;
+  const sql = join(serverDir, 'sql');
+  // One `go install` builds both of the module's binaries; without `sql` it runs again.
+  if (!existsSync(sql)) rmSync(join(serverDir, 'server'), { force: true });
+  const server = goInstall(
+    cfg,
+    'server',
+    [
+      `go.temporal.io/server/cmd/server@v${s.version}`,
+      `go.temporal.io/server/cmd/tools/sql@v${s.version}`,
+    ],
+    log,
+    { dir: serverDir, toolchain },
+  );
+  const ui = goInstall(
+    cfg,
+    'server',
+    [`github.com/temporalio/ui-server/v2/cmd/server@v${s.uiVersion}`],
+    log,
+    { dir: join(cfg.toolsDir, `temporal-ui-server-v${s.uiVersion}`), toolchain },
+  );
+  return { server, sql, ui };
 }
 
 /** `kubernetes-validate`'s schema folder in `.tools/venv`, if that package is installed. */
@@ -148,11 +207,11 @@ export function ensureChartTools(cfg: StackConfig, log: (s: string) => void): Ch
   const v = cfg.chartTools;
   const schemas = ensureKubernetesSchemas(cfg, log);
   return {
-    helm: goInstall(cfg, 'helm', `helm.sh/helm/v3/cmd/helm@v${v.helmVersion}`, log),
+    helm: goInstall(cfg, 'helm', [`helm.sh/helm/v3/cmd/helm@v${v.helmVersion}`], log),
     kubeconform: goInstall(
       cfg,
       'kubeconform',
-      `github.com/yannh/kubeconform/cmd/kubeconform@v${v.kubeconformVersion}`,
+      [`github.com/yannh/kubeconform/cmd/kubeconform@v${v.kubeconformVersion}`],
       log,
     ),
     kubernetesSchemas: schemas,
