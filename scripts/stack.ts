@@ -1,6 +1,7 @@
 /**
- * The local stack of real services, without Docker: Temporal (dev server), OpenBao (Vault API) and
- * PostgreSQL, each persisted under `.data/`, logs in `.data/logs/`.
+ * The local stack of real services, without Docker: Temporal (the dev server, or with
+ * STACK_TEMPORAL=server the real server on PostgreSQL and its UI), OpenBao (Vault API) and PostgreSQL,
+ * each persisted under `.data/`, logs in `.data/logs/`.
  *
  *   tsx scripts/stack.ts up [--started-file F]   start what is not running (idempotent), migrate;
  *                                                 F receives the names of the services this call started
@@ -21,6 +22,7 @@ import { openbaoService } from './stack/openbao';
 import { postgresService } from './stack/postgres';
 import type { Service } from './stack/service';
 import { temporalService } from './stack/temporal';
+import { temporalServerService } from './stack/temporal-server';
 import { ensureChartTools, ensureTools } from './stack/tools';
 
 const log = (s: string) => process.stderr.write(`[stack] ${s}\n`);
@@ -29,7 +31,10 @@ function services(): Service[] {
   const cfg = loadStackConfig();
   mkdirSync(cfg.logDir, { recursive: true });
   const tools = ensureTools(cfg, log);
-  const list = [temporalService(cfg, tools.temporal), openbaoService(cfg, tools.bao)];
+  const temporal = tools.temporalServer
+    ? temporalServerService(cfg, tools.temporal, tools.temporalServer, log)
+    : temporalService(cfg, tools.temporal);
+  const list = [temporal, openbaoService(cfg, tools.bao)];
   if (!cfg.postgres.external) list.push(postgresService(cfg, log));
   return list;
 }
@@ -68,7 +73,8 @@ async function up() {
 
 async function down() {
   const only = flag('--only')?.split(',').filter(Boolean);
-  for (const s of services().reverse()) {
+  // Temporal first: the real server (STACK_TEMPORAL=server) persists in the stack's PostgreSQL.
+  for (const s of services()) {
     if (only && !only.includes(s.name)) continue;
     log(`${s.name}: ${(await s.stop()) ? 'stopped' : 'was not running'}`);
   }

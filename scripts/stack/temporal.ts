@@ -4,6 +4,21 @@ import { SEARCH_ATTRIBUTES, type StackConfig } from '../../config/stack';
 import { canConnect, isAlive, readPid, run, startDaemon, stopDaemon, waitFor } from './process';
 import type { Service } from './service';
 
+/** True once the frontend on TEMPORAL_PORT answers `operator cluster health` (either flavour). */
+export async function temporalHealthy(cfg: StackConfig, temporalBin: string): Promise<boolean> {
+  if (!(await canConnect(cfg.host, cfg.temporal.port))) return false;
+  try {
+    run(
+      temporalBin,
+      ['operator', 'cluster', 'health', '--address', `${cfg.host}:${cfg.temporal.port}`],
+      { timeout: 10_000 },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The Temporal dev server (`temporal server start-dev`), persisted to SQLite under `.data/temporal/`
  * so workflows survive a restart, with our search attributes and the UI, configured for a closed
@@ -12,17 +27,7 @@ import type { Service } from './service';
 export function temporalService(cfg: StackConfig, temporalBin: string): Service {
   const t = cfg.temporal;
   const address = `${cfg.host}:${t.port}`;
-  const healthy = async () => {
-    if (!(await canConnect(cfg.host, t.port))) return false;
-    try {
-      run(temporalBin, ['operator', 'cluster', 'health', '--address', address], {
-        timeout: 10_000,
-      });
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const healthy = () => temporalHealthy(cfg, temporalBin);
   return {
     name: 'temporal',
     describe: () => `${address} (namespace ${t.namespace}), UI http://${cfg.host}:${t.uiPort}`,
@@ -77,7 +82,12 @@ export function temporalService(cfg: StackConfig, temporalBin: string): Service 
   };
 }
 
-function searchAttributesPresent(temporalBin: string, address: string, namespace: string): boolean {
+/** True when every one of our search attributes is registered in `namespace`. */
+export function searchAttributesPresent(
+  temporalBin: string,
+  address: string,
+  namespace: string,
+): boolean {
   const out = run(
     temporalBin,
     [
