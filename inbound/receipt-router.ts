@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Pool, PoolClient } from 'pg';
 import type { DeliveryReceipt } from '../carriers/types';
 import { deliveryReceiptSignal } from '../workflows/definitions';
+import { withTransaction } from '../db/transaction';
 
 /** Thrown when a receipt names a carrier message id we never journaled (yet): the carrier should redeliver it. */
 export class UnknownReceiptError extends Error {
@@ -168,10 +169,7 @@ export function createReceiptReconciler({
   async function reconcileOnce(): Promise<number> {
     let total = 0;
     for (let batch = 0; batch < maxBatches; batch++) {
-      const tx = await db.connect();
-      let claimed: number;
-      try {
-        await tx.query('begin');
+      const claimed = await withTransaction(db, async (tx) => {
         const { rows } = await tx.query<{
           message_id: string;
           carrier: string;
@@ -182,7 +180,7 @@ export function createReceiptReconciler({
           receipt_at: string;
         }>(
           `select message_id, carrier, carrier_message_id, receipt_status, receipt_error_code, receipt_done_at,
-                  receipt_at::text
+                receipt_at::text
              from dispatch_journal
             where receipt_status is not null and receipt_signalled_at is null
               and receipt_at < now() - make_interval(secs => $1::float8 / 1000)
@@ -191,7 +189,6 @@ export function createReceiptReconciler({
             for update skip locked`,
           [graceMs, batchSize],
         );
-        claimed = rows.length;
         for (const r of rows) {
           await signalJournaled(tx, temporal, {
             messageId: r.message_id,
@@ -203,13 +200,8 @@ export function createReceiptReconciler({
             receiptAt: r.receipt_at,
           });
         }
-        await tx.query('commit');
-      } catch (err) {
-        await tx.query('rollback').catch(() => undefined);
-        throw err;
-      } finally {
-        tx.release();
-      }
+        return rows.length;
+      });
       total += claimed;
       if (claimed < batchSize) break;
     }
