@@ -43,9 +43,12 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
   expect(result.messages).toBe(50);
   expect(result.delivered).toBe(50);
   expect(result.baselineMessages).toBe(20);
-  // The stack runs the dev server unless STACK_TEMPORAL says otherwise; the server names its store.
-  expect(['dev', 'server']).toContain(result.temporal);
-  expect(result.temporalServer.persistence).not.toBe('');
+  // Labelled with the stack's flavour (STACK_TEMPORAL, `dev` unless set); the server names its store:
+  // SQLite for the dev server, PostgreSQL for the real one.
+  expect(result.temporal).toBe(stack.temporal.flavour);
+  expect(result.temporalServer.persistence).toBe(
+    stack.temporal.flavour === 'server' ? 'postgres12' : 'sqlite',
+  );
   // The warm-up's messages are apart: none of them in the 50 counted above.
   expect(result.warmup.messages).toBe(10);
   expect(result.warmup.acceptLatencyMs!.p99).toBeGreaterThan(0);
