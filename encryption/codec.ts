@@ -8,6 +8,12 @@ export const ENCODING = 'binary/encrypted';
 const CIPHER = 'AES256-GCM';
 const KEY_ID = 'encryption-key-id';
 const WRAPPED_KEY = 'encryption-wrapped-key';
+/** Metadata naming the transit key that wrapped the payload's data key (e.g. `codec-eu`). */
+export const TRANSIT_KEY = 'encryption-transit-key';
+/** The transit key of payloads written before {@link TRANSIT_KEY} was recorded (old histories decode under it). */
+export const LEGACY_TRANSIT_KEY = 'codec-global';
+/** Only codec keys may be named: a payload cannot make the codec unwrap under a data key such as `sms-eu`. */
+const CODEC_KEY = /^codec-[a-z0-9-]+$/;
 
 export interface VaultPayloadCodecOptions {
   vault: VaultClient;
@@ -23,8 +29,9 @@ const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString(
 
 /**
  * Envelope encryption of every Temporal payload: AES-256-GCM under a data key that Vault transit
- * issues with its wrapped form (`datakey/plaintext`). The key id and the wrapped key travel in the payload's metadata,
- * so any process with access to the transit key can decode, and keys rotate freely: a payload written
+ * issues with its wrapped form (`datakey/plaintext`). The key id, the wrapped key and the name of the transit
+ * key that wrapped it travel in the payload's metadata, so a process decodes under the key named there (one
+ * codec reads every region's payloads its Vault identity may decrypt, and no other), and keys rotate freely: a payload written
  * under an older data key (or an older transit key version) still decodes. Data keys are cached in
  * memory: one Vault call per rotation to encode, one per unseen key to decode.
  *
@@ -32,14 +39,40 @@ const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString(
  */
 export class VaultPayloadCodec implements PayloadCodec {
   private readonly keys: DataKeyRing;
+  /** Rings that open payloads of other transit keys, by key name (created on first sight). */
+  private readonly openers = new Map<string, DataKeyRing>();
 
-  constructor(opts: VaultPayloadCodecOptions) {
-    this.keys = new DataKeyRing({
-      vault: opts.vault,
-      transitKey: opts.transitKey,
-      rotateAfterMs: opts.rotateAfterMs ?? 3_600_000,
-      now: opts.now,
+  constructor(private readonly opts: VaultPayloadCodecOptions) {
+    if (!CODEC_KEY.test(opts.transitKey))
+      throw new Error(`payload codec: ${opts.transitKey} is not a codec transit key`);
+    this.keys = this.ring(opts.transitKey);
+    this.openers.set(opts.transitKey, this.keys);
+  }
+
+  /** The transit key new payloads are encoded under. */
+  get transitKey(): string {
+    return this.opts.transitKey;
+  }
+
+  private ring(transitKey: string): DataKeyRing {
+    return new DataKeyRing({
+      vault: this.opts.vault,
+      transitKey,
+      rotateAfterMs: this.opts.rotateAfterMs ?? 3_600_000,
+      now: this.opts.now,
     });
+  }
+
+  /** The ring that opens payloads wrapped under `transitKey` (a `codec-*` key only). */
+  private opener(transitKey: string): DataKeyRing {
+    if (!CODEC_KEY.test(transitKey))
+      throw new Error('payload codec: the payload names a transit key that is not a codec key');
+    let ring = this.openers.get(transitKey);
+    if (!ring) {
+      ring = this.ring(transitKey);
+      this.openers.set(transitKey, ring);
+    }
+    return ring;
   }
 
   /** Forces the next encode to draw a new data key (also happens on schedule). */
@@ -61,6 +94,7 @@ export class VaultPayloadCodec implements PayloadCodec {
         'encryption-cipher': str(CIPHER),
         [KEY_ID]: str(dk.id),
         [WRAPPED_KEY]: str(dk.wrapped),
+        [TRANSIT_KEY]: str(this.opts.transitKey),
       },
       data: sealAesGcm(dk.key, temporal.api.common.v1.Payload.encode(p).finish()),
     }));
@@ -70,7 +104,8 @@ export class VaultPayloadCodec implements PayloadCodec {
     return Promise.all(
       payloads.map(async (p) => {
         if (text(p.metadata?.[METADATA_ENCODING_KEY]) !== ENCODING) return p;
-        const key = await this.keys.openingKey(text(p.metadata?.[WRAPPED_KEY]));
+        const transitKey = text(p.metadata?.[TRANSIT_KEY]) || LEGACY_TRANSIT_KEY;
+        const key = await this.opener(transitKey).openingKey(text(p.metadata?.[WRAPPED_KEY]));
         const plain = openAesGcm(key, Buffer.from(p.data ?? new Uint8Array()));
         return temporal.api.common.v1.Payload.decode(plain) as Payload;
       }),

@@ -1,5 +1,5 @@
 import { defaultPayloadConverter } from '@temporalio/common';
-import { ENCODING, VaultPayloadCodec } from '../../encryption/codec';
+import { ENCODING, TRANSIT_KEY, VaultPayloadCodec } from '../../encryption/codec';
 import { newVault, rootVault } from '../helpers/stack';
 
 const payload = (v: unknown) => defaultPayloadConverter.toPayload(v);
@@ -71,5 +71,37 @@ describe('the Vault-backed payload codec', () => {
     const codec = new VaultPayloadCodec({ vault: newVault(), transitKey: 'codec-global' });
     const plain = payload('not encrypted');
     expect(await codec.decode([plain])).toEqual([plain]);
+  });
+
+  test('a payload names its transit key and decodes under it; one without the name decodes under codec-global', async () => {
+    const eu = new VaultPayloadCodec({ vault: rootVault(), transitKey: 'codec-eu' });
+    const [underEu] = await eu.encode([payload('eu reference')]);
+    expect(Buffer.from(underEu!.metadata![TRANSIT_KEY]!).toString()).toBe('codec-eu');
+
+    const global = new VaultPayloadCodec({ vault: rootVault(), transitKey: 'codec-global' });
+    const [underGlobal] = await global.encode([payload('global reference')]);
+    const { [TRANSIT_KEY]: _named, ...legacyMetadata } = underGlobal!.metadata!;
+    const legacy = { ...underGlobal!, metadata: legacyMetadata };
+
+    const reader = new VaultPayloadCodec({ vault: rootVault(), transitKey: 'codec-cn' });
+    expect((await reader.decode([underEu!, legacy])).map((p) => value(p))).toEqual([
+      'eu reference',
+      'global reference',
+    ]);
+  });
+
+  test('the named key must be a codec key, and the wrapped key opens only under the key that wrapped it', async () => {
+    const eu = new VaultPayloadCodec({ vault: rootVault(), transitKey: 'codec-eu' });
+    const [encoded] = await eu.encode([payload('eu reference')]);
+    const naming = (key: string) => ({
+      ...encoded!,
+      metadata: { ...encoded!.metadata!, [TRANSIT_KEY]: Buffer.from(key) },
+    });
+    const reader = new VaultPayloadCodec({ vault: rootVault(), transitKey: 'codec-global' });
+    await expect(reader.decode([naming('sms-eu')])).rejects.toThrow(/not a codec key/);
+    await expect(reader.decode([naming('codec-cn')])).rejects.toThrow();
+    expect(() => new VaultPayloadCodec({ vault: rootVault(), transitKey: 'sms-eu' })).toThrow(
+      /not a codec transit key/,
+    );
   });
 });
