@@ -15,7 +15,7 @@ import { fromMicros, toMicros } from '../../domain/policy';
 import { regionFor, regionKey, type Region } from '../../domain/regions';
 import { purgeBackstopBase } from '../../domain/scheduling';
 import { encodeStartArgs, type SearchAttributeName } from '../../relay/start-relay';
-import { getStatusQuery, type SendMessageInput } from '../../workflows/definitions';
+import type { SendMessageInput } from '../../workflows/definitions';
 import { PURPOSES, type Purpose } from '../../domain/purposes';
 import { taskQueueFor } from '../../domain/regions';
 import type { sendMessageWorkflow } from '../../workflows/send-message';
@@ -321,7 +321,7 @@ async function seal({ cipher }: SendDeps, { region, recipient, scheduled }: Acce
  * fingerprints were kept there, or erased) cannot be compared and gets the same answer.
  */
 async function answerRetried(
-  { db, fingerprints, startRelay, temporal }: SendDeps,
+  { db, fingerprints, startRelay }: SendDeps,
   { tenant, facts, scheduled, canonical }: Accepting,
   price: number | null,
   reply: FastifyReply,
@@ -337,20 +337,14 @@ async function answerRetried(
   }
   // Its workflow is started first if the relay has not done so yet.
   await startRelay.ensureStarted(messageId, tenant);
-  const existing = await temporal.workflow
-    .getHandle(messageId)
-    .query(getStatusQuery)
-    .catch(async (err: Error) => {
-      if (err.name !== 'WorkflowNotFoundError') throw err;
-      // Its history is gone (purged after retention): its record says what became of it, and the
-      // message is never sent again.
-      const status = await findMessageStatus(db, messageId, tenant);
-      if (status === undefined) throw err;
-      return { status };
-    });
+  // Its status from its record in PostgreSQL, never from Temporal: the API encodes payloads but may
+  // decrypt none (docs/privacy.md, "Region keys and Vault identities"). A row not written yet reads
+  // as accepted, as GET /v1/messages/:id answers it; the record outlives the history's purge, and
+  // the message is never sent again.
+  const status = (await findMessageStatus(db, messageId, tenant)) ?? 'accepted';
   return reply.status(202).send({
     id: messageId,
-    status: existing.status,
+    status,
     encoding: scheduled.measurement.encoding,
     segments: scheduled.measurement.segments,
     price,
