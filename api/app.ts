@@ -47,7 +47,7 @@ export interface AppDeps {
   temporal: Client;
   db: Pool;
   vault: VaultClient;
-  /** The payload codec of this process's Temporal client; the codec server decodes with it. */
+  /** The payload codec the codec server decodes with, under the `codec-server` Vault identity. */
   codec: VaultPayloadCodec;
   /** The API's metrics (`createApiMetrics`); created here when not given. */
   metrics?: Metrics;
@@ -169,7 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 /**
  * The API as a process runs it (processes/api.ts, and the bench's API process): reads nothing but
- * `config`, wires the clients (one codec per process: the Temporal client's and the codec server's),
+ * `config`, wires the clients (the Temporal client's codec under the API's identity; the codec server's under `codec-server`),
  * builds the app and starts its `/metrics` listener (`listenMetrics`); `close` shuts the app and its clients down. `vault` is its Vault client (the
  * bench counts its requests).
  */
@@ -180,14 +180,18 @@ export async function createApi(
   const db = createDbPool(config.database, 'sms-api', log);
   const metrics = createApiMetrics(db, config.temporal.taskQueuePrefix);
   const vault = vaultClientFor(config, 'api', { log, observe: vaultObserver(metrics) });
-  const { codec, dataConverter } = createDataConverter(config, vault);
+  const { dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
+  // The codec server decodes under its own identity (decrypt on codec keys only), not the API's.
+  const codecVault = vaultClientFor(config, 'codec-server', { log });
+  const { codec } = createDataConverter(config, codecVault);
   const app = await buildApp({ config, log, temporal, db, vault, codec, metrics });
   await listenMetrics(app, { host: config.metrics.host, port: config.metrics.apiPort }, log);
   const close = async () => {
     await app.close();
     await temporal.connection.close();
     await vault.close();
+    await codecVault.close();
     await db.end();
   };
   return { app, vault, close };

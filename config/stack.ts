@@ -66,6 +66,7 @@ export const VAULT_IDENTITIES = [
   'api',
   ...REGIONS.map((r) => `worker-${r}` as const),
   'token-rotation',
+  'codec-server',
 ] as const;
 export type VaultIdentity = (typeof VAULT_IDENTITIES)[number];
 

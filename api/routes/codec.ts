@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import type { Pool } from 'pg';
+import type { Client } from '@temporalio/client';
 import type { VaultPayloadCodec } from '../../encryption/codec';
 import { VaultError } from '../../clients/vault';
 import type { Config } from '../../config/config';
@@ -21,9 +22,20 @@ import {
 import { HttpProblem } from '../plugins/problem';
 
 export interface CodecRouteDeps {
+  /** Decodes, under the `codec-server` identity (decrypt on codec keys only). */
   codec: VaultPayloadCodec;
+  /** Encodes what an operator types in the UI (a signal's input) as the API encodes its own payloads. */
+  temporal: Client;
   db: Pool;
   config: Config;
+}
+
+/** `payloads` through the codecs of `temporal`'s data converter (one encryption, as every payload the API writes). */
+async function encodeAsTemporal(temporal: Client, payloads: Payload[]): Promise<Payload[]> {
+  let out = payloads;
+  for (const c of [...temporal.options.loadedDataConverter.payloadCodecs].reverse())
+    out = await c.encode(out);
+  return out;
 }
 
 /** A payload as the Temporal codec-server protocol carries it: metadata values and data in base64. */
@@ -298,7 +310,7 @@ const CODEC_SESSION: BrowserSession = {
  * with the session cookie `GET /codec/login` opens. CORS answers the Temporal UI's origins only.
  */
 export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): Promise<void> {
-  const { codec, db, config } = deps;
+  const { codec, db, config, temporal } = deps;
   const uiOrigins = new Set(config.codec.uiOrigins);
   const selfOrigin = (req: FastifyRequest) => `${req.protocol}://${req.headers.host ?? ''}`;
 
@@ -405,7 +417,7 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
       },
     },
     async (req) => ({
-      payloads: (await codec.encode(req.body.payloads.map(fromJson))).map(toJson),
+      payloads: (await encodeAsTemporal(temporal, req.body.payloads.map(fromJson))).map(toJson),
     }),
   );
 }

@@ -23,7 +23,9 @@ import type { Service } from './service';
  * - Both may transit-`encrypt` (seal, never open) an opt-out's number under any region key.
  * - `token-rotation` (the operator's `npm run tokens -- rotate`) opens sealed numbers of every region
  *   to re-derive their tokens; it seals nothing and has no codec key.
- * All HMAC subscriber tokens. No identity may read or manage keys.
+ * - `codec-server` (the operators' codec server, for the Temporal UI) decrypts every `codec-*` key's
+ *   data keys and nothing else: it encodes nothing, and has no `sms-*` key and no HMAC.
+ * All but `codec-server` HMAC subscriber tokens. No identity may read or manage keys.
  */
 const update = (paths: string[]) =>
   paths.map((p) => `path "transit/${p}" { capabilities = ["update"] }`);
@@ -41,24 +43,24 @@ const HMAC = ['hmac/subscriber-token', 'hmac/subscriber-token/*'];
  */
 const SEAL_OPT_OUT = REGIONS.map((r) => `encrypt/sms-${r}`);
 
+/** The transit paths (`operation/key`) one identity may use. */
+function transitPaths(identity: VaultIdentity): string[] {
+  if (identity === 'api')
+    return [
+      ...REGIONS.map((r) => `datakey/plaintext/sms-${r}`),
+      ...SEAL_OPT_OUT,
+      ...CODEC,
+      ...HMAC,
+    ];
+  if (identity === 'token-rotation') return [...REGIONS.map((r) => `decrypt/sms-${r}`), ...HMAC];
+  if (identity === 'codec-server') return REGIONS.map((r) => `decrypt/codec-${r}`);
+  const key = `sms-${identity.slice('worker-'.length)}`;
+  return [`datakey/plaintext/${key}`, `decrypt/${key}`, ...SEAL_OPT_OUT, ...CODEC, ...HMAC];
+}
+
 /** The policy text of one identity (see VAULT_IDENTITIES). */
 export function policyFor(identity: VaultIdentity): string {
-  const paths =
-    identity === 'api'
-      ? [...REGIONS.map((r) => `datakey/plaintext/sms-${r}`), ...SEAL_OPT_OUT, ...CODEC, ...HMAC]
-      : identity === 'token-rotation'
-        ? [...REGIONS.map((r) => `decrypt/sms-${r}`), ...HMAC]
-        : (() => {
-            const key = `sms-${identity.slice('worker-'.length)}`;
-            return [
-              `datakey/plaintext/${key}`,
-              `decrypt/${key}`,
-              ...SEAL_OPT_OUT,
-              ...CODEC,
-              ...HMAC,
-            ];
-          })();
-  return [...update(paths), ...SELF, ''].join('\n');
+  return [...update(transitPaths(identity)), ...SELF, ''].join('\n');
 }
 
 /** The AppRole (and policy) name of an identity in Vault. */

@@ -36,7 +36,8 @@ export async function startApi(
   });
   const db = newDbPool();
   const vault = vaultClientFor(config, 'api', { log });
-  const { codec, dataConverter } = createDataConverter(config, vault);
+  const { dataConverter } = createDataConverter(config, vault);
+  const { codec } = createDataConverter(config, vaultClientFor(config, 'codec-server', { log }));
   const temporal = await createTemporalClient(config, vault, dataConverter);
   const started: string[] = [];
   const start = temporal.workflow.start.bind(temporal.workflow);
@@ -103,7 +104,11 @@ export async function startApiWithoutTemporal(
 ): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', ...env });
   const vault = vaultClientFor(config, 'api', { log: silentLog });
-  const { codec, dataConverter } = createDataConverter(config, vault);
+  const { dataConverter } = createDataConverter(config, vault);
+  const { codec } = createDataConverter(
+    config,
+    vaultClientFor(config, 'codec-server', { log: silentLog }),
+  );
   const connection = Connection.lazy({
     address: `127.0.0.1:${await freePort()}`,
     interceptors: [],

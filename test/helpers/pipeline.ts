@@ -195,7 +195,8 @@ export async function startPipeline({
   const { apiKey, adminKey } = await seedTenant(db, tenant);
 
   const vault = vaultClientFor(config, 'api', { log });
-  const { codec, dataConverter } = createDataConverter(config, vault);
+  const { dataConverter } = createDataConverter(config, vault);
+  const { codec } = createDataConverter(config, vaultClientFor(config, 'codec-server', { log }));
   const temporal = await createTemporalClient(config, vault, dataConverter);
   const app = await buildApp({ config, log: log, temporal, db, vault, codec });
   const base = await app.listen({ host: '127.0.0.1', port: apiPort });

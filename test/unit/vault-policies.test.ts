@@ -45,6 +45,14 @@ describe('Vault policies: each identity names only its own keys and operations',
     ]);
   });
 
+  test('the codec server opens codec data keys of every region and nothing else: no data key, no HMAC, no sealing', () => {
+    expect(grants(policyFor('codec-server'))).toEqual([
+      'decrypt/codec-cn',
+      'decrypt/codec-eu',
+      'decrypt/codec-global',
+    ]);
+  });
+
   test('no identity has a wildcard key, key management, or anything outside transit but its own token', () => {
     for (const identity of VAULT_IDENTITIES) {
       const policy = policyFor(identity);
