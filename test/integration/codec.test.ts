@@ -1,5 +1,6 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ENCODING, TRANSIT_KEY, VaultPayloadCodec } from '../../encryption/codec';
+import { MessageCipher } from '../../encryption/message-cipher';
 import { newVault, rootVault } from '../helpers/stack';
 
 const payload = (v: unknown) => defaultPayloadConverter.toPayload(v);
@@ -103,5 +104,31 @@ describe('the Vault-backed payload codec', () => {
     expect(() => new VaultPayloadCodec({ vault: rootVault(), transitKey: 'sms-eu' })).toThrow(
       /not a codec transit key/,
     );
+  });
+
+  test('the codec-server identity decodes what the API encodes, and may not encode nor touch a data key (403)', async () => {
+    const [fromApi] = await new VaultPayloadCodec({
+      vault: newVault('api'),
+      transitKey: 'codec-global',
+    }).encode([payload('a reference')]);
+    const decoder = new VaultPayloadCodec({
+      vault: newVault('codec-server'),
+      transitKey: 'codec-global',
+    });
+    expect(value((await decoder.decode([fromApi!]))[0]!)).toBe('a reference');
+    await expect(decoder.encode([payload('typed in the UI')])).rejects.toMatchObject({
+      name: 'VaultError',
+      status: 403,
+    });
+    const [sealed] = await new MessageCipher({ vault: newVault('api') }).seal('sms-eu', [
+      Buffer.from('+33612345678'),
+    ]);
+    const wrapped = sealed!.split('.')[1]!;
+    await expect(newVault('codec-server').decryptBatch('sms-eu', [wrapped])).rejects.toMatchObject({
+      status: 403,
+    });
+    await expect(newVault('codec-server').plaintextDataKey('sms-eu')).rejects.toMatchObject({
+      status: 403,
+    });
   });
 });
