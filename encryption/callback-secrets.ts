@@ -9,8 +9,16 @@ import {
 import { DataKeyRing, openAesGcm, sealAesGcm } from './envelope';
 import type { VaultClient } from '../clients/vault';
 
-/** Prefix of a sealed callback secret: `cbs1.<wrapped data key>.<base64 nonce‖ciphertext‖tag>`. */
-const FORMAT = 'cbs1';
+/**
+ * Prefix of a sealed callback secret: `cbs2.<wrapped data key>.<base64 nonce‖ciphertext‖tag>`, the
+ * data key wrapped by {@link CALLBACK_SECRETS_KEY}. `cbs1` secrets (sealed before it) are wrapped by
+ * `codec-global`; they still open until the tenant rotates.
+ */
+const FORMAT = 'cbs2';
+const LEGACY_FORMAT = 'cbs1';
+/** The transit key of callback secrets: the API draws data keys under it, the workers decrypt; no codec key. */
+export const CALLBACK_SECRETS_KEY = 'callback-secrets';
+const LEGACY_KEY = 'codec-global';
 
 /** The additional data a secret is sealed with: a sealed value copied to another tenant or row does not open. */
 const context = (tenant: string, id: string) => Buffer.from(`callback-secret\n${tenant}\n${id}`);
@@ -29,19 +37,19 @@ export interface RotatedCallbackSecret {
  * Each tenant's callback signing secrets (table `callback_signing_secrets`): created and rotated
  * by the API (`POST /v1/callback-secrets`), used by the worker to sign status callbacks, so a tenant
  * can verify its callbacks and nobody else's. A secret must be usable to sign, so it is sealed, not
- * hashed: AES-256-GCM under a data key from Vault transit wrapped by the codec's transit key (both the
- * API and the workers already use that key), with the tenant and id as additional data, so the codec
- * server, which opens payloads without it, cannot open a secret.
+ * hashed: AES-256-GCM under a data key from Vault transit wrapped by its own transit key
+ * (`callback-secrets`: the API seals, the workers open; the codec server has no access), with the
+ * tenant and id as additional data.
  */
 export class CallbackSecrets {
   private readonly ring: DataKeyRing;
+  private readonly legacy: DataKeyRing;
 
-  constructor(private readonly opts: { db: Pool; vault: VaultClient; transitKey: string }) {
-    this.ring = new DataKeyRing({
-      vault: opts.vault,
-      transitKey: opts.transitKey,
-      rotateAfterMs: 3_600_000,
-    });
+  constructor(private readonly opts: { db: Pool; vault: VaultClient }) {
+    const ring = (transitKey: string) =>
+      new DataKeyRing({ vault: opts.vault, transitKey, rotateAfterMs: 3_600_000 });
+    this.ring = ring(CALLBACK_SECRETS_KEY);
+    this.legacy = ring(LEGACY_KEY);
   }
 
   /** Creates the tenant's new current secret; the previous one stays valid for `overlapSeconds`. */
@@ -70,9 +78,9 @@ export class CallbackSecrets {
 
   private async open(row: SealedCallbackSecret): Promise<string> {
     const [format, wrapped, data] = row.sealed.split('.');
-    if (format !== FORMAT || !wrapped || !data)
-      throw new Error(`callback secret ${row.id}: unknown format`);
-    const key = await this.ring.openingKey(wrapped);
+    const ring = format === FORMAT ? this.ring : format === LEGACY_FORMAT ? this.legacy : undefined;
+    if (!ring || !wrapped || !data) throw new Error(`callback secret ${row.id}: unknown format`);
+    const key = await ring.openingKey(wrapped);
     return openAesGcm(key, Buffer.from(data, 'base64'), context(row.tenant, row.id)).toString();
   }
 }

@@ -90,11 +90,7 @@ function outboundHttp(config: Config, { db, vault }: RegionClients) {
     httpsOnly: config.outbound.httpsOnly,
     allow: config.outbound.allowCidrs,
   });
-  const callbackSecrets = new CallbackSecrets({
-    db,
-    vault,
-    transitKey: config.codec.transitKey,
-  });
+  const callbackSecrets = new CallbackSecrets({ db, vault });
   const anomalyWebhook = config.anomaly.webhook;
   const anomalyHttp = anomalyWebhook
     ? createOutboundHttp({

@@ -29,9 +29,9 @@ const problem = { $ref: 'Problem#' } as const;
  */
 export async function callbackSecretRoutes(
   app: FastifyInstance,
-  { config, db, vault }: CallbackSecretRouteDeps,
+  { db, vault }: CallbackSecretRouteDeps,
 ) {
-  const secrets = new CallbackSecrets({ db, vault, transitKey: config.codec.transitKey });
+  const secrets = new CallbackSecrets({ db, vault });
   app.post<{ Body: { overlapSeconds?: number } }>(
     '/v1/callback-secrets',
     {

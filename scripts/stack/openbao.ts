@@ -20,6 +20,8 @@ import type { Service } from './service';
  *   `codec-global` and decodes them (status queries, the operators' codec view: references and
  *   tokens only, never a number or a body).
  * - `worker-<region>` seals and opens its own region's `sms-<region>` key only, and the codec key.
+ * - Tenants' callback signing secrets have their own key, `callback-secrets`: the API seals (data
+ *   keys), the workers open (decrypt) to sign callbacks.
  * - Both may transit-`encrypt` (seal, never open) an opt-out's number under any region key.
  * - `token-rotation` (the operator's `npm run tokens -- rotate`) opens sealed numbers of every region
  *   to re-derive their tokens; it seals nothing and has no codec key.
@@ -51,11 +53,19 @@ function transitPaths(identity: VaultIdentity): string[] {
       ...SEAL_OPT_OUT,
       ...CODEC,
       ...HMAC,
+      'datakey/plaintext/callback-secrets',
     ];
   if (identity === 'token-rotation') return [...REGIONS.map((r) => `decrypt/sms-${r}`), ...HMAC];
   if (identity === 'codec-server') return REGIONS.map((r) => `decrypt/codec-${r}`);
   const key = `sms-${identity.slice('worker-'.length)}`;
-  return [`datakey/plaintext/${key}`, `decrypt/${key}`, ...SEAL_OPT_OUT, ...CODEC, ...HMAC];
+  return [
+    `datakey/plaintext/${key}`,
+    `decrypt/${key}`,
+    ...SEAL_OPT_OUT,
+    ...CODEC,
+    ...HMAC,
+    'decrypt/callback-secrets',
+  ];
 }
 
 /** The policy text of one identity (see VAULT_IDENTITIES). */
@@ -83,6 +93,7 @@ export const TRANSIT_KEYS = [
   ...REGIONS.map((r) => `sms-${r}`),
   ...REGIONS.map((r) => `codec-${r}`),
   'subscriber-token',
+  'callback-secrets',
 ];
 
 interface InitFile {

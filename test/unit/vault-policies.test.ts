@@ -8,6 +8,7 @@ const grants = (policy: string) =>
 describe('Vault policies: each identity names only its own keys and operations', () => {
   test('the API seals under every region key and opens none (encrypt: opt-out numbers)', () => {
     expect(grants(policyFor('api'))).toEqual([
+      'datakey/plaintext/callback-secrets',
       'datakey/plaintext/codec-global',
       'datakey/plaintext/sms-cn',
       'datakey/plaintext/sms-eu',
@@ -25,6 +26,7 @@ describe('Vault policies: each identity names only its own keys and operations',
     expect(grants(policyFor('worker-eu'))).toEqual([
       'datakey/plaintext/codec-global',
       'datakey/plaintext/sms-eu',
+      'decrypt/callback-secrets',
       'decrypt/codec-global',
       'decrypt/sms-eu',
       'encrypt/sms-cn',
