@@ -45,6 +45,36 @@ function asPostgres(bin: string, args: string[]) {
 }
 
 /**
+ * Creates those of `names` that do not exist yet, owned by the app's role, as PostgreSQL's superuser
+ * over the stack's socket (`log` names each one created). The app's own database, and the real
+ * Temporal server's two (scripts/stack/temporal-server.ts).
+ */
+export async function ensureDatabases(
+  cfg: StackConfig,
+  names: readonly string[],
+  log: (s: string) => void,
+): Promise<void> {
+  const pg = cfg.postgres;
+  const c = new Client({
+    host: pg.socketDir,
+    port: pg.port,
+    user: 'postgres',
+    database: 'postgres',
+  });
+  await c.connect();
+  try {
+    for (const name of names) {
+      const found = await c.query('select 1 from pg_database where datname = $1', [name]);
+      if (found.rowCount !== 0) continue;
+      log(`postgres: creating database ${name}`);
+      await c.query(`create database ${name} owner sms`);
+    }
+  } finally {
+    await c.end();
+  }
+}
+
+/**
  * A local PostgreSQL server under `.data/postgres/`, listening on loopback only, with the app's role and
  * database. Skipped entirely when DATABASE_URL is set (the app then uses that server).
  */
@@ -89,11 +119,10 @@ export function postgresService(cfg: StackConfig, log: (s: string) => void): Ser
     try {
       const role = await c.query("select 1 from pg_roles where rolname = 'sms'");
       if (role.rowCount === 0) await c.query("create role sms login password 'sms'");
-      const db = await c.query("select 1 from pg_database where datname = 'sms'");
-      if (db.rowCount === 0) await c.query('create database sms owner sms');
     } finally {
       await c.end();
     }
+    await ensureDatabases(cfg, ['sms'], log);
   }
 
   const ownedDir = (dir: string) => {

@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { SEARCH_ATTRIBUTES, type StackConfig } from '../../config/stack';
+import type { StackConfig } from '../../config/stack';
 import { canConnect, isAlive, readPid, run, startDaemon, stopDaemon, waitFor } from './process';
+import { ensureDatabases } from './postgres';
 import type { Service } from './service';
-import { searchAttributesPresent, temporalHealthy } from './temporal';
+import { missingSearchAttributes, searchAttributesPresent, temporalHealthy } from './temporal';
 import type { TemporalServerTools } from './tools';
 
 /** Pid and log names apart from the dev server's (`temporal`): the two flavours share `.data/`. */
@@ -127,7 +128,7 @@ export function temporalServerService(
   const cli = (args: string[]) =>
     run(temporalBin, [...args, '--address', address], { timeout: 30_000 });
 
-  /** The two databases (created by PostgreSQL's superuser over the stack's socket, owned by the app's role). */
+  /** The two databases, once the stack's PostgreSQL (starting beside it) takes connections. */
   async function createDatabases() {
     const pg = pgAsApp(cfg);
     await waitFor(
@@ -140,33 +141,7 @@ export function temporalServerService(
       },
       120_000,
     );
-    const c = new Client({ ...pg, database: 'postgres' });
-    await c.connect();
-    const missing: string[] = [];
-    try {
-      for (const db of [t.server.database, t.server.visibilityDatabase]) {
-        const found = await c.query('select 1 from pg_database where datname = $1', [db]);
-        if (found.rowCount === 0) missing.push(db);
-      }
-    } finally {
-      await c.end();
-    }
-    if (missing.length === 0) return;
-    const admin = new Client({
-      host: cfg.postgres.socketDir,
-      port: cfg.postgres.port,
-      user: 'postgres',
-      database: 'postgres',
-    });
-    await admin.connect();
-    try {
-      for (const db of missing) {
-        log(`temporal: creating database ${db}`);
-        await admin.query(`create database ${db} owner sms`);
-      }
-    } finally {
-      await admin.end();
-    }
+    await ensureDatabases(cfg, [t.server.database, t.server.visibilityDatabase], log);
   }
 
   /** `setup-schema -v 0.0` (the version tables, once) then `update-schema` to the tool's embedded newest. */
@@ -207,17 +182,8 @@ export function temporalServerService(
     await waitFor(
       'Temporal search attributes',
       async () => {
-        if (searchAttributesPresent(temporalBin, address, t.namespace)) return true;
-        const listed = cli([
-          'operator',
-          'search-attribute',
-          'list',
-          '--namespace',
-          t.namespace,
-          '-o',
-          'json',
-        ]);
-        const missing = SEARCH_ATTRIBUTES.filter((name) => !listed.includes(`"${name}"`));
+        const missing = missingSearchAttributes(temporalBin, address, t.namespace);
+        if (missing.length === 0) return true;
         cli([
           'operator',
           'search-attribute',

@@ -82,12 +82,12 @@ export function temporalService(cfg: StackConfig, temporalBin: string): Service 
   };
 }
 
-/** True when every one of our search attributes is registered in `namespace`. */
-export function searchAttributesPresent(
+/** Those of our search attributes not (yet) registered in `namespace`. */
+export function missingSearchAttributes(
   temporalBin: string,
   address: string,
   namespace: string,
-): boolean {
+): string[] {
   const out = run(
     temporalBin,
     [
@@ -105,5 +105,9 @@ export function searchAttributesPresent(
       timeout: 10_000,
     },
   );
-  return SEARCH_ATTRIBUTES.every((name) => out.includes(`"${name}"`));
+  return SEARCH_ATTRIBUTES.filter((name) => !out.includes(`"${name}"`));
 }
+
+/** True when every one of our search attributes is registered in `namespace`. */
+export const searchAttributesPresent = (temporalBin: string, address: string, namespace: string) =>
+  missingSearchAttributes(temporalBin, address, namespace).length === 0;
