@@ -101,7 +101,19 @@ interface InitFile {
   root_token: string;
 }
 
-async function api(addr: string, method: string, path: string, token?: string, body?: unknown) {
+/**
+ * One request to OpenBao's HTTP API, aborted after `timeoutMs`. Initialising and unsealing wait for
+ * the raft node to elect itself (5 s election timeout, longer on a busy machine), and an aborted
+ * `sys/init` cancels the init half-way (its unseal key never reaches us): those get {@link RAFT_WAIT_MS}.
+ */
+async function api(
+  addr: string,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  timeoutMs = 10_000,
+) {
   const res = await fetch(`${addr}/v1/${path}`, {
     method,
     headers: {
@@ -109,15 +121,25 @@ async function api(addr: string, method: string, path: string, token?: string, b
       ...(body ? { 'content-type': 'application/json' } : {}),
     },
     body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
   return { status: res.status, json };
 }
 
-async function must(addr: string, method: string, path: string, token?: string, body?: unknown) {
-  const r = await api(addr, method, path, token, body);
+/** How long `sys/init` and `sys/unseal` may take (seen: 10 s on a fresh CI machine starting the whole stack). */
+const RAFT_WAIT_MS = 120_000;
+
+async function must(
+  addr: string,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  timeoutMs?: number,
+) {
+  const r = await api(addr, method, path, token, body, timeoutMs);
   if (r.status >= 300)
     throw new Error(
       `OpenBao ${method} ${path} answered ${r.status}: ${JSON.stringify(r.json.errors ?? r.json)}`,
@@ -234,10 +256,14 @@ export function openbaoService(
           `OpenBao storage is empty but ${v.initFile} exists: remove .data/openbao to start over`,
         );
       }
-      const init = (await must(v.addr, 'POST', 'sys/init', undefined, {
-        secret_shares: 1,
-        secret_threshold: 1,
-      })) as unknown as InitFile & {
+      const init = (await must(
+        v.addr,
+        'POST',
+        'sys/init',
+        undefined,
+        { secret_shares: 1, secret_threshold: 1 },
+        RAFT_WAIT_MS,
+      )) as unknown as InitFile & {
         keys_base64: string[];
       };
       writeSecretFile(v.initFile, {
@@ -248,7 +274,7 @@ export function openbaoService(
     const saved = JSON.parse(readFileSync(v.initFile, 'utf8')) as InitFile;
     if ((await health()).json.sealed) {
       for (const key of saved.unseal_keys_b64)
-        await must(v.addr, 'POST', 'sys/unseal', undefined, { key });
+        await must(v.addr, 'POST', 'sys/unseal', undefined, { key }, RAFT_WAIT_MS);
     }
     await waitFor(
       'OpenBao unsealed and active',
