@@ -3,7 +3,6 @@
  * and those whose workflows still run, which it cancels and waits for before the purge.
  */
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { messagesInIntake } from '../../db/erasures';
 import { MessageStatus } from '../../domain/statuses';
@@ -18,29 +17,21 @@ import type { Purger } from './purge-messages';
 export interface MessageWorkflows {
   /** Sends the `cancel` signal; rejects with `WorkflowNotFoundError` when the workflow is gone. */
   cancel(workflowId: string, reason: string): Promise<void>;
-  /** The message's current status (the `status` query). */
-  status(workflowId: string): Promise<MessageStatus>;
+  /**
+   * Whether the workflow runs (a workflow Temporal no longer knows does not) and, if it does, its
+   * indexed status (the `MessageStatus` search attribute). Read without decoding any payload: the
+   * global worker's erasure reads other regions' messages, whose payloads it may not decrypt.
+   */
+  state(workflowId: string): Promise<{ running: boolean; status?: MessageStatus }>;
 }
 
-/** Whether a workflow runs; a workflow Temporal no longer knows does not. */
-async function isRunning(temporal: Client, workflowId: string): Promise<boolean> {
-  try {
-    return (await temporal.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
-  } catch (err) {
-    if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-    return false;
-  }
-}
-
-/** The in-flight activities over PostgreSQL, the Temporal client, the message workflows and the purge. */
+/** The in-flight activities over PostgreSQL, the message workflows and the purge. */
 export function createInFlightActivities({
   db,
-  temporal,
   messages,
   purger,
 }: {
   db: Pool;
-  temporal: Client;
   messages: MessageWorkflows;
   purger: Purger;
 }) {
@@ -56,7 +47,7 @@ export function createInFlightActivities({
       let pending = 0;
       for (const m of await messagesInIntake(db, input.erasureId, 1000)) {
         Context.current().heartbeat();
-        if (m.queued || (await isRunning(temporal, m.id))) pending++;
+        if (m.queued || (await messages.state(m.id)).running) pending++;
         else ended.push(m.id);
       }
       if (ended.length) await purger.purgeEndedUnfinished(ended);
@@ -95,13 +86,11 @@ export function createInFlightActivities({
       for (;;) {
         const next: string[] = [];
         for (const id of running) {
-          try {
-            if (!(await isRunning(temporal, id))) continue;
-            // Submitted: the cancel signal is ignored, the workflow waits for its receipt.
-            if ((await messages.status(id)) !== MessageStatus.SUBMITTED) next.push(id);
-          } catch (err) {
-            if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-          }
+          const { running, status } = await messages.state(id);
+          // Submitted: the cancel signal is ignored, the workflow waits for its receipt. The search
+          // attribute keeps `submitted` through a failover (`routed` is not indexed), as the
+          // workflow keeps ignoring cancels once it has submitted.
+          if (running && status !== MessageStatus.SUBMITTED) next.push(id);
         }
         running = next;
         Context.current().heartbeat();

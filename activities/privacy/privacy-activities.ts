@@ -20,7 +20,7 @@ export type { EraseMessagesInput, SubjectOfErasure } from './erase-messages';
 export type { MessageWorkflows } from './in-flight-messages';
 export type { PurgeDueMessagesInput, SchedulePurgeInput } from './purge-due-messages';
 
-/** What the privacy activities need: PostgreSQL, a Temporal client (history deletion), the message workflows (cancel, status), the retention defaults. */
+/** What the privacy activities need: PostgreSQL, a Temporal client (history deletion), the message workflows (cancel, state), the retention defaults. */
 export interface PrivacyActivityDeps {
   db: Pool;
   temporal: Client;
@@ -47,7 +47,7 @@ export function createPrivacyActivities(deps: PrivacyActivityDeps) {
     ...createSuppressionActivities(deps),
     ...createRetentionActivities({ ...deps, purger }),
     ...createErasureActivities({ db, purger }),
-    ...createInFlightActivities({ db, temporal, messages, purger }),
+    ...createInFlightActivities({ db, messages, purger }),
   };
 }
 
