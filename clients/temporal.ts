@@ -20,16 +20,18 @@ export function createDataConverter(
 }
 
 /**
- * The address and TLS settings of the Temporal frontend, for `Connection.connect` (clients) and
- * `NativeConnection.connect` (workers) alike: plaintext unless `config.temporal.tls` is set; then
+ * The address, TLS settings and API key of the Temporal frontend, for `Connection.connect` (clients)
+ * and `NativeConnection.connect` (workers) alike: plaintext unless `config.temporal.tls` is set; then
  * the CA bundle (else the system's roots), an mTLS client pair and an SNI override when configured.
- * The PEM files are read here, at connect time.
+ * A Temporal Cloud API key (which implies TLS in the config) is sent as a bearer token. The PEM files
+ * and the API-key file are read here, at connect time.
  */
 export function temporalConnectionOptions(config: Config): {
   address: string;
   tls?: TLSConfig;
+  apiKey?: string;
 } {
-  const tls = config.temporal.tls;
+  const { tls, apiKey } = config.temporal;
   if (!tls) return { address: config.temporal.address };
   return {
     address: config.temporal.address,
@@ -40,7 +42,15 @@ export function temporalConnectionOptions(config: Config): {
         ? { clientCertPair: { crt: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) } }
         : {}),
     },
+    ...(apiKey ? { apiKey: 'value' in apiKey ? apiKey.value : readApiKey(apiKey.file) } : {}),
   };
+}
+
+/** The API key in `file` (a mounted Secret may end with a newline); an empty file is refused by name. */
+function readApiKey(file: string): string {
+  const key = readFileSync(file, 'utf8').trim();
+  if (!key) throw new Error(`TEMPORAL_API_KEY_FILE: ${file} is empty`);
+  return key;
 }
 
 /**

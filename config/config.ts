@@ -115,9 +115,22 @@ function temporalConfig(e: Settings) {
     namespace: e.TEMPORAL_NAMESPACE,
     region: e.WORKER_REGION,
     taskQueuePrefix: e.TASK_QUEUE_PREFIX,
-    /** Undefined = plaintext gRPC (the local dev server). */
+    /**
+     * A Temporal Cloud API key: the key itself or the file holding it (read at connect time).
+     * Undefined = none. The field is named `apiKey` so that the logger censors it (config/log-keys.ts).
+     */
+    apiKey: e.TEMPORAL_API_KEY_FILE
+      ? Object.freeze({ file: e.TEMPORAL_API_KEY_FILE })
+      : e.TEMPORAL_API_KEY
+        ? Object.freeze({ value: e.TEMPORAL_API_KEY })
+        : undefined,
+    /** Undefined = plaintext gRPC (the local dev server). An API key implies TLS. */
     tls:
-      e.TEMPORAL_TLS || e.TEMPORAL_TLS_CA || e.TEMPORAL_TLS_CERT
+      e.TEMPORAL_TLS ||
+      e.TEMPORAL_TLS_CA ||
+      e.TEMPORAL_TLS_CERT ||
+      e.TEMPORAL_API_KEY ||
+      e.TEMPORAL_API_KEY_FILE
         ? Object.freeze({
             caPath: e.TEMPORAL_TLS_CA,
             certPath: e.TEMPORAL_TLS_CERT,

@@ -46,7 +46,10 @@ export function productionIssues(e: Settings, env: NodeJS.ProcessEnv): string[] 
   return issues;
 }
 
-/** Settings that only work together: a TLS certificate without its key, a webhook without its secret. */
+/**
+ * Settings that only work together (a TLS certificate without its key, a webhook without its secret)
+ * or exclude each other (a Temporal API key and a file holding one).
+ */
 export function unpairedSettings(e: Settings): string[] {
   const pairs = [
     ['API_TLS_CERT', 'API_TLS_KEY'],
@@ -57,6 +60,8 @@ export function unpairedSettings(e: Settings): string[] {
   );
   if (e.API_TLS_CA && !e.API_TLS_CERT)
     unpaired.push('API_TLS_CA: needs API_TLS_CERT and API_TLS_KEY');
+  if (e.TEMPORAL_API_KEY && e.TEMPORAL_API_KEY_FILE)
+    unpaired.push('TEMPORAL_API_KEY, TEMPORAL_API_KEY_FILE: set one or neither');
   if (e.ANOMALY_WEBHOOK_URL && !e.ANOMALY_WEBHOOK_SECRET)
     unpaired.push('ANOMALY_WEBHOOK_SECRET: required when ANOMALY_WEBHOOK_URL is set');
   return unpaired;

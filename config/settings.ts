@@ -127,6 +127,12 @@ const temporal = {
   TEMPORAL_TLS_SERVER_NAME: optionalString().describe(
     "The name Temporal's certificate must carry, when it is not the address's host",
   ),
+  TEMPORAL_API_KEY_FILE: optionalString().describe(
+    "File holding a Temporal Cloud API key (e.g. a mounted Kubernetes Secret), read at connect time; sent as a bearer token, implies TLS (the system's CAs unless TEMPORAL_TLS_CA)",
+  ),
+  TEMPORAL_API_KEY: optionalString().describe(
+    'A Temporal Cloud API key itself, as TEMPORAL_API_KEY_FILE (prefer the file: an environment is easier to leak); set one or neither',
+  ),
   TEMPORAL_UI_ORIGIN: z
     .string()
     .optional()

@@ -7,6 +7,7 @@ import { checkWebhookSignature, signWebhook } from '../../domain/webhook-signatu
 import { temporalConnectionOptions } from '../../clients/temporal';
 import { loadConfig } from '../../config/config';
 import { ConfigError } from '../../config/env';
+import { createLogger } from '../../config/logger';
 import { normalizeIp } from '../../db/api-keys';
 import { secondsToUtcMidnight } from '../../db/quotas';
 
@@ -87,6 +88,60 @@ describe('security configuration', () => {
     expect(temporalConnectionOptions(loadConfig({ ...base, TEMPORAL_TLS: 'true' })).tls).toEqual(
       {},
     );
+  });
+
+  test('Temporal Cloud API key: from a file read at connect time (or the setting), TLS implied, never logged', () => {
+    const KEY = 'tcak-unit-4f1d9e-not-a-real-key';
+    const keyFile = file('temporal-api-key', `${KEY}\n`);
+    const c = loadConfig({
+      ...base,
+      TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+      TEMPORAL_API_KEY_FILE: keyFile,
+    });
+    // TLS with the system's roots, and the key without the Secret's trailing newline.
+    expect(temporalConnectionOptions(c)).toEqual({
+      address: 'ns.acct.tmprl.cloud:7233',
+      tls: {},
+      apiKey: KEY,
+    });
+    // Read when connecting, not when loading: a rotated Secret is picked up by the next connection.
+    writeFileSync(keyFile, 'tcak-rotated');
+    expect(temporalConnectionOptions(c).apiKey).toBe('tcak-rotated');
+    writeFileSync(keyFile, '\n');
+    expect(() => temporalConnectionOptions(c)).toThrow(/TEMPORAL_API_KEY_FILE: .* is empty/);
+    // The key itself, with a CA and a server name as for TLS alone.
+    const direct = temporalConnectionOptions(
+      loadConfig({
+        ...base,
+        TEMPORAL_API_KEY: KEY,
+        TEMPORAL_TLS_CA: file('tca2.pem', 'TCA2'),
+        TEMPORAL_TLS_SERVER_NAME: 'frontend.internal',
+      }),
+    );
+    expect(direct.apiKey).toBe(KEY);
+    expect(Buffer.from(direct.tls!.serverRootCACertificate!).toString()).toBe('TCA2');
+    expect(direct.tls!.serverNameOverride).toBe('frontend.internal');
+    // Both at once is refused, naming the settings and not the key.
+    let refusal: unknown;
+    try {
+      loadConfig({ ...base, TEMPORAL_API_KEY: KEY, TEMPORAL_API_KEY_FILE: keyFile });
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toBeInstanceOf(ConfigError);
+    expect(String(refusal)).toMatch(/TEMPORAL_API_KEY, TEMPORAL_API_KEY_FILE: set one or neither/);
+    expect(String(refusal)).not.toContain(KEY);
+    // A config logged whole (or its temporal part) carries neither the key nor, censored alike, its file.
+    const chunks: string[] = [];
+    const log = createLogger('security-test', 'info', {
+      write: (s: string) => void chunks.push(s),
+    });
+    const withKey = loadConfig({ ...base, TEMPORAL_API_KEY: KEY });
+    log.info({ config: withKey }, 'config');
+    log.info({ temporal: withKey.temporal }, 'temporal');
+    log.info(withKey.temporal, 'spread');
+    expect(chunks.join('')).not.toContain(KEY);
+    expect(chunks.join('')).toContain('"apiKey":"[redacted]"');
   });
 });
 
