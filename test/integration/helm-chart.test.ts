@@ -116,6 +116,39 @@ test('Temporal mTLS, Vault AppRole and the database come from Secrets as the env
   expect(plain).not.toMatch(/TEMPORAL_TLS|temporal-mtls/);
 });
 
+test('Temporal Cloud with an API key: the key’s Secret mounted as the file TEMPORAL_API_KEY_FILE names', () => {
+  const { 'temporal.tls.existingSecret': _s, 'temporal.tls.ca': _c, ...rest } = FULL_VALUES;
+  const values = {
+    ...rest,
+    'temporal.tls.enabled': 'false',
+    'temporal.apiKey.existingSecret': 'temporal-cloud-key',
+    'temporal.apiKey.key': 'key',
+  };
+  expect(lintChart(tools, values)).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  const rendered = renderChart(tools, values);
+  expect(validateManifests(tools, rendered).filter((r) => r.status !== 'statusValid')).toEqual([]);
+  const apps = documents(rendered).filter((d) => d.kind === 'Deployment');
+  expect(apps.map((d) => d.name).sort()).toEqual(
+    ['api', 'worker-cn', 'worker-eu', 'worker-global'].map((n) => `sms-sms-pipeline-${n}`),
+  );
+  for (const { doc } of apps) {
+    expect(doc).toContain(
+      '- name: TEMPORAL_API_KEY_FILE\n              value: /etc/sms/temporal-api-key/api-key\n',
+    );
+    expect(doc).toContain(
+      '- name: temporal-api-key\n              mountPath: /etc/sms/temporal-api-key\n              readOnly: true\n',
+    );
+    expect(doc).toContain(
+      '- name: temporal-api-key\n          secret:\n            secretName: temporal-cloud-key\n            items:\n              - key: key\n                path: api-key\n',
+    );
+    // The key implies TLS in the process (config/config.ts): no TLS setting or certificate volume here.
+    expect(doc).not.toMatch(/TEMPORAL_TLS|temporal-tls/);
+  }
+  // The key never reaches the migrations, and without the value there is no key anywhere.
+  expect(documents(rendered).find((d) => d.kind === 'Job')!.doc).not.toContain('temporal-api-key');
+  expect(renderChart(tools, FULL_VALUES)).not.toMatch(/TEMPORAL_API_KEY|temporal-api-key/);
+});
+
 test('the migrations run as a pre-install/pre-upgrade hook with only the database URL', () => {
   const job = documents(renderChart(tools, FULL_VALUES)).find((d) => d.kind === 'Job')!.doc;
   expect(job).toContain('helm.sh/hook: pre-install,pre-upgrade');

@@ -68,6 +68,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if .Values.temporal.apiKey.existingSecret }}
+- name: TEMPORAL_API_KEY_FILE
+  value: /etc/sms/temporal-api-key/api-key
+{{- end }}
 - name: VAULT_ADDR
   value: {{ required "vault.addr: Vault's (OpenBao's) URL" .Values.vault.addr | quote }}
 - name: VAULT_TRANSIT_MOUNT
@@ -93,7 +97,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end -}}
 
-{{/* Volumes every app pod has: a writable /tmp (the root filesystem is read-only) and the Temporal TLS files. */}}
+{{/* Volumes every app pod has: a writable /tmp (the root filesystem is read-only), the Temporal TLS files and API key. */}}
 {{- define "sms.volumes" -}}
 - name: tmp
   emptyDir: {}
@@ -101,6 +105,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: temporal-tls
   secret:
     secretName: {{ .Values.temporal.tls.existingSecret }}
+{{- end }}
+{{- with .Values.temporal.apiKey }}
+{{- if .existingSecret }}
+- name: temporal-api-key
+  secret:
+    secretName: {{ .existingSecret }}
+    items:
+      - key: {{ .key }}
+        path: api-key
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -110,6 +124,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and .Values.temporal.tls.enabled .Values.temporal.tls.existingSecret }}
 - name: temporal-tls
   mountPath: /etc/sms/temporal-tls
+  readOnly: true
+{{- end }}
+{{- if .Values.temporal.apiKey.existingSecret }}
+- name: temporal-api-key
+  mountPath: /etc/sms/temporal-api-key
   readOnly: true
 {{- end }}
 {{- end -}}
