@@ -1,9 +1,12 @@
 /**
- * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--baseline-messages M] [--warmup W] [--no-record] [--out file.json]`
+ * `npm run bench -- --messages N --concurrency C [--carrier smpp|http] [--rate R] [--baseline-messages M] [--warmup W] [--api-processes A] [--workers K] [--no-record] [--out file.json]`
  *
  * Brings up (or reuses) the local stack, runs the load generator and a carrier simulator (no
  * latency, no errors) in this process, the API in one child process (bench/api-process.ts) and a
- * global-region worker in another (bench/worker-process.ts), as `npm start` runs them, warms them
+ * global-region worker in another (bench/worker-process.ts), as `npm start` runs them (with
+ * `--api-processes A` and `--workers K`: A API processes, each on a port and with a start relay of its
+ * own, the requests spread over them round-robin, and K workers for the region; the baseline and
+ * ceiling then run on K workers too, and `processes` in the result says how many), warms them
  * up with W messages (default 200, left out of the figures), sends N messages through the API with C
  * in flight (closed loop; with `--rate R`, open loop: one request every 1/R s, still at most C in
  * flight — run at 80% of a closed-loop run's throughput to measure accept latency below saturation),
@@ -15,7 +18,7 @@
  * (`ceilingWorkflow`), as many, started and warmed up the same way, which is what Temporal itself allows
  * here; `throughput.ratioToCeiling` is pipeline ÷ ceiling. `temporal` says which Temporal ran them (the
  * stack's `STACK_TEMPORAL`, `dev` unless set), with the version and persistence the server reports.
- * Results go to bench/results/<date>-<commit>-<N>[-at-<R>][-<k>].json and a line in bench/log.md (not with
+ * Results go to bench/results/<date>-<commit>-<N>[-at-<R>][-<A>api-<K>w][-<k>].json and a line in bench/log.md (not with
  * `--no-record`, which the smoke test in `npm test` uses).
  *
  * The run lives in scripts/bench/: `args` (the flags), `setup` (stack, simulators, tenants, child

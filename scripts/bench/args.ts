@@ -21,6 +21,10 @@ export interface BenchArgs {
   record: boolean;
   /** Also write the JSON result to this file (stdout may carry the Temporal core's own warnings). */
   out: string;
+  /** `--api-processes N`: API processes on ports of their own, the requests spread round-robin; default 1. */
+  apiProcesses: number;
+  /** `--workers N`: worker processes per region (the bench's messages all go to the global region); default 1. */
+  workers: number;
 }
 
 /** Reads the flags from a whole `process.argv`. */
@@ -28,6 +32,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const arg = (name: string, fallback: string) => {
     const i = argv.indexOf(`--${name}`);
     return i > 0 ? argv[i + 1]! : fallback;
+  };
+  const processes = (name: string) => {
+    const n = Number(arg(name, '1'));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
+    return n;
   };
   const messages = Number(arg('messages', '1000'));
   return {
@@ -39,5 +48,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     warmup: Number(arg('warmup', '200')),
     record: !argv.includes('--no-record'),
     out: arg('out', ''),
+    apiProcesses: processes('api-processes'),
+    workers: processes('workers'),
   };
 }

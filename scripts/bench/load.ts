@@ -84,8 +84,8 @@ export function post(
 /** What {@link sendMessages} sends through and reads from. */
 export interface Sender {
   agent: Agent;
-  /** The API's base URL. */
-  base: string;
+  /** The API processes' base URLs: request i goes to `bases[i % bases.length]`. */
+  bases: readonly string[];
   /** The bench's own pool (left out of the statement counter). */
   monitor: Pool;
   concurrency: number;
@@ -107,7 +107,8 @@ export async function sendMessages(
     s.concurrency,
     async (i) => {
       const t0 = performance.now();
-      const res = await post(s.agent, `${s.base}/v1/messages`, t.secret, {
+      const base = s.bases[i % s.bases.length]!;
+      const res = await post(s.agent, `${base}/v1/messages`, t.secret, {
         to: `+4474009${String(i % 100000).padStart(5, '0')}`,
         body: `Your code is ${100000 + (i % 900000)}`,
         purpose: 'otp',

@@ -15,7 +15,7 @@ import { childStats, dbTransactions, setUp, tearDown, type Bench } from './setup
 async function runPipeline(b: Bench, args: BenchArgs) {
   const sender: Sender = {
     agent: b.agent,
-    base: b.base,
+    bases: b.bases,
     monitor: b.monitor,
     concurrency: args.concurrency,
     rate: args.rate,
@@ -68,6 +68,7 @@ function buildResult(
     temporalServer,
     messages: N,
     concurrency: args.concurrency,
+    processes: { api: args.apiProcesses, workersPerRegion: args.workers },
     rate: args.rate || undefined,
     carrier: args.carrier,
     delivered: lat.filter((r) => r.status === 'delivered').length,
@@ -108,7 +109,8 @@ export async function main(args: BenchArgs) {
 
   // Baseline: same shape, no work, same client, same worker settings, same server.
   const taskQueue = `${b.prefix}baseline`;
-  await b.worker.ask({ type: 'baseline', taskQueue }, 'baseline-ready');
+  // As many baseline workers as pipeline workers, one in each worker process.
+  await Promise.all(b.workers.map((w) => w.ask({ type: 'baseline', taskQueue }, 'baseline-ready')));
   const runs = { temporal: b.temporal, prefix: b.prefix, taskQueue, args };
   const baseline = await measured(runs, 'baselineWorkflow', 'b');
   // The ceiling: one workflow task each, same client, worker, queue and pacing (bench/baseline-workflow.ts).

@@ -8,6 +8,8 @@ export interface BenchResult {
   machine: { cpus: number; cpu?: string; memoryGiB: number };
   messages: number;
   concurrency: number;
+  /** API processes (requests spread round-robin) and worker processes per region (`--api-processes`, `--workers`). */
+  processes: { api: number; workersPerRegion: number };
   rate?: number;
   carrier: string;
   delivered: number;
@@ -42,11 +44,11 @@ export interface BenchResult {
   dbTransactionsPerMessage: number;
   /** Statements the API and the worker sent (BEGIN/COMMIT included), the bench's own reads not. */
   dbStatementsPerMessage: number;
-  /** The worker process's, before and after the pipeline run. */
+  /** The worker process's (the largest of several), before and after the pipeline run. */
   memoryMiB: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number };
-  /** The API process's, before and after the pipeline run. */
+  /** The API process's (the largest of several), before and after the pipeline run. */
   apiMemoryMiB: { rssBefore: number; rssAfter: number };
-  /** How late each child's event loop ran during the pipeline run (perf_hooks, 1 ms resolution). */
+  /** How late each child's event loop ran during the pipeline run (perf_hooks, 1 ms resolution; the worst of several processes). */
   eventLoopDelayMs: { api: ChildStats['eventLoopDelayMs']; worker: ChildStats['eventLoopDelayMs'] };
 }
 

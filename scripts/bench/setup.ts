@@ -1,7 +1,8 @@
 /**
  * The bench's stack: the carrier simulator in this process, the API and a global-region worker in
- * processes of their own (bench/api-process.ts, bench/worker-process.ts, as `npm start` runs them),
- * a tenant per phase, the database pools and the baseline's Temporal client.
+ * processes of their own (bench/api-process.ts, bench/worker-process.ts, as `npm start` runs them;
+ * `--api-processes N` and `--workers N` start N of each), a tenant per phase, the database pools and
+ * the baseline's Temporal client.
  */
 import { execFileSync } from 'node:child_process';
 import { Agent } from 'node:http';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { Pool } from 'pg';
 import type { FromApi, ToApi } from '../../bench/api-process';
-import { BenchChild } from '../../bench/child';
+import { BenchChild, type ChildStats } from '../../bench/child';
 import { MONITOR_APP } from '../../bench/statement-counter';
 import type { FromWorker, ToWorker } from '../../bench/worker-process';
 import { startHttpCarrierSimulator } from '../../carriers/simulators/http/carrier';
@@ -120,14 +121,22 @@ export async function setUp(args: BenchArgs) {
   const main = await newTenant(db, '');
 
   // The API and the workers run in processes of their own (bench/api-process.ts,
-  // bench/worker-process.ts), as with `npm start`.
-  const api = new BenchChild<ToApi, FromApi>('api-process.ts', env);
-  const { base } = await api.next('ready');
-  const worker = new BenchChild<ToWorker, FromWorker>('worker-process.ts', {
-    ...env,
-    API_PUBLIC_URL: base,
-  });
-  await worker.next('ready');
+  // bench/worker-process.ts), as with `npm start`: N API processes, each on a port of its own with its
+  // own start relay, and N global-region workers polling the same task queues.
+  const apis = Array.from(
+    { length: args.apiProcesses },
+    () => new BenchChild<ToApi, FromApi>('api-process.ts', env),
+  );
+  const bases = (await Promise.all(apis.map((api) => api.next('ready')))).map((r) => r.base);
+  const workers = Array.from(
+    { length: args.workers },
+    (_, i) =>
+      new BenchChild<ToWorker, FromWorker>('worker-process.ts', {
+        ...env,
+        API_PUBLIC_URL: bases[i % bases.length],
+      }),
+  );
+  await Promise.all(workers.map((worker) => worker.next('ready')));
   // The baseline's client: the same settings and codec as the API's.
   const vault = vaultClientFor(config, 'api', { log });
   const { dataConverter } = createDataConverter(config, vault);
@@ -143,9 +152,9 @@ export async function setUp(args: BenchArgs) {
     monitor,
     warm,
     main,
-    api,
-    base,
-    worker,
+    apis,
+    bases,
+    workers,
     temporal,
     agent,
   };
@@ -153,10 +162,31 @@ export async function setUp(args: BenchArgs) {
 
 export type Bench = Awaited<ReturnType<typeof setUp>>;
 
-/** Both children's counters (Vault requests, statements, memory, event-loop delay). */
+/**
+ * Several processes' counters as one: statements and Vault requests summed (per-message figures count
+ * every process's), memory and event-loop delay the largest of any one process.
+ */
+export function mergeStats(stats: readonly ChildStats[]): ChildStats {
+  const max = (f: (s: ChildStats) => number) => Math.max(...stats.map(f));
+  const sum = (f: (s: ChildStats) => number) => stats.reduce((n, s) => n + f(s), 0);
+  return {
+    type: 'stats',
+    statements: sum((s) => s.statements),
+    vaultRequests: sum((s) => s.vaultRequests),
+    rss: max((s) => s.rss),
+    heapUsed: max((s) => s.heapUsed),
+    eventLoopDelayMs: {
+      p50: max((s) => s.eventLoopDelayMs.p50),
+      p99: max((s) => s.eventLoopDelayMs.p99),
+      max: max((s) => s.eventLoopDelayMs.max),
+    },
+  };
+}
+
+/** The API processes' and the workers' counters (Vault requests, statements, memory, event-loop delay). */
 export const childStats = async (b: Bench) => ({
-  api: await b.api.ask({ type: 'stats' }, 'stats'),
-  worker: await b.worker.ask({ type: 'stats' }, 'stats'),
+  api: mergeStats(await Promise.all(b.apis.map((c) => c.ask({ type: 'stats' }, 'stats')))),
+  worker: mergeStats(await Promise.all(b.workers.map((c) => c.ask({ type: 'stats' }, 'stats')))),
 });
 
 /** Committed and rolled-back transactions in the database so far (pg_stat_database), all clients. */
@@ -171,9 +201,9 @@ export const dbTransactions = async (monitor: Pool) =>
 
 /** Stops everything {@link setUp} started. */
 export async function tearDown(b: Bench) {
-  b.worker.tell({ type: 'shutdown' });
-  b.api.tell({ type: 'shutdown' });
-  await Promise.all([b.worker.exited, b.api.exited]);
+  const children = [...b.workers, ...b.apis];
+  for (const child of children) child.tell({ type: 'shutdown' });
+  await Promise.all(children.map((child) => child.exited));
   await b.temporal.connection.close();
   await b.smsc.close();
   await b.http?.close();

@@ -43,6 +43,7 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
   expect(result.messages).toBe(50);
   expect(result.delivered).toBe(50);
   expect(result.baselineMessages).toBe(20);
+  expect(result.processes).toEqual({ api: 1, workersPerRegion: 1 });
   // Labelled with the stack's flavour (STACK_TEMPORAL, `dev` unless set); the server names its store:
   // SQLite for the dev server, PostgreSQL for the real one.
   expect(result.temporal).toBe(stack.temporal.flavour);
