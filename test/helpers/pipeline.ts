@@ -32,6 +32,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The carrier entry of the i-th SMPP simulator a test started: `smsc-a` (priority 10), `smsc-b` (20)… */
+export const smscCarrier = (s: SmscSimulator, i = 0): CarrierConfig => ({
+  kind: 'smpp',
+  name: `smsc-${String.fromCharCode(97 + i)}`,
+  priority: (i + 1) * 10,
+  countries: [],
+  host: '127.0.0.1',
+  port: s.port,
+  systemId: 'sms',
+  password: 'sms',
+  windowSize: 10,
+  throughputPerSecond: 1000,
+});
+
 let bundle: Promise<{ code: string }> | undefined;
 /** The workflow bundle, built once per test file. */
 export const workflowBundle = (): Promise<{ code: string }> =>
@@ -157,21 +171,7 @@ export async function startPipeline({
         },
       ]
     : [];
-  const carrierList = carriers?.(smscs) ?? [
-    ...smscs.map((s, i): CarrierConfig => ({
-      kind: 'smpp',
-      name: `smsc-${String.fromCharCode(97 + i)}`,
-      priority: (i + 1) * 10,
-      countries: [],
-      host: '127.0.0.1',
-      port: s.port,
-      systemId: 'sms',
-      password: 'sms',
-      windowSize: 10,
-      throughputPerSecond: 1000,
-    })),
-    ...httpConfig,
-  ];
+  const carrierList = carriers?.(smscs) ?? [...smscs.map(smscCarrier), ...httpConfig];
   const envOf = (c: Config) => ({
     TASK_QUEUE_PREFIX: c.temporal.taskQueuePrefix,
     WORKER_METRICS_PORT: '0',
@@ -291,15 +291,23 @@ export async function startPipeline({
   };
 }
 
+/** What a pipeline process started by a test takes from the test's configuration: its task queues and carriers. */
+export type ProcessConfig = { config: Pick<Config, 'temporal' | 'carriers'> };
+
 /**
- * A real worker process for the global region, configured like the pipeline's in-process parts
+ * A real process of the pipeline (`processes/<entry>`), configured like the test's in-process parts
  * (its task queues and carriers), plus `env`. Started with `node --import tsx` (not the tsx CLI,
- * which forks) so the pid a test kills is the worker itself.
+ * which forks) so the pid a test kills is the process itself.
  */
-export function startWorkerProcess(p: Pipeline, env: Record<string, string> = {}): ChildProcess {
+function startProcess(
+  entry: string,
+  args: string[],
+  p: ProcessConfig,
+  env: Record<string, string>,
+): ChildProcess {
   return spawn(
     process.execPath,
-    ['--import', 'tsx', join(stack.rootDir, 'processes', 'worker.ts'), '--region', 'global'],
+    ['--import', 'tsx', join(stack.rootDir, 'processes', entry), ...args],
     {
       cwd: stack.rootDir,
       env: {
@@ -313,3 +321,11 @@ export function startWorkerProcess(p: Pipeline, env: Record<string, string> = {}
     },
   );
 }
+
+/** A real worker process for the global region (`processes/worker.ts`); see {@link startProcess}. */
+export const startWorkerProcess = (p: ProcessConfig, env: Record<string, string> = {}) =>
+  startProcess('worker.ts', ['--region', 'global'], p, env);
+
+/** A real API process (`processes/api.ts`, its start relay included); see {@link startProcess}. */
+export const startApiProcess = (p: ProcessConfig, env: Record<string, string> = {}) =>
+  startProcess('api.ts', [], p, env);

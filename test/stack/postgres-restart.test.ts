@@ -7,7 +7,7 @@ import { createApiKey } from '../../scripts/keys';
 import { SEEDED_PURPOSES, testSenderNumbers } from '../../scripts/seed-numbers';
 import { purgeSweepWorkflowId } from '../../workflows/retention';
 import { eventually } from '../helpers/eventually';
-import { freePort } from '../helpers/pipeline';
+import { freePort, smscCarrier } from '../helpers/pipeline';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
 import { config, newTemporalClient, silentLog, stack, unique } from '../helpers/stack';
 
@@ -66,20 +66,7 @@ describe('PostgreSQL restarted under a running API and worker', () => {
         );
     }
     smsc = await startSmscSimulator({ port: 0, log: silentLog, systemId: 'sms', password: 'sms' });
-    const carriers: CarrierConfig[] = [
-      {
-        kind: 'smpp',
-        name: 'smsc-a',
-        priority: 10,
-        countries: [],
-        host: '127.0.0.1',
-        port: smsc.port,
-        systemId: 'sms',
-        password: 'sms',
-        windowSize: 10,
-        throughputPerSecond: 1000,
-      },
-    ];
+    const carriers: CarrierConfig[] = [smscCarrier(smsc)];
     const apiPort = await freePort();
     base = `http://127.0.0.1:${apiPort}`;
     const env = {
