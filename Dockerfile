@@ -1,4 +1,4 @@
-# One image for the API, the workers and the carrier simulators (the command picks the role).
+# One image for the API, the codec server, the workers and the carrier simulators (the command picks the role).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

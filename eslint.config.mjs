@@ -56,6 +56,7 @@ export default tseslint.config(
                 'inbound',
                 'relay',
                 'processes',
+                'codec-server',
                 'bench',
                 'test',
               ),
@@ -90,6 +91,7 @@ export default tseslint.config(
                 'encryption',
                 'inbound',
                 'relay',
+                'codec-server',
               ),
               message: 'Workflows import domain/ and only types from activities/.',
             },
@@ -137,6 +139,34 @@ export default tseslint.config(
             {
               group: ours('carriers'),
               message: 'The API never talks to carriers (shared words live in domain/).',
+            },
+            {
+              group: ours('codec-server'),
+              message:
+                'The API never serves the codec server (its own process, processes/codec-server.ts): it must not hold its Vault identity.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The codec server decodes payloads for operators: it reuses the API's HTTP plumbing (api/plugins/)
+    // but never runs workflows, activities or workers, never talks to carriers, and starts nothing.
+    files: ['codec-server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ours('activities', 'workers', 'workflows', 'carriers', 'relay', 'inbound'),
+              message:
+                'codec-server/ imports domain/, db/, encryption/, clients/, config/ and api/plugins/ only.',
+            },
+            {
+              group: ['../api/routes', '../api/routes/*', '../api/app', '../../api/routes/*'],
+              message: 'codec-server/ reuses api/plugins/, never the API app or its routes.',
             },
           ],
         },

@@ -4,7 +4,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { VaultPayloadCodec } from '../encryption/codec';
 import { createDbPool } from '../clients/db';
 import { vaultObserver } from '../clients/metrics';
 import { createDataConverter, createTemporalClient } from '../clients/temporal';
@@ -23,7 +22,6 @@ import { httpsOptions } from './tls';
 import { createReceiptRouter } from '../inbound/receipt-router';
 import { carrierReceiptRoutes } from './routes/carrier-receipts';
 import { callbackSecretRoutes } from './routes/callback-secrets';
-import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { poolRoutes } from './routes/pools';
 import { messageRoutes } from './routes/messages';
@@ -47,8 +45,6 @@ export interface AppDeps {
   temporal: Client;
   db: Pool;
   vault: VaultClient;
-  /** The payload codec the codec server decodes with, under the `codec-server` Vault identity. */
-  codec: VaultPayloadCodec;
   /** The API's metrics (`createApiMetrics`); created here when not given. */
   metrics?: Metrics;
 }
@@ -157,7 +153,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(async (scope) => policyRoutes(scope, deps));
   await app.register(async (scope) => callbackSecretRoutes(scope, deps));
-  await app.register(async (scope) => codecRoutes(scope, deps));
   await app.register(async (scope) => privacyRoutes(scope, { ...deps, tokens }));
   await app.register(async (scope) => reviewRoutes(scope, deps));
   const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
@@ -169,8 +164,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 /**
  * The API as a process runs it (processes/api.ts, and the bench's API process): reads nothing but
- * `config`, wires the clients (the Temporal client's codec under the API's identity; the codec server's under `codec-server`),
- * builds the app and starts its `/metrics` listener (`listenMetrics`); `close` shuts the app and its clients down. `vault` is its Vault client (the
+ * `config`, wires the clients (the Temporal client's codec under the API's identity; the Temporal UI's
+ * codec server is a process of its own, processes/codec-server.ts, and this one never holds its identity), builds the app and starts its `/metrics` listener (`listenMetrics`); `close` shuts the app and its clients down. `vault` is its Vault client (the
  * bench counts its requests).
  */
 export async function createApi(
@@ -182,16 +177,12 @@ export async function createApi(
   const vault = vaultClientFor(config, 'api', { log, observe: vaultObserver(metrics) });
   const { dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
-  // The codec server decodes under its own identity (decrypt on codec keys only), not the API's.
-  const codecVault = vaultClientFor(config, 'codec-server', { log });
-  const { codec } = createDataConverter(config, codecVault);
-  const app = await buildApp({ config, log, temporal, db, vault, codec, metrics });
+  const app = await buildApp({ config, log, temporal, db, vault, metrics });
   await listenMetrics(app, { host: config.metrics.host, port: config.metrics.apiPort }, log);
   const close = async () => {
     await app.close();
     await temporal.connection.close();
     await vault.close();
-    await codecVault.close();
     await db.end();
   };
   return { app, vault, close };

@@ -50,15 +50,6 @@ export const ROUTE_EXAMPLES: Readonly<Record<string, RouteExample>> = {
   'DELETE /v1/prices/:carrier/:country': { params: { carrier: 'smpp-uk', country: 'GB' } },
   'GET /v1/usage': { querystring: { month: '2026-12' } },
   'POST /v1/callback-secrets': { body: { overlapSeconds: 86400 } },
-  'POST /codec/login': { body: { apiKey: 'sk_live_your_operator_key' } },
-  'POST /codec/decode': {
-    querystring: { preserveStorageRefs: 'false' },
-    body: { payloads: [{ metadata: { encoding: 'YmluYXJ5L3BsYWlu' }, data: 'aGVsbG8=' }] },
-  },
-  'POST /codec/encode': {
-    querystring: { preserveStorageRefs: 'false' },
-    body: { payloads: [{ metadata: { encoding: 'YmluYXJ5L3BsYWlu' }, data: 'aGVsbG8=' }] },
-  },
   'POST /v1/subjects/erasure': { body: { number: '+447700900100' } },
   'GET /v1/subjects/erasure/:id': { params: { id: 'era_01JD8X4Z6Y9W7V5T3R1Q0P2N4M' } },
   'POST /v1/opt-outs': { body: { number: '+447700900100' } },

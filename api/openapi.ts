@@ -8,7 +8,8 @@ export const OPENAPI_PATH = '/openapi.json';
 
 /**
  * The security schemes `authPlugin` accepts, by name. A bearer API key works on every route that
- * declares roles; the two session cookies only on the routes that opt in (`config.cookieAuth`).
+ * declares roles; the reviewer page's session cookie only on the routes that opt in (`config.cookieAuth`).
+ * The codec server's `/codec` routes are a process of their own (codec-server/), outside this spec.
  * Over HTTPS with mutual TLS, a client certificate registered for a key stands for that key.
  */
 export const SECURITY_SCHEMES = {
@@ -28,13 +29,6 @@ export const SECURITY_SCHEMES = {
     in: 'cookie',
     name: 'review_session',
     description: 'The reviewer page session: `POST /review/login` with a reviewer key sets it.',
-  },
-  codecSession: {
-    type: 'apiKey',
-    in: 'cookie',
-    name: 'codec_session',
-    description:
-      'The codec server session (Temporal UI): `POST /codec/login` with an operator key sets it.',
   },
 } as const;
 
@@ -91,11 +85,7 @@ export function problemStatuses(schema: RouteSchema, config: RouteConfig): strin
 function securityOf(config: RouteConfig): Record<string, string[]>[] {
   if (!config.roles?.length) return [];
   const cookie =
-    config.cookieAuth === true
-      ? 'codecSession'
-      : config.cookieAuth === SECURITY_SCHEMES.reviewSession.name
-        ? 'reviewSession'
-        : undefined;
+    config.cookieAuth === SECURITY_SCHEMES.reviewSession.name ? 'reviewSession' : undefined;
   return [{ bearer: [] }, { mutualTLS: [] }, ...(cookie ? [{ [cookie]: [] }] : [])];
 }
 

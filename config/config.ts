@@ -145,6 +145,11 @@ function codecConfig(e: Settings) {
   return Object.freeze({
     transitKey: e.CODEC_TRANSIT_KEY,
     rotateAfterMs: e.CODEC_KEY_ROTATION_SECONDS * 1000,
+    /** Where the codec server process listens (processes/codec-server.ts), never in the API process. */
+    host: e.CODEC_HOST,
+    port: e.CODEC_PORT,
+    /** The codec server's base URL as operators reach it (its sign-in page names `<publicUrl>/codec`). */
+    publicUrl: e.CODEC_PUBLIC_URL ?? `http://${e.CODEC_HOST}:${e.CODEC_PORT}`,
     /** Browser origins (the Temporal UI) the codec server answers CORS requests from. */
     // Default: the local stack's UI, by IP and by name.
     uiOrigins: Object.freeze(

@@ -133,6 +133,13 @@ const temporal = {
   TEMPORAL_API_KEY: optionalString().describe(
     'A Temporal Cloud API key itself, as TEMPORAL_API_KEY_FILE (prefer the file: an environment is easier to leak); set one or neither',
   ),
+  CODEC_HOST: host('127.0.0.1').describe(
+    "Address the codec server (`processes/codec-server.ts`, the Temporal UI's `/codec`) listens on",
+  ),
+  CODEC_PORT: port(8089).describe('Port the codec server listens on'),
+  CODEC_PUBLIC_URL: optionalUrl(
+    "The codec server's public base URL, shown on its sign-in page; unset = http://CODEC_HOST:CODEC_PORT",
+  ),
   TEMPORAL_UI_ORIGIN: z
     .string()
     .optional()

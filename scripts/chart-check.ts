@@ -34,6 +34,8 @@ export const FULL_VALUES: Record<string, string> = {
   'database.existingSecret': 'sms-database',
   'vault.addr': 'https://vault.example:8200',
   'vault.approle.existingSecret': 'sms-vault-approle',
+  'codecServer.approle.existingSecret': 'sms-vault-approle-codec-server',
+  'codecServer.publicUrl': 'https://codec.sms.example',
   'carriers.existingSecret': 'sms-carriers',
   'api.publicUrl': 'https://sms.example',
   'workers.autoscaling.enabled': 'true',

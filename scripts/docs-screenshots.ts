@@ -3,7 +3,7 @@
  * (delivered to GB, DE and CN, one undelivered, one failed), signs in to the codec server as an
  * operator, and drives headless Chromium through the Temporal UI, saving the pictures
  * docs/operators.md shows into docs/images/. Needs the stack up (`npm run stack:up`), `chromium` on
- * PATH and the API's port free (the UI's codec endpoint names it).
+ * PATH and the codec server's port (CODEC_PORT) free (the UI's codec endpoint names it).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { config } from '../test/helpers/stack';
 const OUT = join(ROOT_DIR, 'docs', 'images');
 const stack = loadStackConfig();
 const UI = `http://${stack.host}:${stack.temporal.uiPort}`;
-const CODEC = `http://127.0.0.1:${config.api.port}/codec`;
+const CODEC = `http://127.0.0.1:${config.codec.port}/codec`;
 const ns = config.temporal.namespace;
 
 /** The page's globals, for functions run in the browser (this project's TypeScript has no DOM types). */
@@ -41,7 +41,7 @@ async function shoot(page: Page, url: string, file: string, waitText: string) {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  const p = await startPipeline({ apiPort: config.api.port, smscCount: 1 });
+  const p = await startPipeline({ codecServer: true, codecPort: config.codec.port, smscCount: 1 });
   try {
     const [smsc] = p.smscs;
     const undelivered = '+447400777001';

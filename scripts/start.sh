@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm start`: installs what is missing, brings the local stack up, builds, and runs the carrier
-# simulators, one worker per region and the API in the foreground, each under a small supervisor that restarts it
-# when it exits (with backoff). Ctrl-C stops those; the stack stays up until `npm run stack:down`.
+# simulators, one worker per region, the API and the codec server (the Temporal UI's /codec) in the foreground, each
+# under a small supervisor that restarts it when it exits (with backoff). Ctrl-C stops those; the stack stays up until `npm run stack:down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -14,7 +14,7 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo
-  echo "[start] stopping the API, the workers and the simulators (the stack stays up: npm run stack:down)"
+  echo "[start] stopping the API, the codec server, the workers and the simulators (the stack stays up: npm run stack:down)"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait || true
 }
@@ -59,6 +59,8 @@ for region in $regions; do
   launch "worker-$region" env WORKER_REGION="$region" node dist/processes/worker.js
 done
 launch api node dist/processes/api.js
+# The Temporal UI's codec server, a process of its own: the only one that logs in to Vault as codec-server.
+launch codec-server node dist/processes/codec-server.js
 api_key=$(node dist/scripts/dev-seed.js)
 api="http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}"
 
@@ -72,6 +74,7 @@ cat <<MSG
     API            $api   (readiness: /readyz)
     API docs       $api/docs
     Temporal UI    http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}
+    Codec server   http://${CODEC_HOST:-127.0.0.1}:${CODEC_PORT:-8089}/codec   (operators sign in at /codec/login)
     Carriers       SMPP simulator :2775, HTTP carrier simulator :2776
     Workers        one per region: $regions (npm run stack:status lists their task queues' pollers)
     Logs           .data/logs/ (stack), this terminal (API, workers, simulators)
@@ -81,7 +84,7 @@ cat <<MSG
     curl -s $api/v1/messages -H "authorization: Bearer $api_key" -H 'content-type: application/json' \\
       -d '{"to":"+447400123456","body":"Your code is 123456","purpose":"otp"}'
 
-  Ctrl-C stops the API, the workers and the simulators; \`npm run stack:down\` stops the stack.
+  Ctrl-C stops the API, the codec server, the workers and the simulators; \`npm run stack:down\` stops the stack.
 
 MSG
 wait

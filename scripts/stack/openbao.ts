@@ -25,8 +25,9 @@ import type { Service } from './service';
  * - Both may transit-`encrypt` (seal, never open) an opt-out's number under any region key.
  * - `token-rotation` (the operator's `npm run tokens -- rotate`) opens sealed numbers of every region
  *   to re-derive their tokens; it seals nothing and has no codec key.
- * - `codec-server` (the operators' codec server, for the Temporal UI) decrypts every `codec-*` key's
- *   data keys and nothing else: it encodes nothing, and has no `sms-*` key and no HMAC.
+ * - `codec-server` (the operators' codec server, for the Temporal UI, a process of its own) decrypts
+ *   every `codec-*` key's data keys, and draws data keys of `codec-global` to encode what an operator
+ *   types in the UI as the API would (a new key reveals nothing); it has no `sms-*` key and no HMAC.
  * All but `codec-server` HMAC subscriber tokens. No identity may read or manage keys.
  */
 const update = (paths: string[]) =>
@@ -56,7 +57,8 @@ function transitPaths(identity: VaultIdentity): string[] {
       'datakey/plaintext/callback-secrets',
     ];
   if (identity === 'token-rotation') return [...REGIONS.map((r) => `decrypt/sms-${r}`), ...HMAC];
-  if (identity === 'codec-server') return REGIONS.map((r) => `decrypt/codec-${r}`);
+  if (identity === 'codec-server')
+    return [...REGIONS.map((r) => `decrypt/codec-${r}`), 'datakey/plaintext/codec-global'];
   const key = `sms-${identity.slice('worker-'.length)}`;
   return [
     `datakey/plaintext/${key}`,

@@ -10,12 +10,11 @@ import { config, stack } from '../helpers/stack';
 /**
  * The real Temporal UI (the dev server's, :8233) shows a sent message's workflow through our codec
  * server: redacted once an operator has signed in, ciphertext before. Needs `chromium` on PATH
- * (`scripts/ensure-chromium.sh`, run by `npm test`) and the API's port free, since the UI's codec
- * endpoint names it.
+ * (`scripts/ensure-chromium.sh`, run by `npm test`) and the codec server's port (CODEC_PORT) free,
+ * since the UI's codec endpoint names it.
  */
 const UI = `http://${stack.host}:${stack.temporal.uiPort}`;
-const API = `http://127.0.0.1:${config.api.port}`;
-const CODEC = `${API}/codec`;
+const CODEC = `http://127.0.0.1:${config.codec.port}/codec`;
 const OUTPUT = join(__dirname, '..', '..', 'test-output');
 
 /** The page's globals, for functions run in the browser (this project's TypeScript has no DOM types). */
@@ -30,8 +29,8 @@ async function assertPortFree(port: number): Promise<void> {
     probe.once('error', () =>
       reject(
         new Error(
-          `port ${port} is taken (an API from \`npm start\`?). The Temporal UI's codec endpoint is ${CODEC}, ` +
-            'so this test runs its API there: stop the other process and rerun.',
+          `port ${port} is taken (a codec server from \`npm start\`?). The Temporal UI's codec endpoint is ${CODEC}, ` +
+            'so this test runs its codec server there: stop the other process and rerun.',
         ),
       ),
     );
@@ -68,8 +67,8 @@ describe('the Temporal UI shows message workflows through the redacting codec se
   };
 
   beforeAll(async () => {
-    await assertPortFree(config.api.port);
-    p = await startPipeline({ apiPort: config.api.port });
+    await assertPortFree(config.codec.port);
+    p = await startPipeline({ codecServer: true, codecPort: config.codec.port });
     const res = await p.send({ to: number, body: `Your code is ${code}`, purpose: 'otp' });
     expect(res.status).toBe(202);
     id = ((await res.json()) as { id: string }).id;

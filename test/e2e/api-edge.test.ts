@@ -84,7 +84,7 @@ describe('the API edge: failed authentications, cancel isolation, metrics listen
     // The browser sign-in (a key in the body) is refused alike, before its lookup.
     const login = await app.inject({
       method: 'POST',
-      url: '/codec/login',
+      url: '/review/login',
       payload: { apiKey: 'sk_wrong-login' },
       remoteAddress: attacker,
     });
@@ -167,14 +167,14 @@ describe('the API edge: failed authentications, cancel isolation, metrics listen
   test('behind a trusted proxy: the client address and https come from the forwarding headers, from that proxy only', async () => {
     const tenant = unique('edge-p').toLowerCase();
     const client = '198.51.100.7';
-    const { secret } = await createApiKey(api.db, tenant, ['operator'], {
+    const { secret } = await createApiKey(api.db, tenant, ['reviewer'], {
       allowedIps: [`${client}/32`],
     });
     const forwarded = { 'x-forwarded-for': client, 'x-forwarded-proto': 'https' };
     const signIn = (remoteAddress: string) =>
       app.inject({
         method: 'POST',
-        url: '/codec/login',
+        url: '/review/login',
         payload: { apiKey: secret },
         headers: forwarded,
         remoteAddress,

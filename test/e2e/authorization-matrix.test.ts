@@ -1,12 +1,13 @@
-import type { InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { createCodecServer } from '../../codec-server/app';
 import { ulid } from 'ulid';
 import type { Role } from '../../db/api-keys';
 import { createApiKey } from '../../db/api-keys';
 import { startApi, type TestApi } from '../helpers/api';
-import { unique } from '../helpers/stack';
+import { silentLog, unique } from '../helpers/stack';
 
 /**
- * The authorization matrix: every route of the app × every role × a key of the resource's own
+ * The authorization matrix: every route of the API and of the codec server × every role × a key of the resource's own
  * tenant and a key of another tenant, plus no key at all. The routes are enumerated at run time
  * (authPlugin's onRoute record), and a route without a row here FAILS the test: whoever adds a
  * route adds its row, with the status each caller must get.
@@ -109,7 +110,7 @@ let subscribers = Math.floor(Math.random() * 9e5);
 const freshSubscriber = () => `+447400${String(++subscribers).padStart(6, '0')}`;
 
 const MATRIX: Record<string, Row> = {
-  // --- public: health, docs, the codec sign-in page, signed webhooks ---
+  // --- public: health, docs, signed webhooks ---
   'GET /healthz': { expect: open(200), request: get('/healthz') },
   'GET /readyz': { expect: open(200), request: get('/readyz') },
   'GET /docs': { expect: open(200), request: get('/docs') },
@@ -126,20 +127,6 @@ const MATRIX: Record<string, Row> = {
     request: get('/docs/static/swagger-initializer.js'),
   },
   'GET /docs/static/*': { expect: open(200), request: get('/docs/static/swagger-ui.css') },
-  'OPTIONS /codec/*': {
-    expect: open(204),
-    request: (_f, k) => ({ method: 'OPTIONS', url: '/codec/decode', headers: auth(k) }),
-  },
-  'GET /codec/login': { expect: open(200), request: get('/codec/login') },
-  // The sign-in takes the key in its body: only an operator's opens a session.
-  'POST /codec/login': {
-    expect: { ...only('operator', all(200)), anonymous: 401 },
-    request: post(
-      () => '/codec/login',
-      () => undefined,
-    ),
-  },
-  'POST /codec/logout': { expect: open(204), request: post(() => '/codec/logout') },
   // No signature, whoever calls: carriers authenticate by signing, not with API keys.
   'POST /v1/carriers/:name/receipts': {
     expect: open(401),
@@ -161,22 +148,6 @@ const MATRIX: Record<string, Row> = {
     ),
   },
   'POST /review/logout': { expect: open(204), request: post(() => '/review/logout') },
-
-  // --- operator: the codec server (Temporal UI); payloads of every tenant, redacted ---
-  'POST /codec/decode': {
-    expect: only('operator', all(200)),
-    request: post(
-      () => '/codec/decode',
-      () => ({ payloads: [] }),
-    ),
-  },
-  'POST /codec/encode': {
-    expect: only('operator', all(200)),
-    request: post(
-      () => '/codec/encode',
-      () => ({ payloads: [] }),
-    ),
-  },
 
   // --- sender: messages of the caller's tenant ---
   'POST /v1/messages': {
@@ -383,14 +354,51 @@ const MATRIX: Record<string, Row> = {
   },
 };
 
+/** The codec server's routes (a process of its own, codec-server/app.ts), in the same form. */
+const CODEC_MATRIX: Record<string, Row> = {
+  'GET /healthz': { expect: open(200), request: get('/healthz') },
+  'OPTIONS /codec/*': {
+    expect: open(204),
+    request: (_f, k) => ({ method: 'OPTIONS', url: '/codec/decode', headers: auth(k) }),
+  },
+  'GET /codec/login': { expect: open(200), request: get('/codec/login') },
+  // The sign-in takes the key in its body: only an operator's opens a session.
+  'POST /codec/login': {
+    expect: { ...only('operator', all(200)), anonymous: 401 },
+    request: post(
+      () => '/codec/login',
+      () => undefined,
+    ),
+  },
+  'POST /codec/logout': { expect: open(204), request: post(() => '/codec/logout') },
+
+  // --- operator: the codec server (Temporal UI); payloads of every tenant, redacted ---
+  'POST /codec/decode': {
+    expect: only('operator', all(200)),
+    request: post(
+      () => '/codec/decode',
+      () => ({ payloads: [] }),
+    ),
+  },
+  'POST /codec/encode': {
+    expect: only('operator', all(200)),
+    request: post(
+      () => '/codec/encode',
+      () => ({ payloads: [] }),
+    ),
+  },
+};
+
 describe('authorization matrix: every route × every role × own and other tenant', () => {
   let api: TestApi;
+  let codec: Awaited<ReturnType<typeof createCodecServer>>;
   let fixtures: Fixtures;
   const keys: Record<'own' | 'other', Record<Role, string>> = { own: {}, other: {} } as never;
   const keyIds: Record<'own' | 'other', Record<Role, string>> = { own: {}, other: {} } as never;
 
   beforeAll(async () => {
     api = await startApi();
+    codec = await createCodecServer(api.config, silentLog);
     const tenantA = unique('mx-a').toLowerCase();
     const tenantB = unique('mx-b').toLowerCase();
     for (const role of ROLE_ORDER) {
@@ -490,47 +498,67 @@ describe('authorization matrix: every route × every role × own and other tenan
       },
     };
   });
-  afterAll(async () => api?.close());
+  afterAll(async () => {
+    await codec?.close();
+    await api?.close();
+  });
 
-  test('every route of the app has a row, and every row names a route of the app', () => {
-    const routes = new Set(api.app.declaredRoutes.map((r) => `${r.method} ${r.url}`));
-    const needRow = [...routes].filter(
-      (r) => !(r.startsWith('HEAD ') && routes.has(r.replace(/^HEAD /, 'GET '))),
+  /** Each app with its table: the API, and the codec server (a process of its own). */
+  const apps = (): [string, FastifyInstance, Record<string, Row>][] => [
+    ['api', api.app, MATRIX],
+    ['codec server', codec.app, CODEC_MATRIX],
+  ];
+
+  test('every route of each app has a row, and every row names a route of its app', () => {
+    for (const [name, app, matrix] of apps()) {
+      const routes = new Set(app.declaredRoutes.map((r) => `${r.method} ${r.url}`));
+      const needRow = [...routes].filter(
+        (r) => !(r.startsWith('HEAD ') && routes.has(r.replace(/^HEAD /, 'GET '))),
+      );
+      expect([name, needRow.filter((r) => !(r in matrix))]).toEqual([name, []]);
+      expect([name, Object.keys(matrix).filter((r) => !routes.has(r))]).toEqual([name, []]);
+    }
+    // The API serves nothing of the codec server's.
+    expect(Object.keys(CODEC_MATRIX).filter((r) => r.includes('/codec') && r in MATRIX)).toEqual(
+      [],
     );
-    expect(needRow.filter((r) => !(r in MATRIX))).toEqual([]);
-    expect(Object.keys(MATRIX).filter((r) => !routes.has(r))).toEqual([]);
   });
 
   test('every route declares roles or is public, and the table agrees with the declaration', () => {
-    for (const r of api.app.declaredRoutes) {
-      const row = MATRIX[`${r.method} ${r.url}`] ?? MATRIX[`GET ${r.url}`];
-      if (!row) continue; // reported by the test above
-      // A route with roles refuses a caller without a key.
-      if (!r.public)
-        expect([r.method, r.url, row.expect.anonymous]).toEqual([r.method, r.url, 401]);
-    }
+    for (const [, app, matrix] of apps())
+      for (const r of app.declaredRoutes) {
+        const row = matrix[`${r.method} ${r.url}`] ?? matrix[`GET ${r.url}`];
+        if (!row) continue; // reported by the test above
+        // A route with roles refuses a caller without a key.
+        if (!r.public)
+          expect([r.method, r.url, row.expect.anonymous]).toEqual([r.method, r.url, 401]);
+      }
   });
 
   test('each caller gets the status in the table', async () => {
     const mismatches: string[] = [];
-    for (const [route, row] of Object.entries(MATRIX)) {
-      const check = async (who: string, apiKey: string | undefined, expected: number) => {
-        let options = await row.request(fixtures, apiKey);
-        // The sign-ins carry the caller's key in their body, not in a header.
-        if (route === 'POST /codec/login' || route === 'POST /review/login')
-          options = { ...options, headers: {}, payload: { apiKey: apiKey ?? 'sk_not-a-key' } };
-        const res = await api.app.inject(options);
-        if (res.statusCode !== expected)
-          mismatches.push(`${route} as ${who}: expected ${expected}, got ${res.statusCode}`);
-        if (res.statusCode >= 400 && !String(res.headers['content-type']).includes('problem+json'))
-          mismatches.push(`${route} as ${who}: ${res.statusCode} is not problem+json`);
-      };
-      await check('anonymous', undefined, row.expect.anonymous);
-      for (const role of ROLE_ORDER) {
-        await check(`${role} of the own tenant`, keys.own[role], row.expect[role][0]);
-        await check(`${role} of another tenant`, keys.other[role], row.expect[role][1]);
+    for (const [, app, matrix] of apps())
+      for (const [route, row] of Object.entries(matrix)) {
+        const check = async (who: string, apiKey: string | undefined, expected: number) => {
+          let options = await row.request(fixtures, apiKey);
+          // The sign-ins carry the caller's key in their body, not in a header.
+          if (route === 'POST /codec/login' || route === 'POST /review/login')
+            options = { ...options, headers: {}, payload: { apiKey: apiKey ?? 'sk_not-a-key' } };
+          const res = await app.inject(options);
+          if (res.statusCode !== expected)
+            mismatches.push(`${route} as ${who}: expected ${expected}, got ${res.statusCode}`);
+          if (
+            res.statusCode >= 400 &&
+            !String(res.headers['content-type']).includes('problem+json')
+          )
+            mismatches.push(`${route} as ${who}: ${res.statusCode} is not problem+json`);
+        };
+        await check('anonymous', undefined, row.expect.anonymous);
+        for (const role of ROLE_ORDER) {
+          await check(`${role} of the own tenant`, keys.own[role], row.expect[role][0]);
+          await check(`${role} of another tenant`, keys.other[role], row.expect[role][1]);
+        }
       }
-    }
     expect(mismatches).toEqual([]);
   });
 });

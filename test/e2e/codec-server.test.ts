@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { BINARY_REDACTED, WITHHELD, type JsonPayload } from '../../api/routes/codec';
+import { BINARY_REDACTED, WITHHELD, type JsonPayload } from '../../codec-server/routes';
 import { STEP_SUMMARIES } from '../../domain/step-summaries';
 import { createApiKey } from '../../scripts/keys';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';
@@ -10,7 +10,7 @@ const unb64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString
 const digits = (n: number) =>
   Array.from({ length: n }, () => Math.floor(Math.random() * 10)).join('');
 
-describe('the codec server (/codec) for the Temporal UI and CLI', () => {
+describe('the codec server (/codec, a process of its own) for the Temporal UI and CLI', () => {
   let p: Pipeline;
   let plain: Client;
   let operator: { id: string; secret: string };
@@ -30,7 +30,7 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
   });
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${p.base}${path}`, {
+    fetch(`${p.codecBase}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
@@ -38,7 +38,7 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
   const asOperator = { authorization: '', 'x-namespace': 'default' };
 
   beforeAll(async () => {
-    p = await startPipeline();
+    p = await startPipeline({ codecServer: true });
     plain = await newTemporalClient();
     operator = await createApiKey(p.db, p.tenant, ['operator']);
     asOperator.authorization = `Bearer ${operator.secret}`;
@@ -58,6 +58,23 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
   afterAll(async () => {
     await plain?.connection.close();
     await p?.close();
+  });
+
+  test('the API process serves no /codec: the same requests get 404 there', async () => {
+    expect(p.codecBase).not.toBe(p.base);
+    for (const path of ['/codec/decode', '/codec/encode', '/codec/login']) {
+      const res = await fetch(`${p.base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...asOperator },
+        body: JSON.stringify(
+          path === '/codec/login' ? { apiKey: operator.secret } : { payloads: input },
+        ),
+      });
+      expect([path, res.status]).toEqual([path, 404]);
+      expect(res.headers.get('set-cookie')).toBeNull();
+    }
+    expect((await fetch(`${p.base}/codec/login`)).status).toBe(404);
+    expect((await p.app.inject({ method: 'OPTIONS', url: '/codec/decode' })).statusCode).toBe(404);
   });
 
   test('decodes a real workflow input into redacted JSON and audits it', async () => {
@@ -263,14 +280,17 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
       (await fetch(`${p.base}/v1/messages/${messageId}`, { headers: { cookie } })).status,
     ).toBe(401);
 
-    const logout = await fetch(`${p.base}/codec/logout`, { method: 'POST', headers: { cookie } });
+    const logout = await fetch(`${p.codecBase}/codec/logout`, {
+      method: 'POST',
+      headers: { cookie },
+    });
     expect(logout.status).toBe(204);
     expect((await post('/codec/decode', { payloads: input }, { cookie })).status).toBe(401);
   });
 
   test('CORS preflight is answered for the Temporal UI origins only', async () => {
     const preflight = (origin: string) =>
-      fetch(`${p.base}/codec/decode`, {
+      fetch(`${p.codecBase}/codec/decode`, {
         method: 'OPTIONS',
         headers: {
           origin,
@@ -296,7 +316,7 @@ describe('the codec server (/codec) for the Temporal UI and CLI', () => {
   });
 
   test('the sign-in page carries no personal data and a strict CSP', async () => {
-    const res = await fetch(`${p.base}/codec/login`);
+    const res = await fetch(`${p.codecBase}/codec/login`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
     expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'/);

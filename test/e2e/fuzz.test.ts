@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { POOL_ID_PATTERN } from '../../api/routes/pools';
+import { createCodecServer } from '../../codec-server/app';
 import { createApiKey } from '../../db/api-keys';
 import { startApi, type TestApi } from '../helpers/api';
-import { unique } from '../helpers/stack';
+import { silentLog, unique } from '../helpers/stack';
 
 /**
  * Property-based fuzzing through the fully wired app (real Temporal, OpenBao and PostgreSQL, no
@@ -23,7 +24,8 @@ interface Keys {
   operator: string;
 }
 
-type Case = (keys: Keys) => InjectOptions & { label: string };
+/** A request and its family's label; `codecServer`: sent to the codec server, not the API. */
+type Case = (keys: Keys) => InjectOptions & { label: string; codecServer?: boolean };
 
 const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
 /** Strings with no digit at all: never a phone number, never a number pool id. */
@@ -288,6 +290,7 @@ const edgeCases: fc.Arbitrary<Case> = fc.oneof(
     )
     .map((payload): Case => (k) => ({
       label: 'decode malformed payloads',
+      codecServer: true,
       method: 'POST',
       url: '/codec/decode',
       headers: bearer(k.operator),
@@ -336,12 +339,14 @@ const edgeCases: fc.Arbitrary<Case> = fc.oneof(
 
 describe('fuzz: malformed requests across the routes', () => {
   let api: TestApi;
+  let codec: Awaited<ReturnType<typeof createCodecServer>>;
   let keys: Keys;
   let tenant: string;
 
   beforeAll(async () => {
     // Rate limits are tested on their own (security.test.ts, api-edge.test.ts); here they would hide the other paths.
     api = await startApi({ API_RATE_LIMIT_MAX: '1000000', AUTH_FAILURE_LIMIT: '1000000' });
+    codec = await createCodecServer(api.config, silentLog);
     tenant = unique('fuzz').toLowerCase();
     keys = {
       sender: (await createApiKey(api.db, tenant, ['sender'])).secret,
@@ -349,7 +354,10 @@ describe('fuzz: malformed requests across the routes', () => {
       operator: (await createApiKey(api.db, tenant, ['operator'])).secret,
     };
   });
-  afterAll(async () => api?.close());
+  afterAll(async () => {
+    await codec?.close();
+    await api?.close();
+  });
 
   test(
     `${RUNS} malformed requests: each a prompt 4xx problem+json; nothing started or stored`,
@@ -357,11 +365,11 @@ describe('fuzz: malformed requests across the routes', () => {
       const seen = new Map<string, number>();
       await fc.assert(
         fc.asyncProperty(fc.oneof(sendCases, idCases, edgeCases), async (make) => {
-          const { label, ...options } = make(keys);
+          const { label, codecServer, ...options } = make(keys);
           seen.set(label, (seen.get(label) ?? 0) + 1);
           let timer: NodeJS.Timeout | undefined;
           const res = await Promise.race([
-            api.app.inject(options),
+            (codecServer ? codec.app : api.app).inject(options),
             new Promise<never>((_, reject) => {
               timer = setTimeout(() => reject(new Error(`no answer in 30 s: ${label}`)), 30_000);
             }),

@@ -3,7 +3,6 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
 import { createDbPool } from '../../clients/db';
-import { createDataConverter } from '../../clients/temporal';
 import { VaultClient } from '../../clients/vault';
 import { config, newDbPool, newTemporalClient, newVault, silentLog } from '../helpers/stack';
 
@@ -17,8 +16,7 @@ describe('API skeleton against the real stack', () => {
     temporal = await newTemporalClient();
     db = newDbPool();
     const vault = newVault();
-    const { codec } = createDataConverter(config, vault);
-    app = await buildApp({ config, log: silentLog, temporal, db, vault, codec });
+    app = await buildApp({ config, log: silentLog, temporal, db, vault });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
 
@@ -52,8 +50,7 @@ describe('API skeleton against the real stack', () => {
 
   test('/readyz answers 503 naming the dependency that is down', async () => {
     const vault = new VaultClient({ ...config.vault, addr: 'http://127.0.0.1:1', log: silentLog });
-    const { codec } = createDataConverter(config, vault);
-    const broken = await buildApp({ config, log: silentLog, temporal, db, vault, codec });
+    const broken = await buildApp({ config, log: silentLog, temporal, db, vault });
     const res = await broken.inject({ method: 'GET', url: '/readyz' });
     await broken.close();
     expect(res.statusCode).toBe(503);
@@ -71,8 +68,7 @@ describe('API skeleton against the real stack', () => {
       'sms-test-unreachable',
     );
     const vault = newVault();
-    const { codec } = createDataConverter(config, vault);
-    const broken = await buildApp({ config, log: silentLog, temporal, db: gone, vault, codec });
+    const broken = await buildApp({ config, log: silentLog, temporal, db: gone, vault });
     try {
       const ready = await broken.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);

@@ -64,7 +64,6 @@ describe('the OpenAPI spec', () => {
   test('declares the schemes authPlugin accepts, and each keyed route requires one', () => {
     expect(Object.keys(spec.components.securitySchemes).sort()).toEqual([
       'bearer',
-      'codecSession',
       'mutualTLS',
       'reviewSession',
     ]);

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
-import { createDataConverter } from '../../clients/temporal';
 import { createApiKey } from '../../scripts/keys';
 import {
   config,
@@ -44,14 +43,7 @@ describe('pools admin API', () => {
     temporal = await newTemporalClient();
     db = newDbPool();
     const vault = newVault();
-    app = await buildApp({
-      config,
-      log: silentLog,
-      temporal,
-      db,
-      vault,
-      codec: createDataConverter(config, vault).codec,
-    });
+    app = await buildApp({ config, log: silentLog, temporal, db, vault });
     admin = (await createApiKey(db, tenant, ['admin'])).secret;
     sender = (await createApiKey(db, tenant, ['sender'])).secret;
     otherAdmin = (await createApiKey(db, otherTenant, ['admin'])).secret;

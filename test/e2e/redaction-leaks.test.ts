@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Browser, Page } from 'playwright-core';
-import type { JsonPayload } from '../../api/routes/codec';
+import type { JsonPayload } from '../../codec-server/routes';
 import { createLogger } from '../../config/logger';
 import { CODE_MASK, EMAIL_MASK, NUMBER_MASK } from '../../domain/masking';
 import { createApiKey } from '../../scripts/keys';
@@ -172,6 +172,7 @@ describe('one redaction for people: no phone number, e-mail address or code in a
 
   beforeAll(async () => {
     p = await startPipeline({
+      codecServer: true,
       log: createLogger('redaction-e2e', 'debug', { write: (s: string) => void lines.push(s) }),
       // The callback endpoint below listens on loopback, which callbacks may reach only when allowed.
       env: { OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32' },
@@ -271,7 +272,7 @@ describe('one redaction for people: no phone number, e-mail address or code in a
       const history = await plain.workflow.getHandle(id).fetchHistory();
       const payloads = payloadsIn(history.events);
       expect(payloads.length).toBeGreaterThan(0);
-      const res = await fetch(`${p.base}/codec/decode`, {
+      const res = await fetch(`${p.codecBase}/codec/decode`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${operatorKey}`,

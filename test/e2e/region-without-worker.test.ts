@@ -47,7 +47,7 @@ describe('a region without a worker: reads from PostgreSQL, a waiting status, a 
     await new Promise<void>((resolve) => fakeTemporal.listen(0, '127.0.0.1', resolve));
     const config = p.config;
     const vault = vaultClientFor(config, 'api', { log: silentLog });
-    const { codec, dataConverter } = createDataConverter(config, vault);
+    const { dataConverter } = createDataConverter(config, vault);
     const connection = Connection.lazy({
       address: `127.0.0.1:${(fakeTemporal.address() as AddressInfo).port}`,
     });
@@ -56,7 +56,7 @@ describe('a region without a worker: reads from PostgreSQL, a waiting status, a 
       namespace: config.temporal.namespace,
       dataConverter,
     });
-    reader = await buildApp({ config, log: silentLog, temporal, db: p.db, vault, codec });
+    reader = await buildApp({ config, log: silentLog, temporal, db: p.db, vault });
     // This API starts no workflows: only its reads are under test.
     await reader.startRelay.close();
     await reader.ready();

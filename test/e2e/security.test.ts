@@ -140,12 +140,12 @@ describe('security: keys, limits, strict input, signed webhooks', () => {
       detail: 'this API key may not be used from this address',
     });
     expect((await fetch(`${base}/v1/pools`, { headers: bearer(here.secret) })).status).toBe(200);
-    // The codec sign-in checks the allowlist too.
-    const operator = await newKey(tenant, ['operator'], { allowedIps: ['10.1.2.3'] });
+    // The browser sign-in (the reviewer page's) checks the allowlist too.
+    const reviewer = await newKey(tenant, ['reviewer'], { allowedIps: ['10.1.2.3'] });
     const login = await app.inject({
       method: 'POST',
-      url: '/codec/login',
-      payload: { apiKey: operator.secret },
+      url: '/review/login',
+      payload: { apiKey: reviewer.secret },
     });
     expect(login.statusCode).toBe(403);
     await expect(newKey(tenant, ['admin'], { allowedIps: ['not-an-address'] })).rejects.toThrow(

@@ -37,7 +37,6 @@ export async function startApi(
   const db = newDbPool();
   const vault = vaultClientFor(config, 'api', { log });
   const { dataConverter } = createDataConverter(config, vault);
-  const { codec } = createDataConverter(config, vaultClientFor(config, 'codec-server', { log }));
   const temporal = await createTemporalClient(config, vault, dataConverter);
   const started: string[] = [];
   const start = temporal.workflow.start.bind(temporal.workflow);
@@ -45,7 +44,7 @@ export async function startApi(
     started.push(options.workflowId);
     return start(type, options as never);
   }) as typeof temporal.workflow.start;
-  const app = await buildApp({ config, log, temporal, db, vault, codec });
+  const app = await buildApp({ config, log, temporal, db, vault });
   await app.ready();
   return {
     app,
@@ -105,16 +104,12 @@ export async function startApiWithoutTemporal(
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', ...env });
   const vault = vaultClientFor(config, 'api', { log: silentLog });
   const { dataConverter } = createDataConverter(config, vault);
-  const { codec } = createDataConverter(
-    config,
-    vaultClientFor(config, 'codec-server', { log: silentLog }),
-  );
   const connection = Connection.lazy({
     address: `127.0.0.1:${await freePort()}`,
     interceptors: [],
   });
   const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
-  const app = await buildApp({ config, log: silentLog, temporal, db, vault, codec });
+  const app = await buildApp({ config, log: silentLog, temporal, db, vault });
   return {
     app,
     async close() {

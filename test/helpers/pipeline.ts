@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
+import { createCodecServer } from '../../codec-server/app';
 import { listenMetrics } from '../../api/routes/metrics';
 import {
   startHttpCarrierSimulator,
@@ -60,6 +61,8 @@ export interface Pipeline {
   /** The API's `/metrics` listener (a port of its own on 127.0.0.1, not `base`). */
   metricsUrl: string;
   app: FastifyInstance;
+  /** The codec server's base URL (its own process in production), when started with `codecServer: true`. */
+  codecBase?: string;
   smscs: SmscSimulator[];
   /** The HTTP carrier simulator, when started with `httpCarrier: true` (carrier name `http-a`). */
   http?: HttpCarrierSimulator;
@@ -125,7 +128,8 @@ export async function startPipeline({
   carriers,
   startWorkers = true,
   httpCarrier = false,
-  apiPort = 0,
+  codecServer = false,
+  codecPort = 0,
   log = silentLog,
 }: {
   smscCount?: number;
@@ -134,8 +138,10 @@ export async function startPipeline({
   startWorkers?: boolean;
   /** Also start the HTTP carrier simulator, as carrier `http-a` with the lowest priority. */
   httpCarrier?: boolean;
-  /** Port the API listens on; default ephemeral (the browser test needs the UI's codec port). */
-  apiPort?: number;
+  /** Also start the codec server (codec-server/app.ts, under the `codec-server` identity). */
+  codecServer?: boolean;
+  /** Port the codec server listens on; default ephemeral (the browser test needs the UI's codec port). */
+  codecPort?: number;
   /** Where every part logs (API, workers, simulators, the Temporal runtime); silent by default. */
   log?: Logger;
 } = {}): Promise<Pipeline> {
@@ -196,10 +202,11 @@ export async function startPipeline({
 
   const vault = vaultClientFor(config, 'api', { log });
   const { dataConverter } = createDataConverter(config, vault);
-  const { codec } = createDataConverter(config, vaultClientFor(config, 'codec-server', { log }));
   const temporal = await createTemporalClient(config, vault, dataConverter);
-  const app = await buildApp({ config, log: log, temporal, db, vault, codec });
-  const base = await app.listen({ host: '127.0.0.1', port: apiPort });
+  const app = await buildApp({ config, log: log, temporal, db, vault });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const codec = codecServer ? await createCodecServer(config, log) : undefined;
+  const codecBase = await codec?.app.listen({ host: '127.0.0.1', port: codecPort });
   const metricsUrl = await listenMetrics(app, { host: '127.0.0.1', port: 0 }, log);
   // Workers give HTTP carriers the API's receipt webhook, known once the API listens.
   const workerConfig = loadConfig({ ...process.env, ...envOf(config), API_PUBLIC_URL: base });
@@ -236,6 +243,7 @@ export async function startPipeline({
     base,
     metricsUrl,
     app,
+    codecBase,
     smscs,
     http,
     workers,
@@ -273,6 +281,7 @@ export async function startPipeline({
     },
     async close() {
       await app.close();
+      await codec?.close();
       await stopWorkers();
       // The region sweepers this test's workers started would otherwise stay open on dead task queues.
       await Promise.all(

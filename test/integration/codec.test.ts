@@ -106,7 +106,7 @@ describe('the Vault-backed payload codec', () => {
     );
   });
 
-  test('the codec-server identity decodes what the API encodes, and may not encode nor touch a data key (403)', async () => {
+  test('the codec-server identity decodes what the API encodes, encodes as the API does, and may not touch a region key (403)', async () => {
     const [fromApi] = await new VaultPayloadCodec({
       vault: newVault('api'),
       transitKey: 'codec-global',
@@ -116,10 +116,16 @@ describe('the Vault-backed payload codec', () => {
       transitKey: 'codec-global',
     });
     expect(value((await decoder.decode([fromApi!]))[0]!)).toBe('a reference');
-    await expect(decoder.encode([payload('typed in the UI')])).rejects.toMatchObject({
-      name: 'VaultError',
-      status: 403,
-    });
+    // A signal input typed in the UI: encoded under the same key, and the API (or a worker) opens it.
+    const [typed] = await decoder.encode([payload('typed in the UI')]);
+    const apiCodec = new VaultPayloadCodec({ vault: newVault('api'), transitKey: 'codec-global' });
+    expect(value((await apiCodec.decode([typed!]))[0]!)).toBe('typed in the UI');
+    // It draws data keys of the codec key only: none of another codec key.
+    await expect(
+      new VaultPayloadCodec({ vault: newVault('codec-server'), transitKey: 'codec-eu' }).encode([
+        payload('x'),
+      ]),
+    ).rejects.toMatchObject({ name: 'VaultError', status: 403 });
     const [sealed] = await new MessageCipher({ vault: newVault('api') }).seal('sms-eu', [
       Buffer.from('+33612345678'),
     ]);

@@ -38,6 +38,8 @@ test('helm lint passes and the rendered manifests validate strictly', () => {
     [
       'Deployment/sms-sms-pipeline-api',
       'Service/sms-sms-pipeline-api',
+      'Deployment/sms-sms-pipeline-codec-server',
+      'Service/sms-sms-pipeline-codec-server',
       'Job/sms-sms-pipeline-migrations',
       ...['global', 'eu', 'cn'].flatMap((r) => [
         `Deployment/sms-sms-pipeline-worker-${r}`,
@@ -129,7 +131,9 @@ test('Temporal Cloud with an API key: the key’s Secret mounted as the file TEM
   expect(validateManifests(tools, rendered).filter((r) => r.status !== 'statusValid')).toEqual([]);
   const apps = documents(rendered).filter((d) => d.kind === 'Deployment');
   expect(apps.map((d) => d.name).sort()).toEqual(
-    ['api', 'worker-cn', 'worker-eu', 'worker-global'].map((n) => `sms-sms-pipeline-${n}`),
+    ['api', 'codec-server', 'worker-cn', 'worker-eu', 'worker-global'].map(
+      (n) => `sms-sms-pipeline-${n}`,
+    ),
   );
   for (const { doc } of apps) {
     expect(doc).toContain(
@@ -147,6 +151,34 @@ test('Temporal Cloud with an API key: the key’s Secret mounted as the file TEM
   // The key never reaches the migrations, and without the value there is no key anywhere.
   expect(documents(rendered).find((d) => d.kind === 'Job')!.doc).not.toContain('temporal-api-key');
   expect(renderChart(tools, FULL_VALUES)).not.toMatch(/TEMPORAL_API_KEY|temporal-api-key/);
+});
+
+test('the codec server runs apart from the API, logging in to Vault with its own AppRole Secret', () => {
+  const docs = documents(renderChart(tools, FULL_VALUES));
+  const codec = docs.find(
+    (d) => d.kind === 'Deployment' && d.name === 'sms-sms-pipeline-codec-server',
+  )!.doc;
+  const api = docs.find((d) => d.kind === 'Deployment' && d.name === 'sms-sms-pipeline-api')!.doc;
+  expect(codec).toContain('command: ["node", "dist/processes/codec-server.js"]');
+  expect(codec).toMatch(/- name: CODEC_PORT\n\s+value: "8089"\n/);
+  expect(codec).toMatch(/- name: CODEC_PUBLIC_URL\n\s+value: "https:\/\/codec.sms.example"\n/);
+  for (const [name, key] of [
+    ['VAULT_ROLE_ID', 'role_id'],
+    ['VAULT_SECRET_ID', 'secret_id'],
+  ]) {
+    const ref = (secret: string) =>
+      `- name: ${name}\n              valueFrom:\n                secretKeyRef:\n                  name: ${secret}\n                  key: ${key}\n`;
+    expect(codec).toContain(ref('sms-vault-approle-codec-server'));
+    expect(codec).not.toContain(ref('sms-vault-approle'));
+    expect(api).not.toContain('sms-vault-approle-codec-server');
+  }
+  expect(api).not.toMatch(/CODEC_|codec-server/);
+  // Its own identity is required; without the codec server, nothing of it is rendered.
+  const { 'codecServer.approle.existingSecret': _omitted, ...withoutIdentity } = FULL_VALUES;
+  expect(() => renderChart(tools, withoutIdentity)).toThrow(/codecServer\.approle\.existingSecret/);
+  expect(renderChart(tools, { ...withoutIdentity, 'codecServer.enabled': 'false' })).not.toContain(
+    'codec-server',
+  );
 });
 
 test('the migrations run as a pre-install/pre-upgrade hook with only the database URL', () => {

@@ -85,6 +85,12 @@ describe('production refuses development defaults at start', () => {
       ['VAULT_TOKEN'],
     ],
     [
+      'processes/codec-server.ts',
+      'a dev-mode Vault root token',
+      { VAULT_TOKEN: 'dev-only-root-token' },
+      ['VAULT_TOKEN'],
+    ],
+    [
       'processes/worker.ts',
       'a dev-mode Vault root token',
       { VAULT_TOKEN: 'dev-only-root-token' },

@@ -47,8 +47,9 @@ describe('Vault policies: each identity names only its own keys and operations',
     ]);
   });
 
-  test('the codec server opens codec data keys of every region and nothing else: no data key, no HMAC, no sealing', () => {
+  test('the codec server opens codec data keys of every region, draws those of the codec key to encode, and nothing else: no region key, no HMAC, no sealing', () => {
     expect(grants(policyFor('codec-server'))).toEqual([
+      'datakey/plaintext/codec-global',
       'decrypt/codec-cn',
       'decrypt/codec-eu',
       'decrypt/codec-global',

@@ -39,16 +39,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* What the API and the workers read (config/config.ts): Temporal, Vault AppRole, carriers, extra settings. */}}
 {{- define "sms.appEnv" -}}
-{{ include "sms.databaseEnv" . }}
+{{ include "sms.appEnvWith" (dict "root" . "approle" .Values.vault.approle) }}
+{{- end -}}
+
+{{/*
+The same with the AppRole credentials of another Secret: `root` is the chart's context, `approle` a
+block like vault.approle (the codec server logs in as its own identity, codec-server).
+*/}}
+{{- define "sms.appEnvWith" -}}
+{{- $root := .root -}}
+{{- $approle := .approle -}}
+{{ include "sms.databaseEnv" $root }}
 - name: DATABASE_POOL_SIZE
-  value: {{ .Values.database.poolSize | quote }}
+  value: {{ $root.Values.database.poolSize | quote }}
 - name: TEMPORAL_ADDRESS
-  value: {{ required "temporal.address: the Temporal frontend, host:port" .Values.temporal.address | quote }}
+  value: {{ required "temporal.address: the Temporal frontend, host:port" $root.Values.temporal.address | quote }}
 - name: TEMPORAL_NAMESPACE
-  value: {{ .Values.temporal.namespace | quote }}
+  value: {{ $root.Values.temporal.namespace | quote }}
 - name: TASK_QUEUE_PREFIX
-  value: {{ .Values.taskQueuePrefix | quote }}
-{{- with .Values.temporal.tls }}
+  value: {{ $root.Values.taskQueuePrefix | quote }}
+{{- with $root.Values.temporal.tls }}
 {{- if .enabled }}
 - name: TEMPORAL_TLS
   value: "true"
@@ -68,30 +78,30 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if .Values.temporal.apiKey.existingSecret }}
+{{- if $root.Values.temporal.apiKey.existingSecret }}
 - name: TEMPORAL_API_KEY_FILE
   value: /etc/sms/temporal-api-key/api-key
 {{- end }}
 - name: VAULT_ADDR
-  value: {{ required "vault.addr: Vault's (OpenBao's) URL" .Values.vault.addr | quote }}
+  value: {{ required "vault.addr: Vault's (OpenBao's) URL" $root.Values.vault.addr | quote }}
 - name: VAULT_TRANSIT_MOUNT
-  value: {{ .Values.vault.transitMount | quote }}
+  value: {{ $root.Values.vault.transitMount | quote }}
 - name: VAULT_ROLE_ID
   valueFrom:
     secretKeyRef:
-      name: {{ required "vault.approle.existingSecret: the Secret holding the AppRole credentials" .Values.vault.approle.existingSecret }}
-      key: {{ .Values.vault.approle.roleIdKey }}
+      name: {{ required "vault.approle.existingSecret: the Secret holding the AppRole credentials" $approle.existingSecret }}
+      key: {{ $approle.roleIdKey }}
 - name: VAULT_SECRET_ID
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.vault.approle.existingSecret }}
-      key: {{ .Values.vault.approle.secretIdKey }}
+      name: {{ $approle.existingSecret }}
+      key: {{ $approle.secretIdKey }}
 - name: CARRIERS
   valueFrom:
     secretKeyRef:
-      name: {{ required "carriers.existingSecret: the Secret holding CARRIERS (JSON)" .Values.carriers.existingSecret }}
-      key: {{ .Values.carriers.key }}
-{{- range $name, $value := .Values.extraEnv }}
+      name: {{ required "carriers.existingSecret: the Secret holding CARRIERS (JSON)" $root.Values.carriers.existingSecret }}
+      key: {{ $root.Values.carriers.key }}
+{{- range $name, $value := $root.Values.extraEnv }}
 - name: {{ $name }}
   value: {{ $value | quote }}
 {{- end }}

@@ -2,40 +2,33 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import type { Pool } from 'pg';
-import type { Client } from '@temporalio/client';
-import type { VaultPayloadCodec } from '../../encryption/codec';
-import { VaultError } from '../../clients/vault';
-import type { Config } from '../../config/config';
-import { appendAuditBatch, type AuditEntry } from '../../db/audit';
-import { messageTenants } from '../../db/message-owners';
-import { NUMBER_MASK, redactForPeople, redactFreeText } from '../../domain/masking';
-import { belongsTo, payloadReferences, type PayloadReferences } from '../../domain/payload-owners';
-import { isStepSummary } from '../../domain/step-summaries';
-import { redactNumber } from '../../domain/phone';
+import type { VaultPayloadCodec } from '../encryption/codec';
+import { VaultError } from '../clients/vault';
+import type { Config } from '../config/config';
+import { appendAuditBatch, type AuditEntry } from '../db/audit';
+import { messageTenants } from '../db/message-owners';
+import { NUMBER_MASK, redactForPeople, redactFreeText } from '../domain/masking';
+import { belongsTo, payloadReferences, type PayloadReferences } from '../domain/payload-owners';
+import { isStepSummary } from '../domain/step-summaries';
+import { redactNumber } from '../domain/phone';
 import {
   browserSessionRoutes,
   principalOf,
   SESSION_COOKIE,
   type BrowserSession,
   type Principal,
-} from '../plugins/auth';
-import { HttpProblem } from '../plugins/problem';
+} from '../api/plugins/auth';
+import { HttpProblem } from '../api/plugins/problem';
 
 export interface CodecRouteDeps {
-  /** Decodes, under the `codec-server` identity (decrypt on codec keys only). */
+  /**
+   * The codec under the `codec-server` Vault identity: decodes (decrypt on the codec keys only) and
+   * encodes what an operator types in the UI (a signal's input) as the API encodes its own payloads,
+   * under the same transit key (a new data key; it opens nothing more by it).
+   */
   codec: VaultPayloadCodec;
-  /** Encodes what an operator types in the UI (a signal's input) as the API encodes its own payloads. */
-  temporal: Client;
   db: Pool;
   config: Config;
-}
-
-/** `payloads` through the codecs of `temporal`'s data converter (one encryption, as every payload the API writes). */
-async function encodeAsTemporal(temporal: Client, payloads: Payload[]): Promise<Payload[]> {
-  let out = payloads;
-  for (const c of [...temporal.options.loadedDataConverter.payloadCodecs].reverse())
-    out = await c.encode(out);
-  return out;
 }
 
 /** A payload as the Temporal codec-server protocol carries it: metadata values and data in base64. */
@@ -310,7 +303,7 @@ const CODEC_SESSION: BrowserSession = {
  * with the session cookie `GET /codec/login` opens. CORS answers the Temporal UI's origins only.
  */
 export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): Promise<void> {
-  const { codec, db, config, temporal } = deps;
+  const { codec, db, config } = deps;
   const uiOrigins = new Set(config.codec.uiOrigins);
   const selfOrigin = (req: FastifyRequest) => `${req.protocol}://${req.headers.host ?? ''}`;
 
@@ -350,7 +343,7 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
       )
       .header('cache-control', 'no-store')
       .header('referrer-policy', 'no-referrer')
-      .send(loginPage(config.codec.uiOrigins[0], `${config.publicUrl}/codec`)),
+      .send(loginPage(config.codec.uiOrigins[0], `${config.codec.publicUrl}/codec`)),
   );
 
   browserSessionRoutes(app, db, CODEC_SESSION, {
@@ -417,7 +410,7 @@ export async function codecRoutes(app: FastifyInstance, deps: CodecRouteDeps): P
       },
     },
     async (req) => ({
-      payloads: (await encodeAsTemporal(temporal, req.body.payloads.map(fromJson))).map(toJson),
+      payloads: (await codec.encode(req.body.payloads.map(fromJson))).map(toJson),
     }),
   );
 }
