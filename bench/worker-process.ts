@@ -50,6 +50,7 @@ childMain('bench worker', async () => {
         connection = await NativeConnection.connect({ address: config.temporal.address });
         baseline = await Worker.create({
           connection,
+          namespace: config.temporal.namespace,
           taskQueue: m.taskQueue,
           workflowBundle: await bundleWorkflows(require.resolve('./baseline-workflow')),
           dataConverter,
