@@ -7,7 +7,7 @@ import { configChanged } from './config-cache';
 
 /**
  * The roles an API key can hold (DESIGN.md invariant 4). `platform-operator`, held with `operator`,
- * widens the codec view from the key's own tenant to every tenant (codec-server/routes.ts).
+ * widens the codec view from the key's own tenant to every tenant (codec-server/tenant-scope.ts).
  */
 export const ROLES = [
   'sender',

@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
-import { BINARY_REDACTED, WITHHELD, type JsonPayload } from '../../codec-server/routes';
+import type { JsonPayload } from '../../codec-server/payloads';
+import { BINARY_REDACTED } from '../../codec-server/redaction';
+import { WITHHELD } from '../../codec-server/tenant-scope';
 import { STEP_SUMMARIES } from '../../domain/step-summaries';
 import { createApiKey } from '../../scripts/keys';
 import { startPipeline, type Pipeline } from '../helpers/pipeline';

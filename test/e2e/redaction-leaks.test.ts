@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Browser, Page } from 'playwright-core';
-import type { JsonPayload } from '../../codec-server/routes';
+import type { JsonPayload } from '../../codec-server/payloads';
 import { createLogger } from '../../config/logger';
 import { CODE_MASK, EMAIL_MASK, NUMBER_MASK } from '../../domain/masking';
 import { createApiKey } from '../../scripts/keys';

@@ -8,7 +8,7 @@ import { newTemporalClient, stack } from '../helpers/stack';
 /**
  * `npm start` serves every region: its own entry point (scripts/start.sh) brings up a worker per
  * region, and a message to each region is delivered by that region's worker. Runs in the `stack`
- * project: it uses the default ports of `npm start` (API 3000 aside, which it moves).
+ * project: it uses the default ports of `npm start` (the API's and the codec server's aside, which it moves).
  */
 const portFree = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -40,10 +40,16 @@ test('after npm start, messages to +44, +49 and +86 are delivered by their own r
   for (const port of [2775, 2776, 9464, 9465, 9466, 9467, 9468, 9469])
     expect({ port, free: await portFree(port) }).toEqual({ port, free: true });
   const apiPort = await freePort();
+  const codecPort = await freePort();
   start = spawn('bash', [join(stack.rootDir, 'scripts', 'start.sh')], {
     cwd: stack.rootDir,
     // The anomaly schedule would outlive the test; nothing else differs from a newcomer's run.
-    env: { ...process.env, API_PORT: String(apiPort), ANOMALY_INTERVAL_SECONDS: '0' },
+    env: {
+      ...process.env,
+      API_PORT: String(apiPort),
+      CODEC_PORT: String(codecPort),
+      ANOMALY_INTERVAL_SECONDS: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: false,
   });
