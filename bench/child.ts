@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ROOT_DIR } from '../config/paths';
 
-/** A child's counters: statements sent to PostgreSQL, Vault requests, memory, event-loop delay. */
+/** A child's counters: statements sent to PostgreSQL, Vault requests, CPU time, memory, event-loop delay. */
 export interface ChildStats {
   type: 'stats';
   statements: number;
   vaultRequests: number;
   rss: number;
   heapUsed: number;
+  /** CPU time the process has used so far, user + system, all its threads (µs, `process.cpuUsage`). */
+  cpuMicros: number;
   /** How late the event loop ran timers since the previous `stats` (ms): what every request waited on top of its own work. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
@@ -32,12 +34,14 @@ export function statsOf(statements: () => number, vault: { requests: number }): 
     max: ms(loopDelay.max),
   };
   loopDelay.reset();
+  const cpu = process.cpuUsage();
   return {
     type: 'stats',
     statements: statements(),
     vaultRequests: vault.requests,
     rss: mem.rss,
     heapUsed: mem.heapUsed,
+    cpuMicros: cpu.user + cpu.system,
     eventLoopDelayMs,
   };
 }

@@ -56,6 +56,10 @@ function buildResult(
     (after.api[counter] + after.worker[counter] - (before.api[counter] + before.worker[counter])) /
     N;
   const pipeline = N / run.seconds;
+  const cpu = (child: 'api' | 'worker') => {
+    const ms = (after[child].cpuMicros - before[child].cpuMicros) / 1000;
+    return { cores: ms / 1000 / run.seconds, msPerMessage: ms / N };
+  };
   return {
     date: new Date().toISOString(),
     commit,
@@ -99,6 +103,7 @@ function buildResult(
       heapAfter: mb(after.worker.heapUsed),
     },
     apiMemoryMiB: { rssBefore: mb(before.api.rss), rssAfter: mb(after.api.rss) },
+    processCpu: { api: cpu('api'), worker: cpu('worker') },
     eventLoopDelayMs: { api: after.api.eventLoopDelayMs, worker: after.worker.eventLoopDelayMs },
   };
 }

@@ -48,6 +48,11 @@ export interface BenchResult {
   memoryMiB: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number };
   /** The API process's (the largest of several), before and after the pipeline run. */
   apiMemoryMiB: { rssBefore: number; rssAfter: number };
+  /**
+   * CPU the children used during the pipeline run (user + system, all threads; summed over several
+   * processes of a kind): `cores` = CPU seconds ÷ the run's seconds, `msPerMessage` = CPU ms ÷ N.
+   */
+  processCpu: Record<'api' | 'worker', { cores: number; msPerMessage: number }>;
   /** How late each child's event loop ran during the pipeline run (perf_hooks, 1 ms resolution; the worst of several processes). */
   eventLoopDelayMs: { api: ChildStats['eventLoopDelayMs']; worker: ChildStats['eventLoopDelayMs'] };
 }

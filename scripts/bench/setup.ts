@@ -163,8 +163,8 @@ export async function setUp(args: BenchArgs) {
 export type Bench = Awaited<ReturnType<typeof setUp>>;
 
 /**
- * Several processes' counters as one: statements and Vault requests summed (per-message figures count
- * every process's), memory and event-loop delay the largest of any one process.
+ * Several processes' counters as one: statements, Vault requests and CPU time summed (per-message
+ * figures count every process's), memory and event-loop delay the largest of any one process.
  */
 export function mergeStats(stats: readonly ChildStats[]): ChildStats {
   const max = (f: (s: ChildStats) => number) => Math.max(...stats.map(f));
@@ -173,6 +173,7 @@ export function mergeStats(stats: readonly ChildStats[]): ChildStats {
     type: 'stats',
     statements: sum((s) => s.statements),
     vaultRequests: sum((s) => s.vaultRequests),
+    cpuMicros: sum((s) => s.cpuMicros),
     rss: max((s) => s.rss),
     heapUsed: max((s) => s.heapUsed),
     eventLoopDelayMs: {

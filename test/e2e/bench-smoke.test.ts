@@ -69,6 +69,9 @@ test('npm run bench -- --messages 50 runs end to end and reports every figure', 
     result.baselineStartLatencyMs.p99,
     result.memoryMiB.rssAfter,
     result.apiMemoryMiB.rssAfter,
+    result.processCpu.api.msPerMessage,
+    result.processCpu.worker.msPerMessage,
+    result.processCpu.worker.cores,
     result.acceptPhasesMs.total!.p99,
   ])
     expect(n).toBeGreaterThan(0);
