@@ -109,6 +109,109 @@ function uiConfig(cfg: StackConfig) {
   };
 }
 
+/** The two databases, once the stack's PostgreSQL (starting beside it) takes connections. */
+async function createDatabases(cfg: StackConfig, log: (s: string) => void) {
+  const pg = pgAsApp(cfg);
+  await waitFor(
+    'PostgreSQL (for the Temporal server)',
+    async () => {
+      const c = new Client({ ...pg, database: 'postgres', connectionTimeoutMillis: 3000 });
+      await c.connect();
+      await c.end();
+      return true;
+    },
+    120_000,
+  );
+  const t = cfg.temporal;
+  await ensureDatabases(cfg, [t.server.database, t.server.visibilityDatabase], log);
+}
+
+/** `setup-schema -v 0.0` (the version tables, once) then `update-schema` to the tool's embedded newest. */
+function updateSchemas(cfg: StackConfig, bins: TemporalServerTools) {
+  const pg = pgAsApp(cfg);
+  const t = cfg.temporal;
+  for (const [db, schema] of [
+    [t.server.database, 'postgresql/v12/temporal'],
+    [t.server.visibilityDatabase, 'postgresql/v12/visibility'],
+  ] as const) {
+    const base = [
+      '--plugin',
+      'postgres12',
+      '--ep',
+      pg.host,
+      '-p',
+      String(pg.port),
+      '-u',
+      pg.user,
+      '--pw',
+      pg.password,
+      '--db',
+      db,
+    ];
+    run(bins.sql, [...base, 'setup-schema', '-v', '0.0'], { stdio: 'pipe' });
+    run(bins.sql, [...base, 'update-schema', '--schema-name', schema], { stdio: 'pipe' });
+  }
+}
+
+/** The namespace (the real server starts with none) and the search attributes, each only when missing. */
+async function register(cfg: StackConfig, temporalBin: string, log: (s: string) => void) {
+  const t = cfg.temporal;
+  const address = `${cfg.host}:${t.port}`;
+  const cli = (args: string[]) =>
+    run(temporalBin, [...args, '--address', address], { timeout: 30_000 });
+  try {
+    cli(['operator', 'namespace', 'describe', '--namespace', t.namespace]);
+  } catch {
+    log(`temporal: registering namespace ${t.namespace}`);
+    cli(['operator', 'namespace', 'create', '--namespace', t.namespace, '--retention', '24h']);
+  }
+  // A new namespace reaches the frontend's cache within seconds: retry until the attributes hold.
+  await waitFor(
+    'Temporal search attributes',
+    async () => {
+      const missing = missingSearchAttributes(temporalBin, address, t.namespace);
+      if (missing.length === 0) return true;
+      cli([
+        'operator',
+        'search-attribute',
+        'create',
+        '--namespace',
+        t.namespace,
+        '--type',
+        'Keyword',
+        ...missing.flatMap((name) => ['--name', name]),
+      ]);
+      return searchAttributesPresent(temporalBin, address, t.namespace);
+    },
+    60_000,
+  );
+}
+
+/** The Temporal UI server, pointed at the server with the codec endpoint, unless it already runs. */
+async function startUi(cfg: StackConfig, bins: TemporalServerTools) {
+  const t = cfg.temporal;
+  if (isAlive(readPid(cfg.runDir, UI))) return;
+  const uiRoot = join(t.server.configDir, 'ui');
+  mkdirSync(join(uiRoot, 'config'), { recursive: true });
+  writeFileSync(join(uiRoot, 'config', 'development.yaml'), JSON.stringify(uiConfig(cfg), null, 2));
+  startDaemon(
+    {
+      name: UI,
+      command: bins.ui,
+      args: ['--root', uiRoot, '--env', 'development', 'start'],
+      nice: 10,
+    },
+    cfg.runDir,
+    cfg.logDir,
+  );
+  await waitFor(
+    'Temporal UI',
+    () => canConnect(cfg.host, t.uiPort),
+    30_000,
+    `see ${cfg.logDir}/${UI}.log`,
+  );
+}
+
 /**
  * The real Temporal server (STACK_TEMPORAL=server, `go.temporal.io/server`) on PostgreSQL persistence:
  * its own two databases in the stack's PostgreSQL, their schema set up and updated by the module's SQL
@@ -125,112 +228,12 @@ export function temporalServerService(
   const address = `${cfg.host}:${t.port}`;
   const dir = t.server.configDir;
   const healthy = () => temporalHealthy(cfg, temporalBin);
-  const cli = (args: string[]) =>
-    run(temporalBin, [...args, '--address', address], { timeout: 30_000 });
-
-  /** The two databases, once the stack's PostgreSQL (starting beside it) takes connections. */
-  async function createDatabases() {
-    const pg = pgAsApp(cfg);
-    await waitFor(
-      'PostgreSQL (for the Temporal server)',
-      async () => {
-        const c = new Client({ ...pg, database: 'postgres', connectionTimeoutMillis: 3000 });
-        await c.connect();
-        await c.end();
-        return true;
-      },
-      120_000,
-    );
-    await ensureDatabases(cfg, [t.server.database, t.server.visibilityDatabase], log);
-  }
-
-  /** `setup-schema -v 0.0` (the version tables, once) then `update-schema` to the tool's embedded newest. */
-  function updateSchemas() {
-    const pg = pgAsApp(cfg);
-    for (const [db, schema] of [
-      [t.server.database, 'postgresql/v12/temporal'],
-      [t.server.visibilityDatabase, 'postgresql/v12/visibility'],
-    ] as const) {
-      const base = [
-        '--plugin',
-        'postgres12',
-        '--ep',
-        pg.host,
-        '-p',
-        String(pg.port),
-        '-u',
-        pg.user,
-        '--pw',
-        pg.password,
-        '--db',
-        db,
-      ];
-      run(bins.sql, [...base, 'setup-schema', '-v', '0.0'], { stdio: 'pipe' });
-      run(bins.sql, [...base, 'update-schema', '--schema-name', schema], { stdio: 'pipe' });
-    }
-  }
-
-  /** The namespace (the real server starts with none) and the search attributes, each only when missing. */
-  async function register() {
-    try {
-      cli(['operator', 'namespace', 'describe', '--namespace', t.namespace]);
-    } catch {
-      log(`temporal: registering namespace ${t.namespace}`);
-      cli(['operator', 'namespace', 'create', '--namespace', t.namespace, '--retention', '24h']);
-    }
-    // A new namespace reaches the frontend's cache within seconds: retry until the attributes hold.
-    await waitFor(
-      'Temporal search attributes',
-      async () => {
-        const missing = missingSearchAttributes(temporalBin, address, t.namespace);
-        if (missing.length === 0) return true;
-        cli([
-          'operator',
-          'search-attribute',
-          'create',
-          '--namespace',
-          t.namespace,
-          '--type',
-          'Keyword',
-          ...missing.flatMap((name) => ['--name', name]),
-        ]);
-        return searchAttributesPresent(temporalBin, address, t.namespace);
-      },
-      60_000,
-    );
-  }
-
-  async function startUi() {
-    if (isAlive(readPid(cfg.runDir, UI))) return;
-    const uiRoot = join(dir, 'ui');
-    mkdirSync(join(uiRoot, 'config'), { recursive: true });
-    writeFileSync(
-      join(uiRoot, 'config', 'development.yaml'),
-      JSON.stringify(uiConfig(cfg), null, 2),
-    );
-    startDaemon(
-      {
-        name: UI,
-        command: bins.ui,
-        args: ['--root', uiRoot, '--env', 'development', 'start'],
-        nice: 10,
-      },
-      cfg.runDir,
-      cfg.logDir,
-    );
-    await waitFor(
-      'Temporal UI',
-      () => canConnect(cfg.host, t.uiPort),
-      30_000,
-      `see ${cfg.logDir}/${UI}.log`,
-    );
-  }
 
   async function configure() {
-    await createDatabases();
-    updateSchemas();
-    await register();
-    await startUi();
+    await createDatabases(cfg, log);
+    updateSchemas(cfg, bins);
+    await register(cfg, temporalBin, log);
+    await startUi(cfg, bins);
   }
 
   return {
@@ -242,8 +245,8 @@ export function temporalServerService(
     running: () => isAlive(readPid(cfg.runDir, SERVER)),
     configure,
     async start() {
-      await createDatabases();
-      updateSchemas();
+      await createDatabases(cfg, log);
+      updateSchemas(cfg, bins);
       mkdirSync(dir, { recursive: true });
       const configFile = join(dir, 'config.yaml');
       const dynamicConfigFile = join(dir, 'dynamicconfig.yaml');
@@ -260,8 +263,8 @@ export function temporalServerService(
         cfg.logDir,
       );
       await waitFor('Temporal server', healthy, 120_000, `see ${cfg.logDir}/${SERVER}.log`);
-      await register();
-      await startUi();
+      await register(cfg, temporalBin, log);
+      await startUi(cfg, bins);
     },
     async stop() {
       await stopDaemon(cfg.runDir, UI);
