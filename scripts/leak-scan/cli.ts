@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDbPool } from '../../clients/db';
+import { temporalConnectionOptions } from '../../clients/temporal';
 import { loadConfig } from '../../config/config';
 import { findLogFiles } from './logs';
 import { expandNeedles } from './needles';
@@ -40,8 +41,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const needles = expandNeedles(raw);
   const config = loadConfig();
-  // A client without a data converter of ours: the scanner reads what Temporal stores.
-  const connection = await Connection.connect({ address: config.temporal.address });
+  // A client without a data converter of ours: the scanner reads what Temporal stores. Connected as
+  // the app connects (TLS, mTLS or an API key when configured), so it can scan a production Temporal.
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const db = createDbPool(config.database, 'sms-leak-scan');
   const started = Date.now();
