@@ -10,6 +10,7 @@ import { sendMessages, type Sender } from './load';
 import { record } from './record';
 import { mb, summary, type BenchResult } from './result';
 import { childStats, dbTransactions, setUp, tearDown, type Bench } from './setup';
+import { taskCounts, type TaskCounts } from './tasks';
 
 /** The warm-up, then the pipeline run with the counters read around it. */
 async function runPipeline(b: Bench, args: BenchArgs) {
@@ -29,7 +30,7 @@ async function runPipeline(b: Bench, args: BenchArgs) {
   const { accept, phases } = await sendMessages(sender, b.main, args.messages, 'pipeline');
   const seconds = (performance.now() - started) / 1000;
   const { rows: lat } = await b.monitor.query(
-    `select extract(epoch from submitted_at - created_at) * 1000 as submitted, extract(epoch from completed_at - created_at) * 1000 as delivered, status
+    `select id, extract(epoch from submitted_at - created_at) * 1000 as submitted, extract(epoch from completed_at - created_at) * 1000 as delivered, status
        from messages where tenant = $1`,
     [b.main.tenant],
   );
@@ -49,6 +50,7 @@ function buildResult(
   { baseline, ceiling }: Baselines,
   temporalServer: BenchResult['temporalServer'],
   commit: string,
+  temporalPerMessage: TaskCounts,
 ): BenchResult {
   const N = args.messages;
   const { before, after, lat } = run;
@@ -83,6 +85,7 @@ function buildResult(
       ceiling: ceiling.perSecond,
       ratioToCeiling: pipeline / ceiling.perSecond,
     },
+    temporalPerMessage,
     acceptLatencyMs: summary(run.accept),
     warmup: { messages: args.warmup, acceptLatencyMs: run.warmup && summary(run.warmup.accept) },
     acceptPhasesMs: Object.fromEntries([...run.phases].map(([name, xs]) => [name, summary(xs)])),
@@ -135,7 +138,10 @@ export async function main(args: BenchArgs) {
     version: clusterInfo.serverVersion ?? '',
     persistence: clusterInfo.persistenceStore ?? '',
   };
-  const result = buildResult(args, b, run, { baseline, ceiling }, temporalServer, commit);
+  // Every 20th message's history (at least one): what a message costs Temporal.
+  const sample = run.lat.filter((_, i) => i % 20 === 0).map((r) => String(r.id));
+  const costs = await taskCounts(b.temporal, sample);
+  const result = buildResult(args, b, run, { baseline, ceiling }, temporalServer, commit, costs);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2));
   if (args.record) record(result, commit, args);

@@ -1,5 +1,6 @@
 /** The bench's result, as printed to stdout and written to bench/results/, and the figures in it. */
 import type { ChildStats } from '../../bench/child';
+import type { TaskCounts } from './tasks';
 
 export type Percentiles = { p50: number; p95: number; p99: number };
 export interface BenchResult {
@@ -28,6 +29,8 @@ export interface BenchResult {
     ceiling: number;
     ratioToCeiling: number;
   };
+  /** What one message cost Temporal (workflow and activity tasks, events), from a sample of its histories. */
+  temporalPerMessage: TaskCounts;
   acceptLatencyMs: Percentiles;
   /** The accept's phases as the API's Server-Timing header gave them (auth, policy, admit, total), and `outside` (round trip − total). */
   acceptPhasesMs: Record<string, Percentiles>;
