@@ -6,7 +6,12 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { createDbPool } from '../clients/db';
 import { vaultObserver } from '../clients/metrics';
-import { createDataConverter, createTemporalClient } from '../clients/temporal';
+import {
+  createDataConverter,
+  createRegionalConverters,
+  createTemporalClient,
+  RegionalClients,
+} from '../clients/temporal';
 import { DerivedKeys } from '../encryption/derived-keys';
 import { MessageCipher } from '../encryption/message-cipher';
 import { RequestFingerprints } from '../encryption/request-fingerprint';
@@ -124,6 +129,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('startRelay', startRelay);
   app.addHook('onClose', async () => startRelay.close());
 
+  // Message workflows are started, signalled and cancelled through their region's client: their
+  // payloads are sealed under the region's codec key, which the API may encode under but not decrypt.
+  const regions = new RegionalClients(
+    deps.temporal.connection,
+    deps.config.temporal.namespace,
+    createRegionalConverters(deps.config, deps.vault),
+  );
+
   // The fingerprint key is derived from Vault once, here, so no accept waits for Vault.
   const fingerprints = new RequestFingerprints(new DerivedKeys(deps.vault));
   // Tenants' subscriber-token keys, derived once per process and tenant (encryption/subscriber-token.ts).
@@ -142,6 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) =>
     messageRoutes(scope, {
       ...deps,
+      regions,
       metrics,
       startRelay,
       configCache,
@@ -153,9 +167,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(async (scope) => policyRoutes(scope, deps));
   await app.register(async (scope) => callbackSecretRoutes(scope, deps));
-  await app.register(async (scope) => privacyRoutes(scope, { ...deps, tokens }));
-  await app.register(async (scope) => reviewRoutes(scope, deps));
-  const routeReceipt = createReceiptRouter({ db: deps.db, temporal: deps.temporal, log: deps.log });
+  await app.register(async (scope) => privacyRoutes(scope, { ...deps, regions, tokens }));
+  await app.register(async (scope) => reviewRoutes(scope, { ...deps, regions }));
+  const routeReceipt = createReceiptRouter({ db: deps.db, temporal: regions, log: deps.log });
   await app.register(async (scope) =>
     carrierReceiptRoutes(scope, { config: deps.config, db: deps.db, routeReceipt }),
   );

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ConnectionLike } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config/config';
+import { codecKey, REGIONS, type Region } from '../domain/regions';
 import { failureConverterPath, VaultPayloadCodec } from '../encryption/codec';
 import type { VaultClient } from './vault';
 
@@ -17,6 +18,73 @@ export function createDataConverter(
     rotateAfterMs: config.codec.rotateAfterMs,
   });
   return { codec, dataConverter: { payloadCodecs: [codec], failureConverterPath } };
+}
+
+/** A data converter and its codec (the codec is also what a codec server or a test decodes with). */
+export interface RegionalConverter {
+  dataConverter: DataConverter;
+  codec: VaultPayloadCodec;
+}
+
+/**
+ * One data converter per region for one Vault identity: each encodes under its region's codec key
+ * (`codec-<region>`), all decode whatever payload the identity may decrypt, sharing their data keys.
+ * A message's payloads (its start, signals, its workflow's own outputs) are sealed under its region's
+ * key, so only that region's workers (and the operators' codec server) can open them.
+ */
+export function createRegionalConverters(
+  config: Config,
+  vault: VaultClient,
+): Record<Region, RegionalConverter> {
+  const first = new VaultPayloadCodec({
+    vault,
+    transitKey: codecKey(REGIONS[0]),
+    rotateAfterMs: config.codec.rotateAfterMs,
+  });
+  return Object.fromEntries(
+    REGIONS.map((region): [Region, RegionalConverter] => {
+      const codec = first.withTransitKey(codecKey(region));
+      return [region, { codec, dataConverter: { payloadCodecs: [codec], failureConverterPath } }];
+    }),
+  ) as Record<Region, RegionalConverter>;
+}
+
+/**
+ * One Temporal client per region over one connection ({@link createRegionalConverters}): every start
+ * of, signal to and query of a message workflow goes through the client of the message's region, so
+ * it is encoded under that region's key. Calls that encode and decode no payload (describe, list,
+ * delete, task queue reads) may use any of them.
+ */
+export class RegionalClients {
+  private readonly clients: Record<Region, Client>;
+
+  constructor(
+    readonly connection: ConnectionLike,
+    namespace: string,
+    converters: Record<Region, RegionalConverter>,
+  ) {
+    this.clients = Object.fromEntries(
+      REGIONS.map((region) => [
+        region,
+        new Client({ connection, namespace, dataConverter: converters[region].dataConverter }),
+      ]),
+    ) as Record<Region, Client>;
+  }
+
+  /** The client that encodes under `region`'s codec key. */
+  forRegion(region: Region): Client {
+    return this.clients[region];
+  }
+}
+
+/** Connects {@link RegionalClients} for a process of `vault`'s identity (pass its converters to share their codecs with a worker). */
+export async function connectRegionalClients(
+  config: Config,
+  vault: VaultClient,
+  converters: Record<Region, RegionalConverter> = createRegionalConverters(config, vault),
+): Promise<RegionalClients> {
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  return new RegionalClients(connection, config.temporal.namespace, converters);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Region } from '../domain/regions';
 /**
  * The API's reads of a message's status row (`messages`, with its `message_events` history): what
  * `GET /v1/messages/:id` and a retried `POST /v1/messages` answer from PostgreSQL, never from
@@ -52,6 +53,17 @@ export async function findMessage(
     [id, tenant],
   );
   return rows[0];
+}
+
+/**
+ * The region of message `id` as its row records it (global without a row): its workflow's signals
+ * go through that region's client (clients/temporal.ts, `RegionalClients`).
+ */
+export async function findMessageRegion(db: Pool, id: string): Promise<Region> {
+  const { rows } = await db.query<{ region: Region }>('select region from messages where id = $1', [
+    id,
+  ]);
+  return rows[0]?.region ?? 'global';
 }
 
 /** The status of the tenant's message `id` as its row records it, or undefined without a row. */

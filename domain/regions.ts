@@ -16,6 +16,12 @@ export const taskQueueFor = (region: Region, prefix = '') => `${prefix}${TASK_QU
 /** The Vault transit key that seals a region's personal data (number, text): only its workers may open it. */
 export const regionKey = (region: Region) => `sms-${region}`;
 
+/**
+ * The Vault transit key that wraps a region's Temporal payloads (encryption/codec.ts): the region's
+ * workers decode them; the API may encode under it but not decode.
+ */
+export const codecKey = (region: Region) => `codec-${region}`;
+
 /** EU and EEA member states: their subscribers' data is processed in the `eu` region. */
 const EU = new Set([
   'AT',

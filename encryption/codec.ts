@@ -39,14 +39,25 @@ const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString(
  */
 export class VaultPayloadCodec implements PayloadCodec {
   private readonly keys: DataKeyRing;
-  /** Rings that open payloads of other transit keys, by key name (created on first sight). */
-  private readonly openers = new Map<string, DataKeyRing>();
-
-  constructor(private readonly opts: VaultPayloadCodecOptions) {
+  /**
+   * @param openers rings that open payloads, shared with {@link withTransitKey}'s codecs (a data key
+   * unwrapped once opens for all of them).
+   */
+  constructor(
+    private readonly opts: VaultPayloadCodecOptions,
+    private readonly openers = new Map<string, DataKeyRing>(),
+  ) {
     if (!CODEC_KEY.test(opts.transitKey))
       throw new Error(`payload codec: ${opts.transitKey} is not a codec transit key`);
-    this.keys = this.ring(opts.transitKey);
-    this.openers.set(opts.transitKey, this.keys);
+    this.keys = this.opener(opts.transitKey);
+  }
+
+  /**
+   * A codec of the same Vault identity that encodes under `transitKey` (another region's codec key)
+   * and shares this one's data keys: one per region in a process (clients/temporal.ts, `RegionalClients`).
+   */
+  withTransitKey(transitKey: string): VaultPayloadCodec {
+    return new VaultPayloadCodec({ ...this.opts, transitKey }, this.openers);
   }
 
   /** The transit key new payloads are encoded under. */

@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import type { RegionalClients } from '../clients/temporal';
+import type { Region } from '../domain/regions';
 import type { Logger } from 'pino';
 import type { Pool, PoolClient } from 'pg';
 import type { DeliveryReceipt } from '../carriers/types';
@@ -18,6 +19,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** One receipt as the journal holds it. */
 interface JournaledReceipt {
   messageId: string;
+  /** The message's region: its signal is encoded under the region's codec key. */
+  region: Region;
   carrier: string;
   carrierMessageId: string;
   status: DeliveryReceipt['status'];
@@ -37,17 +40,20 @@ interface JournaledReceipt {
  */
 async function signalJournaled(
   db: Pool | PoolClient,
-  temporal: Client,
+  temporal: RegionalClients,
   r: JournaledReceipt,
 ): Promise<void> {
   try {
-    await temporal.workflow.getHandle(r.messageId).signal(deliveryReceiptSignal, {
-      carrier: r.carrier,
-      carrierMessageId: r.carrierMessageId,
-      status: r.status,
-      ...(r.errorCode !== undefined ? { errorCode: r.errorCode } : {}),
-      ...(r.doneAt !== undefined ? { doneAt: r.doneAt } : {}),
-    });
+    await temporal
+      .forRegion(r.region)
+      .workflow.getHandle(r.messageId)
+      .signal(deliveryReceiptSignal, {
+        carrier: r.carrier,
+        carrierMessageId: r.carrierMessageId,
+        status: r.status,
+        ...(r.errorCode !== undefined ? { errorCode: r.errorCode } : {}),
+        ...(r.doneAt !== undefined ? { doneAt: r.doneAt } : {}),
+      });
   } catch (err) {
     // The workflow already finished (receipt timeout, or a duplicate receipt): nothing waits for it.
     if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
@@ -80,7 +86,7 @@ export function createReceiptRouter({
   graceMs = 3000,
 }: {
   db: Pool;
-  temporal: Client;
+  temporal: RegionalClients;
   log: Logger;
   graceMs?: number;
 }) {
@@ -89,6 +95,7 @@ export function createReceiptRouter({
     for (;;) {
       const { rows } = await db.query<{
         message_id: string;
+        region: Region | null;
         receipt_status: DeliveryReceipt['status'];
         receipt_error_code: string | null;
         receipt_done_at: Date | null;
@@ -103,7 +110,8 @@ export function createReceiptRouter({
            from (select $3 = 'accepted' and coalesce(receipt_status, 'accepted') <> 'accepted' as keep
                    from dispatch_journal where carrier = $1 and carrier_message_id = $2) k
           where j.carrier = $1 and j.carrier_message_id = $2
-          returning j.message_id, j.receipt_status, j.receipt_error_code, j.receipt_done_at, j.receipt_at::text`,
+          returning j.message_id, (select m.region from messages m where m.id = j.message_id) as region,
+                    j.receipt_status, j.receipt_error_code, j.receipt_done_at, j.receipt_at::text`,
         [
           carrier,
           receipt.carrierMessageId,
@@ -116,6 +124,7 @@ export function createReceiptRouter({
       if (row) {
         const journaled: JournaledReceipt = {
           messageId: row.message_id,
+          region: row.region ?? 'global',
           carrier,
           carrierMessageId: receipt.carrierMessageId,
           status: row.receipt_status,
@@ -156,7 +165,7 @@ export function createReceiptReconciler({
   maxBatches = 10,
 }: {
   db: Pool;
-  temporal: Client;
+  temporal: RegionalClients;
   log: Logger;
   graceMs?: number;
   batchSize?: number;
@@ -172,6 +181,7 @@ export function createReceiptReconciler({
       const claimed = await withTransaction(db, async (tx) => {
         const { rows } = await tx.query<{
           message_id: string;
+          region: Region | null;
           carrier: string;
           carrier_message_id: string;
           receipt_status: DeliveryReceipt['status'];
@@ -179,7 +189,8 @@ export function createReceiptReconciler({
           receipt_done_at: Date | null;
           receipt_at: string;
         }>(
-          `select message_id, carrier, carrier_message_id, receipt_status, receipt_error_code, receipt_done_at,
+          `select message_id, (select m.region from messages m where m.id = dispatch_journal.message_id) as region,
+                carrier, carrier_message_id, receipt_status, receipt_error_code, receipt_done_at,
                 receipt_at::text
              from dispatch_journal
             where receipt_status is not null and receipt_signalled_at is null
@@ -192,6 +203,7 @@ export function createReceiptReconciler({
         for (const r of rows) {
           await signalJournaled(tx, temporal, {
             messageId: r.message_id,
+            region: r.region ?? 'global',
             carrier: r.carrier,
             carrierMessageId: r.carrier_message_id,
             status: r.receipt_status,

@@ -1,13 +1,14 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import {
+  encodeWorkflowIdConflictPolicy,
+  encodeWorkflowIdReusePolicy,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   type SearchAttributePair,
 } from '@temporalio/common';
-import {
-  decodeArrayFromPayloads,
-  encodeToPayloads,
-} from '@temporalio/common/lib/internal-non-workflow';
+import { encodeUnifiedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal as proto } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -23,15 +24,14 @@ import { searchAttributes } from '../workflows/definitions';
 
 export type SearchAttributeName = keyof typeof searchAttributes;
 
-/** The start arguments as the outbox keeps them: Temporal payloads encoded (encrypted) by the client's codec. */
+/**
+ * The start arguments as the outbox keeps them: Temporal payloads encoded (encrypted) by the codec of
+ * `temporal`, the client of the message's region (clients/temporal.ts, `RegionalClients`), so they are
+ * sealed under the region's codec key from the API on.
+ */
 export async function encodeStartArgs(temporal: Client, args: unknown[]): Promise<Buffer> {
   const payloads = await encodeToPayloads(temporal.options.loadedDataConverter, ...args);
   return Buffer.from(proto.api.common.v1.Payloads.encode({ payloads }).finish());
-}
-
-async function decodeStartArgs(temporal: Client, bytes: Buffer): Promise<unknown[]> {
-  const { payloads } = proto.api.common.v1.Payloads.decode(bytes);
-  return decodeArrayFromPayloads(temporal.options.loadedDataConverter, payloads);
 }
 
 export interface StartRelayOptions {
@@ -50,6 +50,9 @@ export interface StartRelayOptions {
    */
   maxBacklog?: number;
 }
+
+/** gRPC's ALREADY_EXISTS: the workflow id runs or ran already. */
+const ALREADY_EXISTS = 6;
 
 /** How long a task queue's backlog reading is trusted. */
 const BACKLOG_READ_MS = 250;
@@ -195,28 +198,44 @@ export class StartRelay {
     return full;
   }
 
-  /** Starts one workflow; undefined when it exists now, else the error (and the row's next try is set). */
+  /**
+   * Starts one workflow; undefined when it exists now, else the error (and the row's next try is set).
+   * The arguments go to Temporal as the outbox holds them, still encrypted: the relay never decodes
+   * them (the API's Vault identity may encode under a region's codec key, never decrypt it).
+   */
   private async startOne(s: ClaimedStart): Promise<Error | undefined> {
     const { temporal, db, log } = this.opts;
     try {
-      const args = await decodeStartArgs(temporal, s.args);
-      await temporal.workflow.start(s.workflowType, {
+      await temporal.workflowService.startWorkflowExecution({
+        namespace: temporal.options.namespace,
+        identity: temporal.options.identity,
+        requestId: randomUUID(),
         workflowId: s.messageId,
-        taskQueue: s.taskQueue,
-        args,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        typedSearchAttributes: Object.entries(s.searchAttributes).map(
-          ([name, value]) =>
-            ({
-              key: searchAttributes[name as SearchAttributeName],
-              value,
-            }) as SearchAttributePair,
-        ),
+        workflowType: { name: s.workflowType },
+        taskQueue: {
+          kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
+          name: s.taskQueue,
+        },
+        input: proto.api.common.v1.Payloads.decode(s.args),
+        workflowIdReusePolicy: encodeWorkflowIdReusePolicy(WorkflowIdReusePolicy.REJECT_DUPLICATE),
+        workflowIdConflictPolicy: encodeWorkflowIdConflictPolicy(WorkflowIdConflictPolicy.FAIL),
+        searchAttributes: {
+          indexedFields: encodeUnifiedSearchAttributes(
+            undefined,
+            Object.entries(s.searchAttributes).map(
+              ([name, value]) =>
+                ({
+                  key: searchAttributes[name as SearchAttributeName],
+                  value,
+                }) as SearchAttributePair,
+            ),
+          ),
+        },
       });
       return undefined;
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+      // Started already (by another relay, or before a crash cut off the row's update): done.
+      if ((err as { code?: number }).code === ALREADY_EXISTS) return undefined;
       const e = err as Error & { code?: number };
       const error = e.code === undefined ? e.name : `${e.name} (code ${e.code})`;
       const retryInMs = Math.min(30_000, 500 * 2 ** Math.min(s.attempts - 1, 6));

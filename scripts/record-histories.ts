@@ -188,7 +188,12 @@ async function main() {
     },
   });
   const vault = vaultClientFor(p.config, 'api', { log: silentLog });
-  const { codec, dataConverter } = createDataConverter(p.config, vault);
+  const { dataConverter } = createDataConverter(p.config, vault);
+  // Histories are decoded as the operators' codec server does: the API's identity decrypts no payload.
+  const { codec } = createDataConverter(
+    p.config,
+    vaultClientFor(p.config, 'codec-server', { log: silentLog }),
+  );
   const temporal = await createTemporalClient(p.config, vault, dataConverter);
   try {
     const workflowIds: Record<string, string> = {

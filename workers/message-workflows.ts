@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import type { RegionalClients } from '../clients/temporal';
+import type { Region } from '../domain/regions';
 import type { MessageWorkflows } from '../activities/privacy/privacy-activities';
 import type { MessageStatus } from '../domain/statuses';
 import { cancelSignal, searchAttributes } from '../workflows/definitions';
@@ -8,10 +9,19 @@ import { cancelSignal, searchAttributes } from '../workflows/definitions';
  * signal and search attribute definitions: activities take it as a dependency and import no
  * workflow code.
  */
-export function messageWorkflows(temporal: Client): MessageWorkflows {
+export function messageWorkflows(regions: RegionalClients): MessageWorkflows {
+  // Reads that decode no payload go through any region's client.
+  const temporal = regions.forRegion('global');
   return {
     async cancel(workflowId, reason) {
-      await temporal.workflow.getHandle(workflowId).signal(cancelSignal, { reason });
+      // Encoded under the message's region's codec key (its Region search attribute), so the
+      // global worker's erasure signals an eu message without sealing anything under codec-global.
+      const d = await temporal.workflow.getHandle(workflowId).describe();
+      const region = (d.typedSearchAttributes.get(searchAttributes.region) ?? 'global') as Region;
+      await regions
+        .forRegion(region)
+        .workflow.getHandle(workflowId)
+        .signal(cancelSignal, { reason });
     },
     async state(workflowId) {
       try {

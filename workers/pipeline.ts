@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { Client } from '@temporalio/client';
 import {
-  createDataConverter,
-  createTemporalClient,
+  connectRegionalClients,
+  createRegionalConverters,
   temporalConnectionOptions,
 } from '../clients/temporal';
 import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
@@ -73,10 +73,14 @@ async function connectRegion(config: Config, log: Logger, region: Region, metric
   // opened only while a token rotation is in progress).
   const tokens = new SubscriberTokens({ vault, db, cipher });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
-  // One codec for the worker and its client: data keys are drawn and cached once per process.
-  const { dataConverter } = createDataConverter(config, vault);
-  const temporal = await createTemporalClient(config, vault, dataConverter);
-  return { db, vault, cipher, tokens, connection, dataConverter, temporal };
+  // The worker encodes under its region's codec key (its workflows' outputs, activity inputs and
+  // results stay in the region); its clients signal each message under the message's region's key.
+  // One set of codecs for the worker and its clients: data keys are drawn and cached once per process.
+  const converters = createRegionalConverters(config, vault);
+  const { dataConverter } = converters[region];
+  const regions = await connectRegionalClients(config, vault, converters);
+  const temporal = regions.forRegion(region);
+  return { db, vault, cipher, tokens, connection, dataConverter, regions, temporal };
 }
 
 type RegionClients = Awaited<ReturnType<typeof connectRegion>>;
@@ -107,7 +111,7 @@ function regionActivities(
   log: Logger,
   metrics: Metrics,
   residency: { region: Region; identity: string },
-  { db, vault, cipher, tokens, temporal }: RegionClients,
+  { db, vault, cipher, tokens, temporal, regions }: RegionClients,
   carriers: ReturnType<typeof createCarriers>,
   { callbackHttp, callbackSecrets, anomalyWebhook, anomalyHttp }: ReturnType<typeof outboundHttp>,
 ) {
@@ -147,7 +151,7 @@ function regionActivities(
     ...createPrivacyActivities({
       db,
       temporal,
-      messages: messageWorkflows(temporal),
+      messages: messageWorkflows(regions),
       log,
       retentionDefaults: config.retention.defaults,
       otpExemptDefault: config.optOut.otpExempt,
@@ -220,8 +224,8 @@ export async function createPipelineWorker({
   const identity = `sms-worker-${region}/${process.pid}@${hostname()}`;
   const metrics = createMetrics({ component: `worker-${region}` });
   const clients = await connectRegion(config, log, region, metrics);
-  const { db, vault, tokens, connection, dataConverter, temporal } = clients;
-  const routeReceipt = createReceiptRouter({ db, temporal, log });
+  const { db, vault, tokens, connection, dataConverter, temporal, regions } = clients;
+  const routeReceipt = createReceiptRouter({ db, temporal: regions, log });
   const carriers = createCarriers(config.carriers, {
     log,
     onReceipt: routeReceipt,
@@ -264,7 +268,7 @@ export async function createPipelineWorker({
     identity,
     async run() {
       // Journaled receipts whose signal a crash (of this or any process) cut off: now, then periodically.
-      const stopReconciler = createReceiptReconciler({ db, temporal, log }).start(
+      const stopReconciler = createReceiptReconciler({ db, temporal: regions, log }).start(
         config.receiptReconcileIntervalSeconds * 1000,
       );
       // Its heartbeat row says this task queue is polled (db/worker-heartbeats.ts): the API's reads

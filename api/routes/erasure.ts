@@ -36,7 +36,7 @@ const erasureSchema = {
  */
 export async function erasureRoutes(
   app: FastifyInstance,
-  { config, temporal, db, vault, tokens }: PrivacyRouteDeps,
+  { config, regions, db, vault, tokens }: PrivacyRouteDeps,
 ) {
   const erasureView = (
     r: Record<string, unknown> & { created_at: Date; completed_at: Date | null },
@@ -93,7 +93,7 @@ export async function erasureRoutes(
         });
         return recorded;
       });
-      await temporal.workflow.start<typeof erasureWorkflow>('erasureWorkflow', {
+      await regions.forRegion(region).workflow.start<typeof erasureWorkflow>('erasureWorkflow', {
         workflowId: erasureId,
         taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
         args: [

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
+import type { RegionalClients } from '../../clients/temporal';
 import type { Pool } from 'pg';
 import type { MessageCipher } from '../../encryption/message-cipher';
 import type { RequestFingerprints } from '../../encryption/request-fingerprint';
@@ -26,6 +27,8 @@ import { sendMessage, sendMessageOptions, type SendRoute } from './send-message'
 export interface MessageRouteDeps {
   config: Config;
   temporal: Client;
+  /** The clients of each region: a message's start and signals are encoded under its region's codec key. */
+  regions: RegionalClients;
   db: Pool;
   vault: VaultClient;
   /** Starts the workflows of accepted messages (relay/start-relay.ts). */
@@ -210,7 +213,7 @@ export async function readMessage(deps: MessageRouteDeps, req: ByIdRequest) {
 
 /** `POST /v1/messages/:id/cancel`: signals the workflow of a message not yet handed to a carrier. */
 export async function cancelMessage(
-  { db, startRelay, temporal }: MessageRouteDeps,
+  { db, startRelay, temporal, regions }: MessageRouteDeps,
   req: ByIdRequest,
   reply: FastifyReply,
 ) {
@@ -238,7 +241,9 @@ export async function cancelMessage(
   if (!['accepted', 'tokenized', 'scheduled', 'held', 'in_review', 'routed'].includes(status)) {
     throw new HttpProblem(409, 'Already submitted', 'the message was already handed to a carrier');
   }
-  await handle.signal(cancelSignal, { reason: 'client' });
+  const region = (description.typedSearchAttributes.get(searchAttributes.region) ??
+    'global') as Region;
+  await regions.forRegion(region).workflow.getHandle(id).signal(cancelSignal, { reason: 'client' });
   return reply.status(202).send({ id, status: 'cancelling' });
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
+import type { RegionalClients } from '../../clients/temporal';
 import type { Pool } from 'pg';
 import { sealSubjectNumber, type SubscriberTokens } from '../../encryption/subscriber-token';
 import type { VaultClient } from '../../clients/vault';
@@ -23,6 +24,8 @@ import { e164Of, numberBody, subjectErrors as errors } from './subject-number';
 export interface PrivacyRouteDeps {
   config: Config;
   temporal: Client;
+  /** The clients of each region: the erasure workflow starts under its region's codec key. */
+  regions: RegionalClients;
   db: Pool;
   vault: VaultClient;
   /** The subject's tokens at the caller's tenant. */

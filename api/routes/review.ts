@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
+import type { RegionalClients } from '../../clients/temporal';
+import { findMessageRegion } from '../../db/messages';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config';
@@ -30,6 +32,8 @@ export interface ReviewRouteDeps {
   config: Config;
   db: Pool;
   temporal: Client;
+  /** The clients of each region: a decision is signalled under the message's region's codec key. */
+  regions: RegionalClients;
   log: Logger;
 }
 
@@ -283,7 +287,7 @@ const completeOptions = {
  * from the database when its SLA timer fires.
  */
 async function complete(
-  { db, temporal, log }: ReviewRouteDeps,
+  { db, regions, log }: ReviewRouteDeps,
   req: FastifyRequest<{ Params: { id: string }; Body: CompleteBody }>,
 ) {
   const p = principalOf(req);
@@ -304,8 +308,9 @@ async function complete(
   if (!done.ok) refuse(done.access);
   await auditReviewer(db, req, 'review.complete', req.params.id, { verdict, reasonCode });
   try {
-    await temporal.workflow
-      .getHandle(done.messageId)
+    await regions
+      .forRegion(await findMessageRegion(db, done.messageId))
+      .workflow.getHandle(done.messageId)
       .signal(reviewDecisionSignal, { taskId: req.params.id, verdict, reasonCode, note });
   } catch (err) {
     log.warn(

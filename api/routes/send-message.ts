@@ -266,7 +266,7 @@ async function admit(deps: SendDeps, a: Accepting) {
         tenant: a.tenant,
         workflowType: 'sendMessageWorkflow',
         taskQueue: taskQueueFor(region, config.temporal.taskQueuePrefix),
-        args: await encodeStartArgs(deps.temporal, args),
+        args: await encodeStartArgs(deps.regions.forRegion(region), args),
         searchAttributes: {
           status: 'accepted',
           tenant: a.tenant,

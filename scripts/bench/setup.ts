@@ -137,8 +137,9 @@ export async function setUp(args: BenchArgs) {
       }),
   );
   await Promise.all(workers.map((worker) => worker.next('ready')));
-  // The baseline's client: the same settings and codec as the API's.
-  const vault = vaultClientFor(config, 'api', { log });
+  // The baseline's client: the API's settings and codec key (codec-global), under the global worker's
+  // identity: it awaits the baseline workflows' results, which the API's identity may not decrypt.
+  const vault = vaultClientFor(config, 'worker-global', { log });
   const { dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
   // Keep-alive connections, at most C: the API sees what a client with a connection pool sends.

@@ -103,7 +103,8 @@ describe('anomaly detection on a Temporal Schedule', () => {
         },
       ],
     });
-    const vault = vaultClientFor(p.config, 'api', { log: silentLog });
+    // The detector runs on the global worker: its update and result under the global worker's codec.
+    const vault = vaultClientFor(p.config, 'worker-global', { log: silentLog });
     temporal = await createTemporalClient(
       p.config,
       vault,

@@ -90,7 +90,7 @@ describe('privacy: 200 messages leave no plaintext number or code anywhere', () 
     // Every history still decodes through the codec, across data-key and transit-key rotations.
     const client = await createTemporalClient(
       p.config,
-      vaultClientFor(p.config, 'api', { log: createLogger('x', 'silent') }),
+      vaultClientFor(p.config, 'codec-server', { log: createLogger('x', 'silent') }),
     );
     const results = await Promise.all(ids.map((id) => client.workflow.getHandle(id).result()));
     expect(results.map((r) => (r as { status: string }).status)).toEqual(

@@ -76,7 +76,8 @@ describe('keyed request fingerprints', () => {
   beforeAll(async () => {
     p = await startPipeline();
     plain = await newTemporalClient();
-    const vault = vaultClientFor(p.config, 'api', { log: silentLog });
+    // Decoded as the operators' codec server does: the API's identity decrypts no payload.
+    const vault = vaultClientFor(p.config, 'codec-server', { log: silentLog });
     const converter = createDataConverter(p.config, vault);
     codec = converter.codec;
     decoding = await createTemporalClient(p.config, vault, converter.dataConverter);

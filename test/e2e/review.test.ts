@@ -335,7 +335,7 @@ describe('human review: pre-send and post-delivery, leases, and nothing personal
     // The audit never changes the delivered message; the workflow ends after recording it.
     const temporal = await createTemporalClient(
       p.config,
-      vaultClientFor(p.config, 'api', { log: silentLog }),
+      vaultClientFor(p.config, 'codec-server', { log: silentLog }),
     );
     try {
       expect(await temporal.workflow.getHandle(id).result()).toMatchObject({ status: 'delivered' });
@@ -382,7 +382,7 @@ describe('human review: pre-send and post-delivery, leases, and nothing personal
       // The reviewDecision signals, read raw and decoded: only { taskId, verdict, reasonCode, note }.
       const { codec } = createDataConverter(
         p.config,
-        vaultClientFor(p.config, 'api', { log: silentLog }),
+        vaultClientFor(p.config, 'codec-server', { log: silentLog }),
       );
       const signals: Payload[] = [];
       for (const m of sent) {

@@ -14,7 +14,7 @@ export interface TestApi {
   config: Config;
   db: Pool;
   temporal: Client;
-  /** Every `temporal.workflow.start` call the app made, by workflow id. */
+  /** Every workflow start the app made, by workflow id. */
   started: string[];
   close(): Promise<void>;
 }
@@ -39,11 +39,14 @@ export async function startApi(
   const { dataConverter } = createDataConverter(config, vault);
   const temporal = await createTemporalClient(config, vault, dataConverter);
   const started: string[] = [];
-  const start = temporal.workflow.start.bind(temporal.workflow);
-  temporal.workflow.start = ((type: string, options: { workflowId: string }) => {
-    started.push(options.workflowId);
-    return start(type, options as never);
-  }) as typeof temporal.workflow.start;
+  // Every start goes through the connection's service (the relay starts with the outbox's encoded
+  // arguments as they are; the routes through their region's client).
+  const service = temporal.workflowService;
+  const start = service.startWorkflowExecution.bind(service);
+  service.startWorkflowExecution = ((req: { workflowId?: string | null }) => {
+    started.push(req.workflowId ?? '');
+    return start(req as never);
+  }) as typeof service.startWorkflowExecution;
   const app = await buildApp({ config, log, temporal, db, vault });
   await app.ready();
   return {

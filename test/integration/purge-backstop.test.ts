@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { createPrivacyActivities } from '../../activities/privacy/privacy-activities';
 import { SubscriberTokens } from '../../encryption/subscriber-token';
+import { createRegionalConverters, RegionalClients } from '../../clients/temporal';
 import { messageWorkflows } from '../../workers/message-workflows';
 import { startApiWithoutTemporal } from '../helpers/api';
 import { eventually } from '../helpers/eventually';
@@ -95,7 +96,13 @@ describe('purge backstop from admission', () => {
     const privacy = createPrivacyActivities({
       db,
       temporal,
-      messages: messageWorkflows(temporal),
+      messages: messageWorkflows(
+        new RegionalClients(
+          temporal.connection,
+          config.temporal.namespace,
+          createRegionalConverters(config, newVault()),
+        ),
+      ),
       log: silentLog,
       retentionDefaults: config.retention.defaults,
       otpExemptDefault: config.optOut.otpExempt,
