@@ -6,7 +6,7 @@ import {
   type StackConfig,
   type VaultIdentity,
 } from '../../config/stack';
-import { REGIONS } from '../../domain/regions';
+import { codecKey, regionKey, REGIONS, type Region } from '../../domain/regions';
 import { canConnect, isAlive, readPid, startDaemon, stopDaemon, waitFor } from './process';
 import type { Service } from './service';
 
@@ -16,10 +16,12 @@ import type { Service } from './service';
  * names only its own keys and operations:
  * - `api` seals personal data under any region's key at accept time with `datakey/plaintext` (it
  *   gets the data key and its wrapped form in one call) but may not decrypt any `sms-*` key, so the
- *   internet-facing process cannot open what it accepted; it encodes Temporal payloads under
- *   `codec-global` and decodes them (status queries, the operators' codec view: references and
- *   tokens only, never a number or a body).
- * - `worker-<region>` seals and opens its own region's `sms-<region>` key only, and the codec key.
+ *   internet-facing process cannot open what it accepted; it encodes each message's Temporal
+ *   payloads under its region's codec key (`codec-<region>`) and decodes none (it reads statuses
+ *   from PostgreSQL and describe(), never a query or a result).
+ * - `worker-<region>` seals and opens its own region's `sms-<region>` key only, and decodes
+ *   payloads of its own region's codec key only; it encodes under any region's codec key (receipts
+ *   and erasure cancels signalled to another region's message).
  * - Tenants' callback signing secrets have their own key, `callback-secrets`: the API seals (data
  *   keys), the workers open (decrypt) to sign callbacks.
  * - Both may transit-`encrypt` (seal, never open) an opt-out's number under any region key.
@@ -37,7 +39,13 @@ const SELF = [
   'path "auth/token/renew-self" { capabilities = ["update"] }',
   'path "auth/token/revoke-self" { capabilities = ["update"] }',
 ];
-const CODEC = ['datakey/plaintext/codec-global', 'decrypt/codec-global'];
+/**
+ * Encoding Temporal payloads under every region's codec key (`datakey/plaintext`: the data key and its
+ * wrapped form; sealing reveals nothing): the API starts and signals each message under its region's
+ * key, and a worker signals a receipt or an erasure's cancel to another region's message the same way.
+ * Decoding (`decrypt`) is a region's own workers' alone (and the codec server's).
+ */
+const ENCODE_PAYLOADS = REGIONS.map((r) => `datakey/plaintext/${codecKey(r)}`);
 const HMAC = ['hmac/subscriber-token', 'hmac/subscriber-token/*'];
 /**
  * Transit `encrypt` (seal only) under every region key: an opt-out keeps its number sealed under the
@@ -52,19 +60,21 @@ function transitPaths(identity: VaultIdentity): string[] {
     return [
       ...REGIONS.map((r) => `datakey/plaintext/sms-${r}`),
       ...SEAL_OPT_OUT,
-      ...CODEC,
+      ...ENCODE_PAYLOADS,
       ...HMAC,
       'datakey/plaintext/callback-secrets',
     ];
   if (identity === 'token-rotation') return [...REGIONS.map((r) => `decrypt/sms-${r}`), ...HMAC];
   if (identity === 'codec-server')
-    return [...REGIONS.map((r) => `decrypt/codec-${r}`), 'datakey/plaintext/codec-global'];
-  const key = `sms-${identity.slice('worker-'.length)}`;
+    return [...REGIONS.map((r) => `decrypt/${codecKey(r)}`), 'datakey/plaintext/codec-global'];
+  const region = identity.slice('worker-'.length) as Region;
+  const key = regionKey(region);
   return [
     `datakey/plaintext/${key}`,
     `decrypt/${key}`,
     ...SEAL_OPT_OUT,
-    ...CODEC,
+    ...ENCODE_PAYLOADS,
+    `decrypt/${codecKey(region)}`,
     ...HMAC,
     'decrypt/callback-secrets',
   ];

@@ -6,14 +6,15 @@ const grants = (policy: string) =>
   [...policy.matchAll(/path "transit\/([^"]+)"/g)].map((m) => m[1]!).sort();
 
 describe('Vault policies: each identity names only its own keys and operations', () => {
-  test('the API seals under every region key and opens none (encrypt: opt-out numbers)', () => {
+  test('the API seals under every region key and every codec key and opens none (encrypt: opt-out numbers)', () => {
     expect(grants(policyFor('api'))).toEqual([
       'datakey/plaintext/callback-secrets',
+      'datakey/plaintext/codec-cn',
+      'datakey/plaintext/codec-eu',
       'datakey/plaintext/codec-global',
       'datakey/plaintext/sms-cn',
       'datakey/plaintext/sms-eu',
       'datakey/plaintext/sms-global',
-      'decrypt/codec-global',
       'encrypt/sms-cn',
       'encrypt/sms-eu',
       'encrypt/sms-global',
@@ -22,12 +23,14 @@ describe('Vault policies: each identity names only its own keys and operations',
     ]);
   });
 
-  test("a region's worker uses its own region key only", () => {
+  test("a region's worker opens its own region key and codec key only (encodes under every codec key)", () => {
     expect(grants(policyFor('worker-eu'))).toEqual([
+      'datakey/plaintext/codec-cn',
+      'datakey/plaintext/codec-eu',
       'datakey/plaintext/codec-global',
       'datakey/plaintext/sms-eu',
       'decrypt/callback-secrets',
-      'decrypt/codec-global',
+      'decrypt/codec-eu',
       'decrypt/sms-eu',
       'encrypt/sms-cn',
       'encrypt/sms-eu',
