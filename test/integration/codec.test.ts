@@ -116,10 +116,19 @@ describe('the Vault-backed payload codec', () => {
       transitKey: 'codec-global',
     });
     expect(value((await decoder.decode([fromApi!]))[0]!)).toBe('a reference');
-    // A signal input typed in the UI: encoded under the same key, and the API (or a worker) opens it.
+    // A signal input typed in the UI: encoded under the same key, and the global worker opens it;
+    // the API, which may encode under codec keys but decrypt none, gets 403.
     const [typed] = await decoder.encode([payload('typed in the UI')]);
+    const worker = new VaultPayloadCodec({
+      vault: newVault('worker-global'),
+      transitKey: 'codec-global',
+    });
+    expect(value((await worker.decode([typed!]))[0]!)).toBe('typed in the UI');
     const apiCodec = new VaultPayloadCodec({ vault: newVault('api'), transitKey: 'codec-global' });
-    expect(value((await apiCodec.decode([typed!]))[0]!)).toBe('typed in the UI');
+    await expect(apiCodec.decode([typed!])).rejects.toMatchObject({
+      name: 'VaultError',
+      status: 403,
+    });
     // It draws data keys of the codec key only: none of another codec key.
     await expect(
       new VaultPayloadCodec({ vault: newVault('codec-server'), transitKey: 'codec-eu' }).encode([
