@@ -27,13 +27,13 @@ describe('retries and failover across two SMPP carriers', () => {
     const [primary] = p.smscs;
     primary!.setBehaviour({ transientErrorRate: 0.3 });
     const ids = await sendMany(p, 30, 0);
-    const final = await p.waitFinal(ids);
+    const final = await p.waitFinal(ids, 240_000);
     primary!.setBehaviour({ transientErrorRate: 0 });
     expect([...final.values()].map((m) => m.status)).toEqual(Array(30).fill('delivered'));
     // The primary really did refuse some submits, and they were retried.
     expect(primary!.received.filter((r) => r.commandStatus !== 0).length).toBeGreaterThan(0);
     expect([...final.values()].reduce((n, m) => n + (m.attempts as number), 0)).toBeGreaterThan(30);
-  });
+  }, 300_000);
 
   test('a permanent error for one destination fails that message over to the second carrier', async () => {
     const [primary, secondary] = p.smscs;

@@ -272,8 +272,14 @@ export async function startPipeline({
           if (FINAL.has(m.status)) out.set(id, m);
         }
         if (out.size < ids.length) {
-          if (Date.now() > deadline)
-            throw new Error(`${ids.length - out.size} of ${ids.length} messages not final in time`);
+          if (Date.now() > deadline) {
+            const stuck = await Promise.all(
+              ids.filter((id) => !out.has(id)).map(async (id) => `${id}: ${(await get(id)).status}`),
+            );
+            throw new Error(
+              `${stuck.length} of ${ids.length} messages not final in time (${stuck.join(', ')})`,
+            );
+          }
           await new Promise((r) => setTimeout(r, 250));
         }
       }
