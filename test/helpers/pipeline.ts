@@ -274,7 +274,9 @@ export async function startPipeline({
         if (out.size < ids.length) {
           if (Date.now() > deadline) {
             const stuck = await Promise.all(
-              ids.filter((id) => !out.has(id)).map(async (id) => `${id}: ${(await get(id)).status}`),
+              ids
+                .filter((id) => !out.has(id))
+                .map(async (id) => `${id}: ${(await get(id)).status}`),
             );
             throw new Error(
               `${stuck.length} of ${ids.length} messages not final in time (${stuck.join(', ')})`,
