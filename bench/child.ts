@@ -55,6 +55,10 @@ export function childMain(name: string, main: () => Promise<void>): void {
   });
 }
 
+function cpuProfileFlags(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** The bench's side of one child: `next(type)` waits for its next message of that type. */
 export class BenchChild<To, From extends { type: string }> {
   private readonly child: ChildProcess;
@@ -62,7 +66,8 @@ export class BenchChild<To, From extends { type: string }> {
 
   constructor(file: string, env: NodeJS.ProcessEnv) {
     this.child = fork(join(ROOT_DIR, 'bench', file), [], {
-      execArgv: ['--import', 'tsx'],
+      // BENCH_CPU_PROF=<dir>: each child (and its worker threads) writes a V8 CPU profile there on exit.
+      execArgv: ['--import', 'tsx', ...cpuProfileFlags(process.env.BENCH_CPU_PROF)],
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
