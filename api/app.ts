@@ -124,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     temporal: deps.temporal,
     log: deps.log,
     pollMs: deps.config.api.startRelayPollMs,
+    leaseMs: deps.config.api.startRelayLeaseMs,
     maxBacklog: deps.config.api.startRelayMaxBacklog,
   }).start();
   app.decorate('startRelay', startRelay);

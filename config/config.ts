@@ -105,6 +105,7 @@ function apiConfig(e: Settings) {
     }),
     sendQuotaPerDay: e.SEND_QUOTA_PER_DAY,
     startRelayPollMs: e.WORKFLOW_START_POLL_MS,
+    startRelayLeaseMs: e.WORKFLOW_START_LEASE_MS,
     startRelayMaxBacklog: e.WORKFLOW_START_MAX_BACKLOG,
   });
 }

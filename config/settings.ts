@@ -87,6 +87,9 @@ const api = {
   WORKFLOW_START_POLL_MS: int(1_000, 50, 3_600_000).describe(
     "How often the API's start relay looks for accepted messages whose workflow is not started (other processes', failed starts)",
   ),
+  WORKFLOW_START_LEASE_MS: int(30_000, 1_000, 3_600_000).describe(
+    "How long an API's start relay holds a leased start before another API process may take it over (a relay that died mid-burst leaves its starts for this long)",
+  ),
   WORKFLOW_START_MAX_BACKLOG: int(100, 0).describe(
     'Accepted messages wait in PostgreSQL while their task queue has this many workflow tasks backlogged in Temporal (0: no limit)',
   ),
